@@ -1,0 +1,74 @@
+"""Catalog reads, always scoped through the policy module and shaped for a constant
+number of queries (annotations and prefetches, never per-row lookups)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from koastops.accounts import policies
+from koastops.accounts.models import User
+from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel
+
+
+def _status_filter(queryset: QuerySet, status: str) -> QuerySet:
+    if status in (CatalogStatus.ACTIVE, CatalogStatus.ARCHIVED):
+        return queryset.filter(status=status)
+    return queryset  # "all"
+
+
+def brand_list(*, user: User, search: str = "", status: str = "active") -> QuerySet[Brand]:
+    queryset = policies.brands_for(user).annotate(
+        ad_account_count=Count("ad_accounts", distinct=True),
+        pixel_count=Count("pixels", distinct=True),
+    )
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))
+    return (
+        _status_filter(queryset, status)
+        .prefetch_related(Prefetch("markets", queryset=Market.objects.order_by("code")))
+        .order_by("name")
+    )
+
+
+def ad_account_list(
+    *, user: User, brand: Brand, search: str = "", status: str = "active"
+) -> QuerySet[AdAccount]:
+    queryset = policies.ad_accounts_for(user, brand).annotate(pixel_count=Count("pixels"))
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
+    return (
+        _status_filter(queryset, status)
+        .prefetch_related(Prefetch("markets", queryset=Market.objects.order_by("code")))
+        .order_by("name")
+    )
+
+
+def pixel_list(
+    *, user: User, brand: Brand, search: str = "", status: str = "active"
+) -> QuerySet[Pixel]:
+    queryset = policies.pixels_for(user, brand)
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
+    return (
+        _status_filter(queryset, status)
+        .prefetch_related(Prefetch("ad_accounts", queryset=AdAccount.objects.order_by("name")))
+        .order_by("name")
+    )
+
+
+def ad_account_for_view(*, user: User, brand: Brand, ad_account_id: int) -> AdAccount:
+    from django.http import Http404
+
+    ad_account = policies.ad_accounts_for(user, brand).filter(pk=ad_account_id).first()
+    if ad_account is None:
+        raise Http404("No such ad account.")
+    return ad_account
+
+
+def pixel_for_view(*, user: User, brand: Brand, pixel_id: int) -> Pixel:
+    from django.http import Http404
+
+    pixel = policies.pixels_for(user, brand).filter(pk=pixel_id).first()
+    if pixel is None:
+        raise Http404("No such pixel.")
+    return pixel

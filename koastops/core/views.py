@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from koastops.accounts import policies
+from koastops.celery import app as celery_app
+from koastops.core import selectors, services
+from koastops.core.htmx import render_page
+from koastops.core.models import WorkerPing
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Touches nothing else."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database and the broker are reachable; 503 naming what is not."""
+    problems: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        problems["database"] = f"{type(exc).__name__}: {exc}"[:300]
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+    except Exception as exc:
+        problems["broker"] = f"{type(exc).__name__}: {exc}"[:300]
+    if problems:
+        return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok", "broker": "ok"})
+
+
+@policies.admin_required
+@require_GET
+def system(request: HttpRequest) -> HttpResponse:
+    context = {
+        "pings": selectors.worker_ping_recent(),
+        "beat": selectors.heartbeat_get(name="beat"),
+        "broker_transport": celery_app.conf.broker_url.split(":", 1)[0],
+        "database_vendor": connection.vendor,
+    }
+    return render_page(request, "core/system.html", context)
+
+
+@policies.admin_required
+@require_POST
+def ping_create(request: HttpRequest) -> HttpResponse:
+    ping = services.worker_ping_request(user=request.user)
+    if request.htmx:
+        return render_page(request, "core/system.html", {"ping": ping}, partial="ping-status")
+    return redirect("core:system")
+
+
+@policies.admin_required
+@require_GET
+def ping_status(request: HttpRequest, ping_id: int) -> HttpResponse:
+    ping = get_object_or_404(WorkerPing, pk=ping_id)
+    response = render_page(request, "core/system.html", {"ping": ping}, partial="ping-status")
+    if request.htmx and ping.status == WorkerPing.Status.DONE:
+        # 286 tells htmx to stop polling; the fragment still swaps in.
+        response.status_code = 286
+    return response
