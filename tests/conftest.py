@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    AdAccountFactory,
+    AdminFactory,
+    BrandFactory,
+    PixelFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def password() -> str:
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def admin_user(db):
+    return AdminFactory(email="admin@example.com")
+
+
+@pytest.fixture
+def plain_user(db):
+    """Signed in, but holding no role on any brand (an outsider)."""
+    return UserFactory(email="outsider@example.com")
+
+
+@pytest.fixture
+def admin_client(admin_user) -> Client:
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def outsider_client(plain_user) -> Client:
+    client = Client()
+    client.force_login(plain_user)
+    return client
+
+
+@pytest.fixture
+def htmx_headers() -> dict[str, str]:
+    """Headers an htmx request carries (as Django test-client keyword arguments)."""
+    return {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def brand(db):
+    return BrandFactory(name="Own Brand", slug="own-brand")
+
+
+@pytest.fixture
+def foreign_brand(db):
+    return BrandFactory(name="Foreign Brand", slug="foreign-brand")
+
+
+@pytest.fixture
+def ad_account(brand):
+    return AdAccountFactory(brand=brand, name="Main DE", external_id="act_5550001")
+
+
+@pytest.fixture
+def pixel(brand, ad_account):
+    pixel = PixelFactory(brand=brand, name="Shop pixel", external_id="111222333444", with_token=True)
+    pixel.ad_accounts.add(ad_account)
+    return pixel
