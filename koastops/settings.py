@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "koastops.core",
     "koastops.accounts",
     "koastops.catalog",
+    "koastops.activity",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +219,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a hard-to-undo commitment for the whole domain and its
+        # subdomains; a self-hosted install opts in explicitly, so the reminder is muted.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

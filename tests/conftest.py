@@ -13,6 +13,30 @@ from tests.factories import (
 )
 
 
+def pytest_configure(config) -> None:
+    """Transactional tests end with a TRUNCATE of every table, which the activity log's
+    append-only trigger refuses (as it should in production). For the test database
+    only, the flush switches the trigger off and on again inside its own transaction."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+    table = "activity_activityentry"
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        statements = original(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+        if table in tables and statements:
+            return [
+                f"ALTER TABLE {table} DISABLE TRIGGER USER",
+                *statements,
+                f"ALTER TABLE {table} ENABLE TRIGGER USER",
+            ]
+        return statements
+
+    DatabaseOperations.sql_flush = sql_flush
+
+
 @pytest.fixture
 def password() -> str:
     return DEFAULT_PASSWORD
@@ -66,6 +90,8 @@ def ad_account(brand):
 
 @pytest.fixture
 def pixel(brand, ad_account):
-    pixel = PixelFactory(brand=brand, name="Shop pixel", external_id="111222333444", with_token=True)
+    pixel = PixelFactory(
+        brand=brand, name="Shop pixel", external_id="111222333444", with_token=True
+    )
     pixel.ad_accounts.add(ad_account)
     return pixel

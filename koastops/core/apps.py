@@ -5,3 +5,6 @@ class CoreConfig(AppConfig):
     name = "koastops.core"
     label = "core"
     verbose_name = "System"
+
+    def ready(self) -> None:
+        from koastops.core import checks  # noqa: F401 - registers the system checks

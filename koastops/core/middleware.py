@@ -12,6 +12,9 @@ from contextvars import ContextVar
 from django.http import HttpRequest, HttpResponse
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
+# The peer address as the WSGI server saw it (behind a proxy: the proxy's address unless
+# the server is configured to pass the client through, e.g. gunicorn --forwarded-allow-ips).
+client_ip_var: ContextVar[str] = ContextVar("client_ip", default="")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -24,10 +27,12 @@ class RequestIdMiddleware:
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
+        ip_token = client_ip_var.set(request.META.get("REMOTE_ADDR", ""))
         try:
             response = self.get_response(request)
         finally:
             request_id_var.reset(token)
+            client_ip_var.reset(ip_token)
         response["X-Request-ID"] = request_id
         return response
 
