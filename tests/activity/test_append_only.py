@@ -27,9 +27,12 @@ def entry(admin_user, brand):
     ],
 )
 def test_rewriting_the_log_fails(entry, statement):
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
     assert ActivityEntry.objects.filter(pk=entry.pk, verb="brand.updated").exists()
 
 
