@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils.crypto import salted_hmac
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 
 class UserManager(BaseUserManager["User"]):
@@ -33,6 +35,8 @@ class User(AbstractUser):
     last_name = None
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=150, blank=True)
+    # Bumped to end every session of the user at once (deactivation, forced sign-out).
+    session_version = models.PositiveIntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -50,3 +54,54 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    def get_session_auth_hash(self) -> str:
+        """Sessions hold this hash; changing the password or ``session_version`` voids them."""
+        return salted_hmac(
+            "koastops.accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_version}",
+            algorithm="sha256",
+        ).hexdigest()
+
+
+class Role(models.TextChoices):
+    """Roles granted per brand. Each is a guardian object permission on the brand."""
+
+    OPS_LEAD = "ops_lead", "Ops lead"
+    MEDIA_BUYER = "media_buyer", "Media buyer"
+    LEGAL_REVIEWER = "legal_reviewer", "Legal reviewer"
+    ANALYST = "analyst", "Analyst"
+
+    @property
+    def codename(self) -> str:
+        return f"role_{self.value}"
+
+
+# Direct foreign-key permission tables (guardian's fast path): deleting a brand or an ad
+# account deletes its grants, and scoped querysets join on an integer key.
+class BrandUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey("catalog.Brand", on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        unique_together = ["user", "permission", "content_object"]
+
+
+class BrandGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey("catalog.Brand", on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        unique_together = ["group", "permission", "content_object"]
+
+
+class AdAccountUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey("catalog.AdAccount", on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        unique_together = ["user", "permission", "content_object"]
+
+
+class AdAccountGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey("catalog.AdAccount", on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        unique_together = ["group", "permission", "content_object"]

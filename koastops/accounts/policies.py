@@ -1,43 +1,140 @@
-"""The one place that decides who may see and do what.
+"""The one place that decides who may see and do what — and the only module that calls
+django-guardian.
 
 Views, htmx fragments, the API and tasks ask this module; none decides access on its
 own. A brand the user holds no role on answers 404 (its existence does not leak); a
 brand the user may see but not change answers 403 on change.
 
-Until per-brand roles land (issue #3) only the Admin role (``is_superuser``) exists:
-admins see and manage every brand, everyone else sees none.
+Roles are granted per brand as guardian object permissions on the brand
+(``catalog.role_<role>``); a media buyer can be narrowed to chosen ad accounts with
+``catalog.use_adaccount`` on each. Admin is ``is_superuser`` and may do everything.
+Nothing is cached across requests, so a revoked role or a deactivated user loses
+access on the very next request, API call or task run.
+
+``CAPABILITIES`` is the capability table; ``docs/permissions.md`` shows the same table
+to users and the tests check that the two agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+
+from koastops.accounts.models import (
+    AdAccountUserObjectPermission,
+    BrandUserObjectPermission,
+    Role,
+    User,
+)
 
 if TYPE_CHECKING:
-    from koastops.accounts.models import User
     from koastops.catalog.models import AdAccount, Brand, Pixel
 
+ALL_ROLES: frozenset[Role] = frozenset(Role)
+OPS = frozenset({Role.OPS_LEAD})
+ROLE_PERMS = [f"catalog.{role.codename}" for role in Role]
+ROLE_CODENAMES = [role.codename for role in Role]
+NARROW_PERM = "catalog.use_adaccount"
 
-def is_admin(user: User) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.is_superuser)
+# capability -> the roles that hold it on their brand. Admin holds every capability;
+# an empty set means "admin only".
+CAPABILITIES: dict[str, frozenset[Role]] = {
+    "brand.view": ALL_ROLES,
+    "brand.create": frozenset(),
+    "brand.edit": frozenset(),
+    "catalog.view": ALL_ROLES,
+    "catalog.manage": OPS,
+    "members.view": OPS,
+    "members.manage": OPS,
+    "activity.view": ALL_ROLES,
+    "activity.export": frozenset({Role.OPS_LEAD, Role.ANALYST, Role.LEGAL_REVIEWER}),
+    "naming.manage": OPS,
+    "taxonomy.manage": OPS,
+    "consent.manage": OPS,
+    "consent.sign_off": frozenset({Role.LEGAL_REVIEWER}),
+    "launch.create": frozenset({Role.MEDIA_BUYER}),
+    "launch.edit": frozenset({Role.MEDIA_BUYER}),
+    "launch.submit": frozenset({Role.MEDIA_BUYER}),
+    "launch.cancel": frozenset({Role.MEDIA_BUYER}),
+    "launch.export": frozenset({Role.MEDIA_BUYER}),
+    "launch.approve": OPS,
+    "conversions.upload": frozenset({Role.ANALYST}),
+    "system.view": frozenset(),
+}
 
 
-def brands_for(user: User) -> QuerySet[Brand]:
-    """Every brand the user may see, archived ones included."""
+# --- who is who ---------------------------------------------------------------------------
+
+
+def is_active_user(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def is_admin(user: Any) -> bool:
+    return is_active_user(user) and bool(user.is_superuser)
+
+
+def role_for(user: Any, brand: Brand) -> Role | None:
+    """The user's role on the brand (one query), or None."""
+    if not is_active_user(user):
+        return None
+    codename = (
+        BrandUserObjectPermission.objects.filter(
+            user=user, content_object=brand, permission__codename__in=ROLE_CODENAMES
+        )
+        .values_list("permission__codename", flat=True)
+        .first()
+    )
+    return Role(codename.removeprefix("role_")) if codename else None
+
+
+def can(
+    user: Any, capability: str, brand: Brand | None = None, *, role: Role | None = None
+) -> bool:
+    """May the user exercise ``capability`` on ``brand``? Pass ``role`` if already known."""
+    allowed = CAPABILITIES[capability]  # KeyError for an unknown capability: a bug
+    if is_admin(user):
+        return True
+    if brand is None or not allowed:
+        return False
+    if role is None:
+        role = role_for(user, brand)
+    return role in allowed
+
+
+def require(allowed: bool, message: str = "You may not do this.") -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+# --- scoped querysets (constant queries: subqueries, never per-row checks) ----------------
+
+
+def brands_for(user: Any) -> QuerySet[Brand]:
+    """Every brand the user holds a role on (all for admins), archived ones included."""
     from koastops.catalog.models import Brand
 
-    if is_admin(user):
-        return Brand.objects.all()
-    return Brand.objects.none()
+    if not is_active_user(user):
+        return Brand.objects.none()
+    return get_objects_for_user(
+        user,
+        ROLE_PERMS,
+        klass=Brand,
+        any_perm=True,
+        use_groups=False,
+        with_superuser=True,
+        accept_global_perms=False,
+    )
 
 
-def brand_for_view(user: User, slug: str) -> Brand:
+def brand_for_view(user: Any, slug: str) -> Brand:
     """The brand, or 404 when it does not exist or the user holds no role on it."""
     brand = brands_for(user).filter(slug=slug).first()
     if brand is None:
@@ -45,30 +142,109 @@ def brand_for_view(user: User, slug: str) -> Brand:
     return brand
 
 
-def can_create_brand(user: User) -> bool:
-    return is_admin(user)
+def ad_accounts_for(user: Any, brand: Brand) -> QuerySet[AdAccount]:
+    """The brand's ad accounts the user may use: all of them, unless the user is a media
+    buyer narrowed to chosen ones (one query either way)."""
+    queryset = brand.ad_accounts.all()
+    if is_admin(user):
+        return queryset
+    narrowing = AdAccountUserObjectPermission.objects.filter(
+        user=user, content_object__brand=brand, permission__codename="use_adaccount"
+    )
+    chosen = narrowing.filter(content_object=OuterRef("pk"))
+    return queryset.filter(Q(~Exists(narrowing)) | Q(Exists(chosen)))
 
 
-def can_edit_brand(user: User, brand: Brand) -> bool:
-    return is_admin(user)
-
-
-def can_manage_catalog(user: User, brand: Brand) -> bool:
-    """Ad accounts and pixels of the brand: create, edit, archive, set credentials."""
-    return is_admin(user)
-
-
-def ad_accounts_for(user: User, brand: Brand) -> QuerySet[AdAccount]:
-    return brand.ad_accounts.all()
-
-
-def pixels_for(user: User, brand: Brand) -> QuerySet[Pixel]:
+def pixels_for(user: Any, brand: Brand) -> QuerySet[Pixel]:
     return brand.pixels.all()
 
 
-def require(allowed: bool, message: str = "You may not do this.") -> None:
-    if not allowed:
-        raise PermissionDenied(message)
+def members_for(brand: Brand) -> QuerySet[User]:
+    """Users holding any role on the brand."""
+    grants = BrandUserObjectPermission.objects.filter(
+        content_object=brand, permission__codename__in=ROLE_CODENAMES, user=OuterRef("pk")
+    )
+    return User.objects.filter(Exists(grants))
+
+
+def roles_by_user(brand: Brand, users: Iterable[User]) -> dict[int, Role]:
+    rows = BrandUserObjectPermission.objects.filter(
+        content_object=brand, user__in=list(users), permission__codename__in=ROLE_CODENAMES
+    ).values_list("user_id", "permission__codename")
+    return {user_id: Role(codename.removeprefix("role_")) for user_id, codename in rows}
+
+
+def narrowed_ad_account_ids(brand: Brand, users: Iterable[User]) -> dict[int, set[int]]:
+    rows = AdAccountUserObjectPermission.objects.filter(
+        content_object__brand=brand, user__in=list(users), permission__codename="use_adaccount"
+    ).values_list("user_id", "content_object_id")
+    result: dict[int, set[int]] = {}
+    for user_id, ad_account_id in rows:
+        result.setdefault(user_id, set()).add(ad_account_id)
+    return result
+
+
+def roles_of(user: User) -> list[tuple[Brand, Role]]:
+    """The user's roles on every brand (for their own page)."""
+    rows = (
+        BrandUserObjectPermission.objects.filter(user=user, permission__codename__in=ROLE_CODENAMES)
+        .select_related("content_object", "permission")
+        .order_by("content_object__name")
+    )
+    return [
+        (row.content_object, Role(row.permission.codename.removeprefix("role_"))) for row in rows
+    ]
+
+
+# --- grants (called by the members services, which log them) ------------------------------
+
+
+def grant_role(user: User, brand: Brand, role: Role) -> Role | None:
+    """Give ``user`` exactly ``role`` on ``brand``; returns the role it replaced."""
+    previous = role_for(user, brand)
+    for other in Role:
+        if other != role:
+            remove_perm(f"catalog.{other.codename}", user, brand)
+    assign_perm(f"catalog.{role.codename}", user, brand)
+    if role != Role.MEDIA_BUYER:
+        set_ad_account_narrowing(user, brand, [])
+    return previous
+
+
+def revoke_role(user: User, brand: Brand) -> Role | None:
+    previous = role_for(user, brand)
+    for role in Role:
+        remove_perm(f"catalog.{role.codename}", user, brand)
+    set_ad_account_narrowing(user, brand, [])
+    return previous
+
+
+def set_ad_account_narrowing(user: User, brand: Brand, ad_accounts: Iterable[AdAccount]) -> None:
+    """Narrow a media buyer to ``ad_accounts`` (empty: all of the brand's accounts)."""
+    AdAccountUserObjectPermission.objects.filter(
+        user=user, content_object__brand=brand, permission__codename="use_adaccount"
+    ).delete()
+    for ad_account in ad_accounts:
+        assign_perm(NARROW_PERM, user, ad_account)
+
+
+# --- shorthands the existing views use ------------------------------------------------------
+
+
+def can_create_brand(user: Any) -> bool:
+    return can(user, "brand.create")
+
+
+def can_edit_brand(user: Any, brand: Brand) -> bool:
+    return can(user, "brand.edit", brand)
+
+
+def can_manage_catalog(user: Any, brand: Brand) -> bool:
+    """Ad accounts and pixels of the brand: create, edit, archive, set credentials."""
+    return can(user, "catalog.manage", brand)
+
+
+# --- decorators -----------------------------------------------------------------------------
 
 
 def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -81,3 +257,23 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def brand_capability(
+    capability: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """For views under ``/brands/<slug>/``: resolve the brand (404 if the user holds no
+    role on it), require ``capability`` (403) and pass ``brand`` and ``role`` on."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            brand = brand_for_view(request.user, slug)
+            role = role_for(request.user, brand)
+            require(can(request.user, capability, brand, role=role))
+            return view(request, *args, brand=brand, role=role, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -63,6 +63,13 @@ class Brand(TimestampedModel):
         constraints = [
             models.UniqueConstraint(Lower("name"), name="catalog_brand_name_ci_unique"),
         ]
+        # Roles are object permissions on the brand (see koastops.accounts.policies).
+        permissions = [
+            ("role_ops_lead", "Ops lead"),
+            ("role_media_buyer", "Media buyer"),
+            ("role_legal_reviewer", "Legal reviewer"),
+            ("role_analyst", "Analyst"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -93,6 +100,8 @@ class AdAccount(TimestampedModel):
             ),
         ]
         indexes = [models.Index(fields=["brand", "status"])]
+        # A media buyer narrowed to chosen ad accounts holds this on each of them.
+        permissions = [("use_adaccount", "Use the ad account for launches")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.external_id})"
