@@ -1,0 +1,181 @@
+"""Member and access writes. Each checks the policy, changes the grants and writes its
+activity row in one transaction; emails go out only after the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from koastops.accounts import policies
+from koastops.accounts.models import Role, User
+from koastops.activity.services import activity_record
+from koastops.catalog.models import AdAccount, Brand
+
+
+def _send_set_password_email(*, user: User, brand: Brand, invited_by: User, base_url: str) -> None:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = base_url.rstrip("/") + reverse(
+        "password_reset_confirm", kwargs={"uidb64": uid, "token": token}
+    )
+    send_mail(
+        subject=f"You have been invited to {brand.name} on koastops",
+        message=(
+            f"{invited_by.get_full_name()} invited you to work on {brand.name} in koastops.\n\n"
+            f"Choose your password here (the link works once and expires):\n{link}\n\n"
+            "Then sign in with this email address."
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def member_invite(
+    *,
+    actor: User,
+    brand: Brand,
+    email: str,
+    role: Role,
+    full_name: str = "",
+    ad_accounts: Iterable[AdAccount] = (),
+    base_url: str,
+) -> User:
+    """Create the user if new (no usable password until they choose one), grant the role
+    and email a set-password link. Inviting an existing user just grants the role."""
+    policies.require(policies.can(actor, "members.manage", brand), "You may not invite members.")
+    email = User.objects.normalize_email(email).lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User(email=email, full_name=full_name)
+        user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save()
+        activity_record(
+            verb="member.invited", actor=actor, target=user, brand=brand, after={"email": email}
+        )
+        transaction.on_commit(
+            lambda: _send_set_password_email(
+                user=user, brand=brand, invited_by=actor, base_url=base_url
+            )
+        )
+    elif not user.is_active:
+        raise ValidationError({"email": "This user is deactivated; an admin must reactivate them."})
+    member_grant_role(actor=actor, brand=brand, user=user, role=role, ad_accounts=ad_accounts)
+    return user
+
+
+@transaction.atomic
+def member_grant_role(
+    *,
+    actor: User,
+    brand: Brand,
+    user: User,
+    role: Role,
+    ad_accounts: Iterable[AdAccount] | None = None,
+) -> None:
+    """Grant or change the user's role on the brand (one role per brand)."""
+    policies.require(policies.can(actor, "members.manage", brand), "You may not manage members.")
+    role = Role(role)
+    if not user.is_active:
+        raise ValidationError({"user": "A deactivated user cannot be given a role."})
+    previous = policies.grant_role(user, brand, role)
+    if previous != role:
+        activity_record(
+            verb="member.role_granted" if previous is None else "member.role_changed",
+            actor=actor,
+            target=user,
+            brand=brand,
+            before={"role": previous.value if previous else None},
+            after={"role": role.value},
+        )
+    if role == Role.MEDIA_BUYER and ad_accounts is not None:
+        member_narrow_ad_accounts(actor=actor, brand=brand, user=user, ad_accounts=ad_accounts)
+
+
+@transaction.atomic
+def member_narrow_ad_accounts(
+    *, actor: User, brand: Brand, user: User, ad_accounts: Iterable[AdAccount]
+) -> None:
+    """Limit a media buyer to chosen ad accounts of the brand (none chosen: all)."""
+    policies.require(policies.can(actor, "members.manage", brand), "You may not manage members.")
+    if policies.role_for(user, brand) != Role.MEDIA_BUYER:
+        raise ValidationError({"ad_accounts": "Only a media buyer can be narrowed to ad accounts."})
+    chosen = list(ad_accounts)
+    if any(account.brand_id != brand.pk for account in chosen):
+        raise ValidationError({"ad_accounts": "Choose ad accounts of this brand only."})
+    before = sorted(policies.narrowed_ad_account_ids(brand, [user]).get(user.pk, set()))
+    after = sorted(account.pk for account in chosen)
+    if before == after:
+        return
+    policies.set_ad_account_narrowing(user, brand, chosen)
+    activity_record(
+        verb="member.ad_accounts_narrowed",
+        actor=actor,
+        target=user,
+        brand=brand,
+        before={"ad_accounts": before},
+        after={"ad_accounts": after},
+    )
+
+
+@transaction.atomic
+def member_revoke_role(*, actor: User, brand: Brand, user: User) -> bool:
+    policies.require(policies.can(actor, "members.manage", brand), "You may not manage members.")
+    previous = policies.revoke_role(user, brand)
+    if previous is None:
+        return False
+    activity_record(
+        verb="member.role_revoked",
+        actor=actor,
+        target=user,
+        brand=brand,
+        before={"role": previous.value},
+        after={"role": None},
+    )
+    return True
+
+
+def can_deactivate(actor: User, user: User) -> bool:
+    """Admins may deactivate anyone but themselves; an ops lead may deactivate a user
+    whose every role is on brands the ops lead leads."""
+    if actor.pk == user.pk or (user.is_superuser and not policies.is_admin(actor)):
+        return False
+    if policies.is_admin(actor):
+        return True
+    roles = policies.roles_of(user)
+    return bool(roles) and all(policies.can(actor, "members.manage", brand) for brand, _ in roles)
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User, user: User, brand: Brand | None = None) -> bool:
+    """Deactivate the user: every session ends (session_version bump) and every API
+    token stops working at once, since both are checked on each request."""
+    policies.require(can_deactivate(actor, user), "You may not deactivate this user.")
+    updated = User.objects.filter(pk=user.pk, is_active=True).update(
+        is_active=False, session_version=F("session_version") + 1
+    )
+    if updated != 1:
+        return False
+    user.refresh_from_db(fields=["is_active", "session_version"])
+    from koastops.accounts.tokens import api_tokens_revoke_all
+
+    api_tokens_revoke_all(user=user)
+    activity_record(
+        verb="member.deactivated",
+        actor=actor,
+        target=user,
+        brand=brand,
+        before={"is_active": True},
+        after={"is_active": False},
+    )
+    return True
