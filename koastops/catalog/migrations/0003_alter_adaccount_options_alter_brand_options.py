@@ -4,18 +4,28 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_markets'),
+        ("catalog", "0002_markets"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='adaccount',
-            options={'ordering': ['name'], 'permissions': [('use_adaccount', 'Use the ad account for launches')]},
+            name="adaccount",
+            options={
+                "ordering": ["name"],
+                "permissions": [("use_adaccount", "Use the ad account for launches")],
+            },
         ),
         migrations.AlterModelOptions(
-            name='brand',
-            options={'ordering': ['name'], 'permissions': [('role_ops_lead', 'Ops lead'), ('role_media_buyer', 'Media buyer'), ('role_legal_reviewer', 'Legal reviewer'), ('role_analyst', 'Analyst')]},
+            name="brand",
+            options={
+                "ordering": ["name"],
+                "permissions": [
+                    ("role_ops_lead", "Ops lead"),
+                    ("role_media_buyer", "Media buyer"),
+                    ("role_legal_reviewer", "Legal reviewer"),
+                    ("role_analyst", "Analyst"),
+                ],
+            },
         ),
     ]

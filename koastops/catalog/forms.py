@@ -1,0 +1,234 @@
+"""Catalog forms. They validate what the user typed and put every error next to its field;
+the services still run ``full_clean()`` and own the writes.
+
+The model forms here check uniqueness themselves (in ``clean()``) instead of leaving it to
+``ModelForm.validate_unique()``: the model's constraints would report a duplicate
+(platform, external id) or a case-insensitive duplicate name as a non-field error with a
+generic message, and the user needs it by the field, in words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import Q, QuerySet
+from django.utils.text import slugify
+
+from koastops.catalog import validators
+from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel, Platform
+
+
+def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
+    """Attach a ``ValidationError`` raised by a service to the form: a dict-shaped error goes
+    to its fields, anything naming a field the form does not show goes to the top."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        target = field if field in form.fields else None
+        if field == NON_FIELD_ERRORS:
+            target = None
+        form.add_error(target, errors)
+
+
+def _id_format_help(rules: dict[str, Any]) -> str:
+    """The id format of every platform (each rule's message names its platform)."""
+    return " ".join(message for _, message in rules.values())
+
+
+def _check_external_id_free(
+    form: forms.ModelForm, model: type[AdAccount] | type[Pixel], noun: str
+) -> None:
+    """The (platform, external id) pair is unique install-wide; say so on the field."""
+    platform = form.cleaned_data.get("platform")
+    external_id = form.cleaned_data.get("external_id")
+    if not platform or not external_id:
+        return
+    taken = model.objects.filter(platform=platform, external_id=external_id)
+    if form.instance.pk:
+        taken = taken.exclude(pk=form.instance.pk)
+    if taken.exists():
+        form.add_error(
+            "external_id",
+            ValidationError(
+                "Another %(platform)s %(noun)s already uses %(external_id)s.",
+                code="duplicate_external_id",
+                params={
+                    "platform": Platform(platform).label,
+                    "noun": noun,
+                    "external_id": external_id,
+                },
+            ),
+        )
+
+
+class BrandForm(forms.ModelForm):
+    class Meta:
+        model = Brand
+        fields = ["name", "slug", "description", "markets"]
+        help_texts = {
+            "slug": "Used in addresses. Leave blank to derive it from the name.",
+            "markets": "The countries this brand advertises in. Hold Ctrl (⌘ on a Mac) to pick several.",
+        }
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["markets"].queryset = Market.objects.order_by("name")
+        self.fields["markets"].widget.attrs["size"] = 8
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        others = Brand.objects.filter(name__iexact=name)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise ValidationError(
+                "Another brand is already called %(name)s.",
+                code="duplicate_name",
+                params={"name": name},
+            )
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        # Not calling super().clean(): it switches on ModelForm.validate_unique(), whose
+        # messages for our constraints are generic; the checks below say it by the field.
+        cleaned = self.cleaned_data
+        slug = cleaned.get("slug") or ""
+        if not slug and "slug" not in self.errors and cleaned.get("name"):
+            slug = slugify(cleaned["name"])[:60].strip("-")
+            if not slug:
+                self.add_error(
+                    "slug", "The name has no letters a slug can use: enter a slug, e.g. acme-de."
+                )
+            cleaned["slug"] = slug
+        if slug:
+            others = Brand.objects.filter(slug=slug)
+            if self.instance.pk:
+                others = others.exclude(pk=self.instance.pk)
+            if others.exists():
+                self.add_error(
+                    "slug",
+                    ValidationError(
+                        "Another brand already uses the slug %(slug)s. Choose a different one.",
+                        code="duplicate_slug",
+                        params={"slug": slug},
+                    ),
+                )
+        return cleaned
+
+
+class AdAccountForm(forms.ModelForm):
+    class Meta:
+        model = AdAccount
+        fields = ["name", "platform", "external_id", "currency", "time_zone", "markets"]
+        labels = {"external_id": "External id", "time_zone": "Time zone"}
+        help_texts = {
+            "currency": "ISO 4217 code of the account's billing currency, e.g. EUR.",
+            "time_zone": "IANA name, as set in the ad account, e.g. Europe/Berlin.",
+            "markets": "The markets this account serves. Hold Ctrl (⌘ on a Mac) to pick several.",
+        }
+        widgets = {
+            "currency": forms.TextInput(
+                attrs={"maxlength": 3, "autocomplete": "off", "spellcheck": "false"}
+            ),
+            "time_zone": forms.TextInput(
+                attrs={"list": "time-zone-options", "autocomplete": "off", "spellcheck": "false"}
+            ),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["external_id"].help_text = _id_format_help(validators.AD_ACCOUNT_ID_RULES)
+        self.fields["external_id"].widget.attrs["spellcheck"] = "false"
+        self.fields["markets"].queryset = Market.objects.order_by("name")
+        self.fields["markets"].widget.attrs["size"] = 8
+
+    @property
+    def time_zone_names(self) -> list[str]:
+        """For the time zone input's ``<datalist>``."""
+        return sorted(validators.time_zone_names())
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].strip().upper()
+
+    def clean_time_zone(self) -> str:
+        return self.cleaned_data["time_zone"].strip()
+
+    def clean(self) -> dict[str, Any]:
+        # Not calling super().clean(): see BrandForm.clean.
+        _check_external_id_free(self, AdAccount, "ad account")
+        return self.cleaned_data
+
+
+class PixelForm(forms.ModelForm):
+    """Edit a pixel. Its credentials have their own page (``PixelTokenForm``)."""
+
+    class Meta:
+        model = Pixel
+        fields = ["name", "platform", "external_id", "capi_enabled", "ad_accounts"]
+        labels = {
+            "external_id": "Pixel (dataset) id",
+            "capi_enabled": "Conversions API (server events) is set up",
+            "ad_accounts": "Ad accounts using this pixel",
+        }
+        help_texts = {
+            "ad_accounts": "Only this brand's active ad accounts. Hold Ctrl (⌘ on a Mac) to pick several.",
+        }
+
+    def __init__(self, *args: Any, ad_accounts: QuerySet[AdAccount], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["external_id"].help_text = _id_format_help(validators.PIXEL_ID_RULES)
+        self.fields["external_id"].widget.attrs["spellcheck"] = "false"
+        # The brand's active accounts, plus those already linked (so an edit does not drop
+        # a link to an account archived since).
+        allowed = Q(status=CatalogStatus.ACTIVE)
+        if self.instance.pk:
+            allowed |= Q(pixels=self.instance)
+        self.fields["ad_accounts"].queryset = (
+            ad_accounts.filter(allowed).distinct().order_by("name")
+        )
+        self.fields["ad_accounts"].widget.attrs["size"] = 6
+
+    def clean(self) -> dict[str, Any]:
+        # Not calling super().clean(): see BrandForm.clean.
+        _check_external_id_free(self, Pixel, "pixel")
+        return self.cleaned_data
+
+
+class PixelCreateForm(PixelForm):
+    access_token = forms.CharField(
+        label="Access token (optional)",
+        required=False,
+        max_length=2000,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Lets koastops read the pixel's event statistics. Stored encrypted and never shown again.",
+    )
+
+
+class PixelTokenForm(forms.Form):
+    access_token = forms.CharField(
+        label="New access token",
+        max_length=2000,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Replaces the stored token. Stored encrypted and never shown again.",
+    )
+
+
+STATUS_FILTERS = [("active", "Active"), ("archived", "Archived"), ("all", "All")]
+
+
+class ListFilterForm(forms.Form):
+    """``?q=`` and ``?status=`` of the list pages; anything unknown falls back to the default."""
+
+    q = forms.CharField(label="Search", required=False, max_length=100, strip=True)
+    status = forms.ChoiceField(label="Status", required=False, choices=STATUS_FILTERS)
+
+    def values(self) -> tuple[str, str]:
+        """(search, status); a bad value of one does not throw away the other."""
+        self.is_valid()
+        return self.cleaned_data.get("q") or "", self.cleaned_data.get("status") or "active"

@@ -1,0 +1,198 @@
+"""The ``seed_demo`` management command: demo data for a first look, idempotent."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from koastops.accounts.models import User
+from koastops.catalog import services as catalog_services
+from koastops.catalog.models import AdAccount, Brand, Pixel
+from koastops.core import crypto
+
+pytestmark = pytest.mark.django_db
+
+ROLE_PREFIXES = ("ops", "buyer", "legal", "analyst")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Each run hashes 14 passwords; the production hasher would make this module slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def sign_in(email: str, password: str) -> Client:
+    """Through the real sign-in form, as a person would (and as the lockout sees it)."""
+    client = Client()
+    response = client.post(reverse("login"), {"username": email, "password": password})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return client
+
+
+def counts() -> dict[str, int]:
+    return {
+        "brands": Brand.objects.count(),
+        "ad_accounts": AdAccount.objects.count(),
+        "pixels": Pixel.objects.count(),
+        "users": User.objects.count(),
+    }
+
+
+def test_refuses_without_force_when_debug_is_off(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="--force"):
+        seed()
+
+    assert counts() == {"brands": 0, "ad_accounts": 0, "pixels": 0, "users": 0}
+
+
+def test_runs_without_force_when_debug_is_on(settings):
+    settings.DEBUG = True
+
+    seed()
+
+    assert Brand.objects.count() == 3
+
+
+def test_creates_three_brands_across_five_markets():
+    seed("--force")
+
+    brands = list(Brand.objects.prefetch_related("markets", "ad_accounts", "pixels"))
+    assert len(brands) == 3
+    markets = {market.code for brand in brands for market in brand.markets.all()}
+    assert markets == {"DE", "FR", "GB", "US", "BR"}
+    for brand in brands:
+        assert 2 <= len(brand.ad_accounts.all()) <= 4, brand
+        assert 2 <= len(brand.pixels.all()) <= 4, brand
+
+
+def test_ad_accounts_and_pixels_are_valid_and_linked_to_their_brand():
+    seed("--force")
+
+    platforms = set(AdAccount.objects.values_list("platform", flat=True))
+    assert platforms == {"meta", "google", "linkedin"}
+    for account in AdAccount.objects.prefetch_related("markets"):
+        account.full_clean()
+        assert account.markets.exists(), account
+    for pixel in Pixel.objects.prefetch_related("ad_accounts"):
+        pixel.full_clean()
+        linked = list(pixel.ad_accounts.all())
+        assert linked, pixel
+        assert {account.brand_id for account in linked} == {pixel.brand_id}
+    assert Pixel.objects.filter(capi_enabled=True).exists()
+    assert Pixel.objects.filter(capi_enabled=False).exists()
+
+
+def test_demo_access_tokens_are_stored_encrypted():
+    seed("--force")
+
+    with_token = [pixel for pixel in Pixel.objects.all() if pixel.has_access_token]
+    assert with_token
+    for pixel in with_token:
+        assert "DEMO" not in pixel.access_token_encrypted
+        assert crypto.decrypt(pixel.access_token_encrypted).startswith("DEMO-")
+        assert pixel.access_token_changed_at is not None
+
+
+def test_creates_the_admin_the_role_users_and_the_outsider():
+    seed("--force")
+
+    admin = User.objects.get(email="admin@koastops.demo")
+    assert admin.is_superuser
+    assert admin.is_staff
+    for short in ("nordwind", "lumen", "verde"):
+        for prefix in ROLE_PREFIXES:
+            user = User.objects.get(email=f"{prefix}.{short}@koastops.demo")
+            assert not user.is_superuser
+            assert not user.is_staff
+            assert user.check_password("koastops-demo")
+    outsider = User.objects.get(email="outsider@koastops.demo")
+    assert not outsider.is_superuser
+    assert User.objects.count() == 1 + 3 * len(ROLE_PREFIXES) + 1
+
+
+def test_running_twice_changes_nothing():
+    seed("--force")
+    before = counts()
+    admin_password_hash = User.objects.get(email="admin@koastops.demo").password
+    pixel_tokens = dict(Pixel.objects.values_list("pk", "access_token_encrypted"))
+
+    output = seed("--force")
+
+    assert counts() == before
+    assert User.objects.get(email="admin@koastops.demo").password == admin_password_hash
+    assert dict(Pixel.objects.values_list("pk", "access_token_encrypted")) == pixel_tokens
+    assert "0 created" in output
+
+
+def test_prints_the_logins_and_the_admin_can_sign_in_with_them():
+    output = seed("--force")
+
+    assert "Demo logins (demo-only passwords):" in output
+    assert "outsider@koastops.demo" in output
+    assert "narrowed to one ad account" in output
+    match = re.search(r"admin@koastops\.demo\s+(\S+)", output)
+    assert match, output
+    client = sign_in("admin@koastops.demo", match.group(1))
+    response = client.get("/system/")
+    assert response.status_code == 200
+
+
+def test_every_role_user_holds_their_role_on_their_brand_only():
+    from koastops.accounts import policies
+    from koastops.accounts.models import Role
+    from koastops.catalog.models import Brand
+
+    seed("--force")
+    brands = {brand.slug.split("-")[0]: brand for brand in Brand.objects.all()}
+    expected = {
+        "ops": Role.OPS_LEAD,
+        "buyer": Role.MEDIA_BUYER,
+        "legal": Role.LEGAL_REVIEWER,
+        "analyst": Role.ANALYST,
+    }
+    for short, brand in brands.items():
+        for prefix, role in expected.items():
+            user = User.objects.get(email=f"{prefix}.{short}@koastops.demo")
+            assert policies.role_for(user, brand) == role
+    lead = User.objects.get(email="ops.nordwind@koastops.demo")
+    assert {b.slug for b in policies.brands_for(lead)} == {"nordwind-outdoor", "lumen-skincare"}
+    buyer = User.objects.get(email="buyer.nordwind@koastops.demo")
+    assert policies.ad_accounts_for(buyer, brands["nordwind"]).count() == 1
+    assert brands["nordwind"].ad_accounts.count() > 1
+    outsider = User.objects.get(email="outsider@koastops.demo")
+    assert not policies.brands_for(outsider).exists()
+
+
+def test_a_role_user_can_sign_in_with_the_printed_password():
+    output = seed("--force")
+
+    match = re.search(r"buyer\.lumen@koastops\.demo\s+(\S+)", output)
+    assert match, output
+    client = sign_in("buyer.lumen@koastops.demo", match.group(1))
+    assert client.get(reverse("catalog:brand_list")).wsgi_request.user.is_authenticated
+
+
+def test_a_validation_failure_writes_nothing(monkeypatch):
+    def refuse(**kwargs):
+        raise ValidationError({"external_id": "refused by the test"})
+
+    monkeypatch.setattr(catalog_services, "pixel_create", refuse)
+
+    with pytest.raises(CommandError, match="nothing was written"):
+        seed("--force")
+
+    assert counts() == {"brands": 0, "ad_accounts": 0, "pixels": 0, "users": 0}

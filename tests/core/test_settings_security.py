@@ -1,0 +1,115 @@
+"""Security headers: a nonce-based Content-Security-Policy and request ids."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+NONCE = re.compile(r"'nonce-([^']+)'")
+
+
+def _directives(header: str) -> dict[str, list[str]]:
+    directives: dict[str, list[str]] = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0]] = words[1:]
+    return directives
+
+
+def _script_nonce(response) -> str:
+    script_src = _directives(response["Content-Security-Policy"])["script-src"]
+    nonces = [m.group(1) for word in script_src if (m := NONCE.fullmatch(word))]
+    assert len(nonces) == 1, script_src
+    return nonces[0]
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/healthz"])
+def test_responses_carry_a_strict_content_security_policy(path):
+    response = Client().get(path)
+
+    header = response["Content-Security-Policy"]
+    directives = _directives(header)
+    assert directives["script-src"][0] == "'self'"
+    for source in ("'unsafe-inline'", "'unsafe-eval'"):
+        assert source not in header
+    assert directives["object-src"] == ["'none'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+
+
+def test_rendered_page_allows_scripts_only_by_nonce():
+    response = Client().get(reverse("login"))
+
+    script_src = _directives(response["Content-Security-Policy"])["script-src"]
+    assert script_src[0] == "'self'"
+    assert _script_nonce(response)
+    assert "'unsafe-inline'" not in script_src
+    assert "'unsafe-eval'" not in script_src
+
+
+def test_nonce_changes_per_response():
+    client = Client()
+
+    first = _script_nonce(client.get(reverse("login")))
+    second = _script_nonce(client.get(reverse("login")))
+
+    assert first != second
+
+
+def _assert_scripts_carry_the_nonce(response) -> None:
+    nonce = _script_nonce(response)
+    html = response.content.decode()
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert scripts, "the page should load htmx and app.js"
+    for tag in scripts:
+        assert f'nonce="{nonce}"' in tag, tag
+    # No inline event handlers: the CSP would block them.
+    assert not re.search(r"\son[a-z]+\s*=", html)
+    assert "hx-on" not in html
+
+
+def test_login_page_scripts_carry_the_response_nonce():
+    response = Client().get(reverse("login"))
+
+    assert response.status_code == 200
+    _assert_scripts_carry_the_nonce(response)
+
+
+def test_system_page_scripts_carry_the_response_nonce(admin_client):
+    response = admin_client.get(reverse("core:system"))
+
+    assert response.status_code == 200
+    _assert_scripts_carry_the_nonce(response)
+
+
+def test_request_id_from_the_proxy_is_echoed():
+    response = Client().get("/healthz", HTTP_X_REQUEST_ID="req-1234.abc_DEF")
+
+    assert response["X-Request-ID"] == "req-1234.abc_DEF"
+
+
+def test_unsafe_request_id_is_replaced_by_a_generated_one():
+    response = Client().get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline<script>")
+
+    request_id = response["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+
+
+def test_request_id_is_generated_when_absent():
+    first = Client().get("/healthz")["X-Request-ID"]
+    second = Client().get("/healthz")["X-Request-ID"]
+
+    assert first and second and first != second
+
+
+def test_clickjacking_and_sniffing_protections():
+    response = Client().get("/healthz")
+
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
