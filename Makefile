@@ -1,0 +1,127 @@
+# koastops — developer entry points. `make` (or `make help`) lists them.
+#
+# Everything runs from the project virtualenv in .venv, created with the first Python
+# >= 3.12 found among $(PYTHON_CANDIDATES) (or the one you name: `make install PYTHON=...`).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTHON_CANDIDATES := python3.13 python3.12 python3
+MIN_PYTHON := 3.12
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/koastops_bench
+BENCH_RUNS ?= 30
+
+.PHONY: help
+help: ## list the targets
+	@echo "koastops — make targets:"
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-9s\033[0m %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables: PYTHON=<interpreter> PORT=$(PORT) BENCH_RUNS=$(BENCH_RUNS) PYTEST_ARGS='...'"
+
+# --- Virtualenv ---------------------------------------------------------------------------
+# The probe runs each candidate for real: a pyenv shim exists on PATH even for versions that
+# are not installed or not selected, and only fails when executed.
+$(BIN)/python:
+	@py="$(PYTHON)"; \
+	if [ -n "$$py" ]; then \
+		if ! "$$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+			version=$$("$$py" -c 'import platform; print(platform.python_version())' 2>/dev/null || echo "not runnable"); \
+			echo "koastops needs Python >= $(MIN_PYTHON); PYTHON=$$py is $$version." >&2; \
+			exit 1; \
+		fi; \
+	else \
+		found=""; \
+		for candidate in $(PYTHON_CANDIDATES); do \
+			if version=$$("$$candidate" -c 'import platform; print(platform.python_version())' 2>/dev/null); then \
+				if "$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+					py=$$candidate; break; \
+				fi; \
+				found="$$found$${found:+, }$$candidate = $$version"; \
+			fi; \
+		done; \
+		if [ -z "$$py" ]; then \
+			echo "koastops needs Python >= $(MIN_PYTHON); found $${found:-no runnable python3}." >&2; \
+			echo "Install $(MIN_PYTHON)+ (pyenv install $(MIN_PYTHON)) and retry." >&2; \
+			exit 1; \
+		fi; \
+	fi; \
+	echo "Creating $(VENV) with $$py ($$("$$py" -c 'import platform; print(platform.python_version())'))"; \
+	"$$py" -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+.PHONY: install
+install: $(STAMP) ## create .venv and install koastops with the dev tools (pinned by constraints.txt)
+
+# --- Run ----------------------------------------------------------------------------------
+.PHONY: run
+run: install ## migrate, seed the demo data and start web + worker + beat (DEBUG=1 unless set)
+	@export DEBUG="$${DEBUG:-1}"; \
+	$(BIN)/python manage.py migrate --noinput; \
+	$(BIN)/python manage.py seed_demo; \
+	exec $(BIN)/python manage.py devserver --addr $(HOST) --port $(PORT)
+
+# --- Quality ------------------------------------------------------------------------------
+.PHONY: test
+test: install ## run the test suite (PostgreSQL if DATABASE_URL is set, SQLite otherwise)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## ruff check + ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+.PHONY: fmt
+fmt: install ## fix what ruff can fix and format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+.PHONY: ci
+ci: ## what CI runs (starts PostgreSQL and Redis if needed): .ci/run
+	./.ci/run
+
+# --- Benchmark ----------------------------------------------------------------------------
+# Runs against its own database (koastops_bench unless DATABASE_URL says otherwise), never the
+# test database; production-like settings (DEBUG off) with bench-only secrets.
+.PHONY: bench
+bench: install ## seed a large dataset in PostgreSQL, time the pages, write docs/benchmarks.md
+	@export DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" \
+		DEBUG="$${DEBUG:-0}" \
+		SECRET_KEY="$${SECRET_KEY:-bench-only-secret-key-not-for-production-0123456789abcdef}" \
+		STATIC_MANIFEST="$${STATIC_MANIFEST:-false}" \
+		LOG_LEVEL="$${LOG_LEVEL:-WARNING}"; \
+	$(BIN)/python manage.py bench --create-database --runs $(BENCH_RUNS)
+
+# --- Maintenance --------------------------------------------------------------------------
+# A fresh resolve: a throwaway venv gets the newest versions pyproject.toml allows, and its
+# freeze (minus koastops itself) becomes the new lock. Review the diff, run `make test`.
+.PHONY: lock
+lock: $(BIN)/python ## re-resolve the dependencies and rewrite constraints.txt
+	@rm -rf .lock-venv
+	$(BIN)/python -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	@{ \
+		echo "# koastops lock: exact versions of every installed package (runtime + [dev] extra)."; \
+		echo "# Used as: pip install -c constraints.txt -e '.[dev]'   (the Dockerfile: -c constraints.txt .)"; \
+		echo "# Regenerate with \`make lock\` (fresh venv, newest versions pyproject.toml allows,"; \
+		echo "# then pip freeze --exclude-editable). Do not edit by hand."; \
+		.lock-venv/bin/python -m pip freeze --exclude-editable; \
+	} > constraints.txt
+	@rm -rf .lock-venv
+	@echo "constraints.txt rewritten; review the diff, then: make install test"
+
+.PHONY: clean
+clean: ## remove the venv, caches and local data (var/: SQLite db, broker files, static)
+	rm -rf $(VENV) .lock-venv var .pytest_cache .ruff_cache test-results
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
