@@ -7,6 +7,7 @@ transport under `var/`. Production sets DATABASE_URL, CELERY_BROKER_URL and frie
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 from pathlib import Path
 
@@ -40,10 +41,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "guardian",
+    # Installed so the API docs page uses its bundled Swagger UI files, never a CDN.
+    "ninja",
     "koastops.core",
     "koastops.accounts",
     "koastops.catalog",
     "koastops.activity",
+    "koastops.api",
+    "axes",  # failed-login lockout (see "Login hardening" below)
 ]
 
 MIDDLEWARE = [
@@ -57,9 +62,13 @@ MIDDLEWARE = [
     # Every view needs a signed-in user unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends a session SESSION_ABSOLUTE_TIMEOUT after sign-in, however active (needs messages).
+    "koastops.core.session.AbsoluteSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "koastops.core.middleware.RequestIdMiddleware",
+    # Last, as axes requires: turns a locked-out login attempt into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "koastops.urls"
@@ -125,6 +134,8 @@ else:
 # --- Auth ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses locked-out logins before any backend checks the password.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -144,6 +155,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
+# --- Login hardening (django-axes; unlock: docs/operations.md) ---------------------------
+# Lock out an email address from one IP after AXES_FAILURE_LIMIT wrong passwords, for
+# AXES_COOLOFF_MINUTES; other addresses and IPs stay unaffected (no easy denial of service).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's "username" field holds the email
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+
 # --- Internationalisation --------------------------------------------------------------
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -154,6 +176,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request otherwise
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -194,7 +217,13 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="koastops <koastops@l
 
 # --- Security --------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
+# Idle timeout: the session expires SESSION_COOKIE_AGE after the last request (each
+# request saves it); the absolute timeout ends it that long after sign-in regardless.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=120) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_TIMEOUT = datetime.timedelta(
+    hours=env.float("SESSION_ABSOLUTE_TIMEOUT_HOURS", default=12)
+)
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the body attribute, not the cookie
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -11,5 +11,9 @@ urlpatterns = [
     path("accounts/", include("koastops.accounts.urls")),
     path("admin/", admin.site.urls),
     path("", include("koastops.core.urls")),
+    path("brands/<slug:slug>/members/", include("koastops.accounts.member_urls")),
+    path("brands/<slug:slug>/activity/", include("koastops.activity.urls")),
     path("brands/", include("koastops.catalog.urls")),
+    path("api/v1/", include("koastops.api.urls")),
+    path("me/", include("koastops.accounts.profile_urls")),
 ]

@@ -3,7 +3,8 @@ number of queries (annotations and prefetches, never per-row lookups)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from koastops.accounts import policies
 from koastops.accounts.models import User
@@ -16,10 +17,23 @@ def _status_filter(queryset: QuerySet, status: str) -> QuerySet:
     return queryset  # "all"
 
 
+def _count_per_brand(model: type[AdAccount] | type[Pixel]) -> Coalesce:
+    """A correlated COUNT per brand. Two Count() annotations over joins would multiply
+    the rows (ad accounts x pixels per brand) before counting."""
+    counts = (
+        model.objects.filter(brand=OuterRef("pk"))
+        .order_by()
+        .values("brand")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
 def brand_list(*, user: User, search: str = "", status: str = "active") -> QuerySet[Brand]:
     queryset = policies.brands_for(user).annotate(
-        ad_account_count=Count("ad_accounts", distinct=True),
-        pixel_count=Count("pixels", distinct=True),
+        ad_account_count=_count_per_brand(AdAccount),
+        pixel_count=_count_per_brand(Pixel),
     )
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))

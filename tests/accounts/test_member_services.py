@@ -84,7 +84,9 @@ def test_deactivation_ends_sessions_and_tokens_on_the_next_request(ops_lead, bra
     member = UserFactory()
     services.member_grant_role(actor=ops_lead, brand=brand, user=member, role=Role.ANALYST)
     client = Client()
-    assert client.login(email=member.email, password=password)
+    # force_login: with axes first in AUTHENTICATION_BACKENDS, client.login() (which calls
+    # authenticate() without a request) is refused by AxesStandaloneBackend.
+    client.force_login(member)
     _token_row, raw = _token(member)
     assert api_token_authenticate(raw) == member
     assert client.get(f"/brands/{brand.slug}/").status_code != 302

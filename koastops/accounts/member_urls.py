@@ -1,0 +1,15 @@
+"""Under ``/brands/<slug>/members/`` (the slug comes from the including pattern)."""
+
+from django.urls import path
+
+from koastops.accounts import views
+
+app_name = "members"
+
+urlpatterns = [
+    path("", views.member_list, name="list"),
+    path("invite/", views.member_invite, name="invite"),
+    path("<int:user_id>/role/", views.member_role, name="role"),
+    path("<int:user_id>/revoke/", views.member_revoke, name="revoke"),
+    path("<int:user_id>/deactivate/", views.member_deactivate, name="deactivate"),
+]

@@ -1,0 +1,116 @@
+"""Member reads for the members page, shaped for a constant number of queries: one page
+of users, then one query each for their roles, their narrowing and who may be
+deactivated — never a lookup per row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from koastops.accounts import policies
+from koastops.accounts.models import BrandUserObjectPermission, Role, User
+from koastops.catalog.models import AdAccount, Brand, CatalogStatus
+
+
+@dataclass
+class MemberRow:
+    """One line of the members table, with the values its change-role form shows."""
+
+    user: User
+    role: Role | None
+    narrowed_to: list[AdAccount]  # empty: all of the brand's ad accounts
+    can_deactivate: bool
+    form_role: str = ""
+    form_ad_account_ids: set[int] = field(default_factory=set)
+    errors: Any = None  # the change-role form's errors after an invalid POST
+    non_field_errors: Any = None
+
+    @property
+    def is_media_buyer(self) -> bool:
+        return self.role == Role.MEDIA_BUYER
+
+
+def member_list(*, brand: Brand, search: str = "") -> QuerySet[User]:
+    queryset = policies.members_for(brand)
+    if search:
+        queryset = queryset.filter(Q(email__icontains=search) | Q(full_name__icontains=search))
+    return queryset.order_by("email")
+
+
+def member_for_change(*, brand: Brand, user_id: int) -> User:
+    """A member of the brand, or 404 (a user without a role here is none of its business)."""
+    user = policies.members_for(brand).filter(pk=user_id).first()
+    if user is None:
+        raise Http404("No such member.")
+    return user
+
+
+def brand_ad_accounts(*, brand: Brand) -> list[AdAccount]:
+    """All of the brand's ad accounts (archived ones too: a narrowing may still name one)."""
+    return list(brand.ad_accounts.order_by("name", "pk"))
+
+
+def active_ad_accounts(ad_accounts: Iterable[AdAccount]) -> list[AdAccount]:
+    """The ones a media buyer can be narrowed to from the page."""
+    return [account for account in ad_accounts if account.status == CatalogStatus.ACTIVE]
+
+
+def deactivatable_user_ids(*, actor: User, users: Sequence[User]) -> set[int]:
+    """Batch form of ``services.can_deactivate`` (at most one query for any number of
+    users): admins may deactivate anyone but themselves; an ops lead may deactivate a user
+    whose every role is on a brand where the ops lead may manage members. The service
+    checks again on POST; this only decides which rows show the button."""
+    candidates = [user for user in users if user.pk != actor.pk]
+    if policies.is_admin(actor):
+        return {user.pk for user in candidates}
+    if not policies.is_active_user(actor):
+        return set()
+    candidates = [user for user in candidates if not user.is_superuser]
+    managing = {role.codename for role in policies.CAPABILITIES["members.manage"]}
+    # One query for the actor's grants and the candidates' together (the actor is always
+    # in it, so the query runs for an empty page too and the count stays constant).
+    rows = BrandUserObjectPermission.objects.filter(
+        user_id__in=[actor.pk, *(user.pk for user in candidates)],
+        permission__codename__in=policies.ROLE_CODENAMES,
+    ).values_list("user_id", "content_object_id", "permission__codename")
+    managed_brand_ids: set[int] = set()
+    brands_by_user: dict[int, set[int]] = {}
+    for user_id, brand_id, codename in rows:
+        if user_id == actor.pk:
+            if codename in managing:
+                managed_brand_ids.add(brand_id)
+        else:
+            brands_by_user.setdefault(user_id, set()).add(brand_id)
+    return {
+        user_id
+        for user_id, brand_ids in brands_by_user.items()
+        if brand_ids and brand_ids <= managed_brand_ids
+    }
+
+
+def member_rows(
+    *, actor: User, brand: Brand, users: Iterable[User], ad_accounts: Sequence[AdAccount]
+) -> list[MemberRow]:
+    users = list(users)
+    roles = policies.roles_by_user(brand, users)
+    narrowing = policies.narrowed_ad_account_ids(brand, users)
+    deactivatable = deactivatable_user_ids(actor=actor, users=users)
+    rows = []
+    for user in users:
+        narrowed_ids = narrowing.get(user.pk, set())
+        role = roles.get(user.pk)
+        rows.append(
+            MemberRow(
+                user=user,
+                role=role,
+                narrowed_to=[account for account in ad_accounts if account.pk in narrowed_ids],
+                can_deactivate=user.is_active and user.pk in deactivatable,
+                form_role=role.value if role else "",
+                form_ad_account_ids=set(narrowed_ids),
+            )
+        )
+    return rows

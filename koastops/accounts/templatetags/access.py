@@ -1,0 +1,23 @@
+"""Template access to the policy module: ``{% brand_capabilities brand as can %}`` then
+``{% if can.members_view %}``. One role query per call; the policy decides, the
+template only hides what the user could not use anyway (the views still check)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from koastops.accounts import policies
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def brand_capabilities(context: template.Context, brand: Any) -> dict[str, bool]:
+    user = context.get("user")
+    role = policies.role_for(user, brand) if not policies.is_admin(user) else None
+    return {
+        capability.replace(".", "_"): policies.can(user, capability, brand, role=role)
+        for capability in policies.CAPABILITIES
+    }

@@ -1,0 +1,246 @@
+"""The members page of a brand: who holds which role, invitations, role changes, ad-account
+narrowing, revocation and deactivation.
+
+``members.view`` opens the page, ``members.manage`` every change (``policies`` answers
+404 for a brand without a role, 403 for a missing capability). The services check the
+policy again and write the activity rows. Every change form posts to a real URL: without
+JavaScript it is POST → redirect → GET with a flash message; with htmx the answer is the
+member table (and a toast), and an invalid form comes back with its errors and 422.
+
+Forms carry the list's query string (``?q=…&page=…``) in their action, so the table that
+comes back after a change shows the same search and page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseLocation, reswap, retarget
+
+from koastops.accounts import policies, selectors, services
+from koastops.accounts.forms import MemberInviteForm, MemberRoleForm, MemberSearchForm
+from koastops.accounts.models import Role, User
+from koastops.catalog.models import AdAccount, Brand
+from koastops.core.htmx import add_toast, render_page
+from koastops.core.pagination import paginate
+
+TEMPLATE = "accounts/members.html"
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _is_fragment_request(request: HttpRequest) -> bool:
+    """htmx swapping a region of the page (not navigating or restoring history)."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _list_url(brand: Brand, request: HttpRequest) -> str:
+    url = reverse("members:list", args=[brand.slug])
+    query = request.GET.urlencode()
+    return f"{url}?{query}" if query else url
+
+
+def _context(
+    request: HttpRequest,
+    *,
+    brand: Brand,
+    role: Role | None,
+    ad_accounts: list[AdAccount],
+    invite_form: MemberInviteForm | None = None,
+    invalid_row: tuple[int, MemberRoleForm] | None = None,
+) -> dict[str, Any]:
+    search = MemberSearchForm(request.GET).search()
+    page = paginate(request, selectors.member_list(brand=brand, search=search))
+    rows = selectors.member_rows(
+        actor=request.user, brand=brand, users=page.object_list, ad_accounts=ad_accounts
+    )
+    if invalid_row is not None:
+        user_id, form = invalid_row
+        for row in rows:
+            if row.user.pk == user_id:
+                row.errors = form.errors
+                row.non_field_errors = form.non_field_errors()
+                row.form_role = form.data.get("role", "")
+                row.form_ad_account_ids = {
+                    int(value) for value in form.data.getlist("ad_accounts") if value.isdigit()
+                }
+    narrowable = selectors.active_ad_accounts(ad_accounts)
+    return {
+        "brand": brand,
+        "tab": "members",
+        "page": page,
+        "rows": rows,
+        "q": search,
+        "list_url": reverse("members:list", args=[brand.slug]),
+        "list_query": request.GET.urlencode(),
+        "roles": Role.choices,
+        "narrowable_ad_accounts": narrowable,
+        "can_manage": policies.can(request.user, "members.manage", brand, role=role),
+        "invite_form": invite_form or MemberInviteForm(ad_accounts=narrowable),
+    }
+
+
+def _changed(
+    request: HttpRequest,
+    *,
+    brand: Brand,
+    role: Role | None,
+    ad_accounts: list[AdAccount],
+    message: str,
+    reset_invite_form: bool = False,
+) -> HttpResponse:
+    """After a successful change: the refreshed table with a toast (htmx), or redirect."""
+    if not policies.can(request.user, "members.view", brand):
+        # The actor revoked their own role: the page is gone for them.
+        url = reverse("catalog:brand_list")
+        messages.success(request, message)
+        if request.htmx:
+            return add_toast(HttpResponseLocation(url, target="#main", select="#main"), message)
+        return redirect(url)
+    if not _is_fragment_request(request):
+        messages.success(request, message)
+        return redirect(_list_url(brand, request))
+    context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts)
+    context["invite_oob"] = True
+    partial = "member-table-and-invite-form" if reset_invite_form else "member-table"
+    return add_toast(render(request, f"{TEMPLATE}#{partial}", context), message)
+
+
+def _member_name(user: User) -> str:
+    return user.full_name or user.email
+
+
+# --- views -----------------------------------------------------------------------------
+
+
+@require_GET
+@policies.brand_capability("members.view")
+def member_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+    ad_accounts = selectors.brand_ad_accounts(brand=brand)
+    context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts)
+    partial = "member-table" if _is_fragment_request(request) else None
+    return render_page(request, TEMPLATE, context, partial=partial)
+
+
+@require_POST
+@policies.brand_capability("members.manage")
+def member_invite(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+    ad_accounts = selectors.brand_ad_accounts(brand=brand)
+    form = MemberInviteForm(request.POST, ad_accounts=selectors.active_ad_accounts(ad_accounts))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.member_invite(
+                actor=request.user,
+                brand=brand,
+                email=data["email"],
+                role=Role(data["role"]),
+                full_name=data["full_name"],
+                ad_accounts=data["ad_accounts"],
+                base_url=request.build_absolute_uri("/"),
+            )
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        else:
+            message = f"{user.email} is now {Role(data['role']).label} on {brand.name}."
+            return _changed(
+                request,
+                brand=brand,
+                role=role,
+                ad_accounts=ad_accounts,
+                message=message,
+                reset_invite_form=True,
+            )
+    context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts, invite_form=form)
+    if _is_fragment_request(request):
+        response = render(request, f"{TEMPLATE}#invite-form", context, status=422)
+        return reswap(retarget(response, "#invite-form"), "outerHTML")
+    return render(request, TEMPLATE, context, status=422)
+
+
+@require_POST
+@policies.brand_capability("members.manage")
+def member_role(
+    request: HttpRequest, user_id: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
+    member = selectors.member_for_change(brand=brand, user_id=user_id)
+    ad_accounts = selectors.brand_ad_accounts(brand=brand)
+    form = MemberRoleForm(request.POST, ad_accounts=selectors.active_ad_accounts(ad_accounts))
+    if form.is_valid():
+        new_role = Role(form.cleaned_data["role"])
+        chosen = form.cleaned_data["ad_accounts"]
+        try:
+            services.member_grant_role(
+                actor=request.user,
+                brand=brand,
+                user=member,
+                role=new_role,
+                ad_accounts=chosen if new_role == Role.MEDIA_BUYER else None,
+            )
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        else:
+            scope = ""
+            if new_role == Role.MEDIA_BUYER:
+                count = len(chosen)
+                scope = (
+                    f" ({count} ad account{'' if count == 1 else 's'})"
+                    if count
+                    else " (all ad accounts)"
+                )
+            message = f"{_member_name(member)} is now {new_role.label}{scope}."
+            return _changed(
+                request, brand=brand, role=role, ad_accounts=ad_accounts, message=message
+            )
+    context = _context(
+        request, brand=brand, role=role, ad_accounts=ad_accounts, invalid_row=(member.pk, form)
+    )
+    partial = "member-table" if _is_fragment_request(request) else None
+    return render_page(request, TEMPLATE, context, partial=partial, status=422)
+
+
+@require_POST
+@policies.brand_capability("members.manage")
+def member_revoke(
+    request: HttpRequest, user_id: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
+    member = selectors.member_for_change(brand=brand, user_id=user_id)
+    services.member_revoke_role(actor=request.user, brand=brand, user=member)
+    return _changed(
+        request,
+        brand=brand,
+        role=role,
+        ad_accounts=selectors.brand_ad_accounts(brand=brand),
+        message=f"{_member_name(member)} no longer has a role on {brand.name}.",
+    )
+
+
+@require_POST
+@policies.brand_capability("members.manage")
+def member_deactivate(
+    request: HttpRequest, user_id: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
+    member = selectors.member_for_change(brand=brand, user_id=user_id)
+    # PermissionDenied (403) when the member holds roles on brands the actor does not lead.
+    changed = services.user_deactivate(actor=request.user, user=member, brand=brand)
+    name = _member_name(member)
+    message = (
+        f"{name} is deactivated and signed out everywhere."
+        if changed
+        else f"{name} was already deactivated."
+    )
+    return _changed(
+        request,
+        brand=brand,
+        role=role,
+        ad_accounts=selectors.brand_ad_accounts(brand=brand),
+        message=message,
+    )

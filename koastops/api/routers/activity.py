@@ -1,0 +1,46 @@
+"""A brand's activity log, newest first, with filters (the same selector as the brand's
+activity page, so both read the log alike)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from koastops.activity import selectors
+from koastops.activity.models import ActivityEntry
+from koastops.api.common import brand_with_capability, responses
+from koastops.api.pagination import paginate
+from koastops.api.schemas import ActivityFilters, ActivityPage
+from koastops.catalog.models import Brand
+
+router = Router(tags=["activity"])
+
+
+def brand_activity(brand: Brand, filters: ActivityFilters) -> QuerySet[ActivityEntry]:
+    """``actor`` is a user id (all digits) or an email address (exact, any case)."""
+    actor = (filters.actor or "").strip()
+    queryset = selectors.activity_list(
+        brand=brand,
+        actor="" if actor.isdigit() else actor,
+        actor_exact=True,
+        verb=filters.verb or "",
+        target_type=(filters.target_type or "").strip().lower(),
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+    if actor.isdigit():
+        queryset = queryset.filter(actor_id=int(actor))
+    return queryset
+
+
+@router.get("/brands/{slug}/activity", response=responses({200: ActivityPage}))
+def activity_list(
+    request: HttpRequest, slug: str, filters: Query[ActivityFilters]
+) -> dict[str, Any]:
+    """Who changed or decided what on the brand (capability ``activity.view``), newest
+    first. Days are whole UTC days, both ends included."""
+    brand, _ = brand_with_capability(request, slug, "activity.view")
+    return paginate(brand_activity(brand, filters), filters)

@@ -1,0 +1,203 @@
+"""Request and response shapes of the API. Pixel access tokens are secret: the API says
+only whether one is set and when it changed, never the token (encrypted or not)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import Field, field_validator
+
+from koastops.accounts.models import Role
+from koastops.activity.verbs import VERBS
+from koastops.api.pagination import PageParams
+
+StatusFilter = Literal["active", "archived", "all"]
+
+
+# --- query parameters ---------------------------------------------------------------------
+
+
+class CatalogFilters(PageParams):
+    q: str = Field("", max_length=100, description="Search in names and ids.")
+    status: StatusFilter = Field("active", description="Which rows: active, archived or all.")
+
+
+class MemberFilters(PageParams):
+    q: str = Field("", max_length=100, description="Search in email addresses and names.")
+
+
+class ActivityFilters(PageParams):
+    actor: str | None = Field(
+        None, max_length=254, description="A user id, or the actor's email address (exact)."
+    )
+    verb: str | None = Field(None, description="A registered verb, e.g. member.role_granted.")
+    target_type: str | None = Field(
+        None, max_length=64, description="The target's model label, e.g. accounts.user."
+    )
+    date_from: dt.date | None = Field(None, description="From this day (UTC), inclusive.")
+    date_to: dt.date | None = Field(None, description="Up to this day (UTC), inclusive.")
+
+    @field_validator("verb")
+    @classmethod
+    def _registered_verb(cls, value: str | None) -> str | None:
+        if value and value not in VERBS:
+            raise ValueError(f"Unknown verb {value!r}. See VERBS in the API documentation.")
+        return value or None
+
+    @field_validator("date_to")
+    @classmethod
+    def _not_before_date_from(cls, value: dt.date | None, info: Any) -> dt.date | None:
+        date_from = info.data.get("date_from")
+        if value and date_from and value < date_from:
+            raise ValueError("date_to must not be before date_from.")
+        return value
+
+
+# --- catalog ------------------------------------------------------------------------------
+
+
+class BrandOut(Schema):
+    id: int
+    slug: str
+    name: str
+    description: str
+    status: str
+    archived_at: dt.datetime | None
+    markets: list[str] = Field(description="ISO 3166 codes of the brand's markets.")
+    ad_account_count: int
+    pixel_count: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_markets(obj: Any) -> list[str]:
+        return [market.code for market in obj.markets.all()]  # prefetched, ordered by code
+
+
+class AdAccountOut(Schema):
+    id: int
+    platform: str
+    external_id: str
+    name: str
+    currency: str
+    time_zone: str
+    markets: list[str]
+    status: str
+    archived_at: dt.datetime | None
+    pixel_count: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_markets(obj: Any) -> list[str]:
+        return [market.code for market in obj.markets.all()]
+
+
+class PixelOut(Schema):
+    id: int
+    platform: str
+    external_id: str
+    name: str
+    ad_account_ids: list[int]
+    capi_enabled: bool
+    has_access_token: bool = Field(description="Whether an access token is stored (never shown).")
+    access_token_changed_at: dt.datetime | None
+    last_fired_at: dt.datetime | None
+    status: str
+    archived_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_ad_account_ids(obj: Any) -> list[int]:
+        return [account.pk for account in obj.ad_accounts.all()]  # prefetched
+
+
+# --- members ------------------------------------------------------------------------------
+
+
+class MemberOut(Schema):
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    ad_account_ids: list[int] | None = Field(
+        description="The ad accounts a narrowed media buyer may use; null: all of them."
+    )
+    is_active: bool
+
+
+class MemberGrantIn(Schema):
+    email: str = Field(max_length=254, description="An existing user's email address.")
+    role: Role
+    ad_account_ids: list[int] | None = Field(
+        None,
+        description="Media buyers only: narrow to these ad accounts of the brand ([]: all).",
+    )
+
+
+# --- activity -----------------------------------------------------------------------------
+
+
+class ActivityOut(Schema):
+    id: int
+    created_at: dt.datetime
+    actor_id: int | None
+    actor_label: str
+    verb: str
+    verb_text: str = Field(description="What the verb means, in words.")
+    target_type: str
+    target_id: str
+    target_label: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    hash: str
+
+    @staticmethod
+    def resolve_verb_text(obj: Any) -> str:
+        return VERBS.get(obj.verb, obj.verb)
+
+
+# --- pages and errors ---------------------------------------------------------------------
+
+
+class _Page(Schema):
+    count: int
+    page: int
+    page_size: int
+
+
+class BrandPage(_Page):
+    items: list[BrandOut]
+
+
+class AdAccountPage(_Page):
+    items: list[AdAccountOut]
+
+
+class PixelPage(_Page):
+    items: list[PixelOut]
+
+
+class MemberPage(_Page):
+    items: list[MemberOut]
+
+
+class ActivityPage(_Page):
+    items: list[ActivityOut]
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class FieldError(Schema):
+    loc: list[str | int]
+    msg: str
+    type: str | None = None
+
+
+class ValidationErrorOut(Schema):
+    detail: list[FieldError]
