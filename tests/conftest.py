@@ -37,6 +37,12 @@ def pytest_configure(config) -> None:
     DatabaseOperations.sql_flush = sql_flush
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """Tests create many users; the production hasher is deliberately slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def password() -> str:
     return DEFAULT_PASSWORD

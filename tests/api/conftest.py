@@ -53,12 +53,6 @@ def token_for(user: User, **kwargs: Any) -> str:
     return raw
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    """The API never checks passwords; the query-count tests create many users."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _member(brand, email: str, role: Role) -> User:
     user = UserFactory(email=email, full_name=email.split("@")[0].replace("-", " ").title())
     policies.grant_role(user, brand, role)

@@ -1,0 +1,386 @@
+"""The permission matrix: every URL pattern (pages, htmx fragments, API endpoints) x every
+principal (admin, each role, outsider, anonymous, deactivated user; sessions for pages and
+API tokens for the API) x own brand / foreign brand.
+
+Expected outcomes are generated from the capability table in docs/permissions.md (the page
+users read), not from the code under test. A URL without an entry in ``MATRIX`` fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from koastops.accounts import policies
+from koastops.accounts.models import Role
+from koastops.accounts.services import user_deactivate
+from koastops.accounts.tokens import api_token_create
+from tests.accounts.permissions_doc import capability_table, roles_allowed
+from tests.factories import (
+    AdAccountFactory,
+    AdminFactory,
+    BrandFactory,
+    PixelFactory,
+    UserFactory,
+    WorkerPingFactory,
+)
+
+# How access is decided for a URL.
+PUBLIC = "public"  # anyone, signed in or not
+SIGNED_IN = "signed-in"  # any active user; content is scoped to them
+OWN_OBJECT = "own-object"  # any active user, on their own objects only (foreign: 404)
+
+
+@dataclass(frozen=True)
+class Entry:
+    method: str  # GET, POST or DELETE
+    access: str  # PUBLIC, SIGNED_IN, OWN_OBJECT or a capability from docs/permissions.md
+    brand_scoped: bool = False
+    api: bool = False
+    kwargs: Callable[[World, str], dict[str, Any]] = field(default=lambda world, scope: {})
+    data: Callable[[World, str], dict[str, Any]] = field(default=lambda world, scope: {})
+    query: str = ""
+    success: str = "allow"  # what an allowed request looks like (logout: back to login)
+
+
+def _slug(world: World, scope: str) -> dict[str, Any]:
+    return {"slug": world.brands[scope].slug}
+
+
+def _ad_account(world: World, scope: str) -> dict[str, Any]:
+    return {**_slug(world, scope), "pk": world.ad_accounts[scope].pk}
+
+
+def _pixel(world: World, scope: str) -> dict[str, Any]:
+    return {**_slug(world, scope), "pk": world.pixels[scope].pk}
+
+
+def _member(world: World, scope: str) -> dict[str, Any]:
+    return {**_slug(world, scope), "user_id": world.members[scope].pk}
+
+
+def _api_member(world: World, scope: str) -> dict[str, Any]:
+    return {"slug": world.brands[scope].slug, "user_id": world.members[scope].pk}
+
+
+def _role_data(world: World, scope: str) -> dict[str, Any]:
+    return {"role": Role.ANALYST.value}
+
+
+def _grant_data(world: World, scope: str) -> dict[str, Any]:
+    return {"email": world.members[scope].email, "role": Role.ANALYST.value}
+
+
+def _brand_page(access: str, method: str = "GET", **extra: Any) -> Entry:
+    extra.setdefault("kwargs", _slug)
+    return Entry(method, access, brand_scoped=True, **extra)
+
+
+def _api(access: str, method: str = "GET", **extra: Any) -> Entry:
+    extra.setdefault("kwargs", _slug)
+    return Entry(method, access, brand_scoped=access not in (PUBLIC, SIGNED_IN), api=True, **extra)
+
+
+MATRIX: dict[str, Entry] = {
+    # public and sign-in pages
+    "home": Entry("GET", SIGNED_IN),
+    "healthz": Entry("GET", PUBLIC),
+    "readyz": Entry("GET", PUBLIC),
+    "login": Entry("GET", PUBLIC),
+    "logout": Entry("POST", PUBLIC, success="login"),
+    "password_reset": Entry("GET", PUBLIC),
+    "password_reset_done": Entry("GET", PUBLIC),
+    "password_reset_confirm": Entry(
+        "GET", PUBLIC, kwargs=lambda world, scope: {"uidb64": "MQ", "token": "bad-token"}
+    ),
+    "password_reset_complete": Entry("GET", PUBLIC),
+    "password_change": Entry("GET", SIGNED_IN),
+    "password_change_done": Entry("GET", SIGNED_IN),
+    # own account
+    "profile:detail": Entry("GET", SIGNED_IN),
+    "profile:token_create": Entry(
+        "POST", SIGNED_IN, data=lambda world, scope: {"name": "matrix", "expires_in_days": 30}
+    ),
+    "profile:token_revoke": Entry(
+        "POST", OWN_OBJECT, kwargs=lambda world, scope: {"pk": world.token_ids[scope]}
+    ),
+    # install-wide
+    "core:system": Entry("GET", "system.view"),
+    "core:ping_create": Entry("POST", "system.view"),
+    "core:ping_status": Entry(
+        "GET", "system.view", kwargs=lambda world, scope: {"ping_id": world.ping.pk}
+    ),
+    # catalog pages
+    "catalog:brand_list": Entry("GET", SIGNED_IN),
+    "catalog:brand_create": Entry("GET", "brand.create"),
+    "catalog:brand_detail": _brand_page("brand.view"),
+    "catalog:brand_edit": _brand_page("brand.edit"),
+    "catalog:brand_archive": _brand_page("brand.edit", "POST"),
+    "catalog:brand_restore": _brand_page("brand.edit", "POST"),
+    "catalog:ad_account_list": _brand_page("catalog.view"),
+    "catalog:ad_account_create": _brand_page("catalog.manage"),
+    "catalog:ad_account_edit": _brand_page("catalog.manage", kwargs=_ad_account),
+    "catalog:ad_account_archive": _brand_page("catalog.manage", "POST", kwargs=_ad_account),
+    "catalog:ad_account_restore": _brand_page("catalog.manage", "POST", kwargs=_ad_account),
+    "catalog:pixel_list": _brand_page("catalog.view"),
+    "catalog:pixel_create": _brand_page("catalog.manage"),
+    "catalog:pixel_detail": _brand_page("catalog.view", kwargs=_pixel),
+    "catalog:pixel_edit": _brand_page("catalog.manage", kwargs=_pixel),
+    "catalog:pixel_token": _brand_page("catalog.manage", kwargs=_pixel),
+    "catalog:pixel_archive": _brand_page("catalog.manage", "POST", kwargs=_pixel),
+    "catalog:pixel_restore": _brand_page("catalog.manage", "POST", kwargs=_pixel),
+    # members and activity pages
+    "members:list": _brand_page("members.view"),
+    "members:invite": _brand_page(
+        "members.manage",
+        "POST",
+        data=lambda world, scope: {"email": "new.person@example.com", "role": "analyst"},
+    ),
+    "members:role": _brand_page("members.manage", "POST", kwargs=_member, data=_role_data),
+    "members:revoke": _brand_page("members.manage", "POST", kwargs=_member),
+    "members:deactivate": _brand_page("members.manage", "POST", kwargs=_member),
+    "activity:list": _brand_page("activity.view"),
+    "activity:export": _brand_page("activity.export", query="format=csv"),
+    # API v1
+    # ninja's bare prefix: no operation lives there, so it is 404 for everyone.
+    "api-v1:api-root": Entry("GET", PUBLIC, api=True, success="not-found"),
+    "api-v1:openapi-json": Entry("GET", PUBLIC, api=True),
+    "api-v1:openapi-view": Entry("GET", PUBLIC, api=True),
+    "api-v1:brand_list": Entry("GET", SIGNED_IN, api=True),
+    "api-v1:brand_detail": _api("brand.view"),
+    "api-v1:ad_account_list": _api("catalog.view"),
+    "api-v1:pixel_list": _api("catalog.view"),
+    "api-v1:member_list": _api("members.view"),
+    "api-v1:member_grant": _api("members.manage", "POST", data=_grant_data),
+    "api-v1:member_revoke": _api("members.manage", "DELETE", kwargs=_api_member),
+    "api-v1:activity_list": _api("activity.view"),
+}
+
+ROLE_PRINCIPALS = {
+    "ops_lead": Role.OPS_LEAD,
+    "media_buyer": Role.MEDIA_BUYER,
+    "legal_reviewer": Role.LEGAL_REVIEWER,
+    "analyst": Role.ANALYST,
+}
+PRINCIPALS = ["admin", *ROLE_PRINCIPALS, "outsider", "anonymous", "deactivated"]
+
+
+def _url_names() -> set[str]:
+    def walk(patterns, namespace: str | None) -> set[str]:
+        names: set[str] = set()
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = pattern.namespace
+                ns = f"{namespace}:{inner}" if namespace and inner else inner or namespace
+                names |= walk(pattern.url_patterns, ns)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                names.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+        return names
+
+    return walk(get_resolver().url_patterns, None)
+
+
+def test_every_url_has_a_matrix_entry():
+    """The Django admin guards its own URLs (staff only, tested below); everything else
+    must be listed here, so a new URL cannot ship without its permission row."""
+    names = {name for name in _url_names() if not name.startswith("admin:")}
+    assert names - set(MATRIX) == set(), "URLs without a permission-matrix entry"
+    assert set(MATRIX) - names == set(), "matrix entries for URLs that no longer exist"
+
+
+def test_every_capability_used_here_is_in_the_docs():
+    used = {entry.access for entry in MATRIX.values()} - {PUBLIC, SIGNED_IN, OWN_OBJECT}
+    assert used <= set(capability_table())
+
+
+# --- the world every matrix case runs in ---------------------------------------------------
+
+
+@dataclass
+class World:
+    brands: dict[str, Any]
+    ad_accounts: dict[str, Any]
+    pixels: dict[str, Any]
+    members: dict[str, Any]
+    users: dict[str, Any]
+    token_ids: dict[str, int]
+    ping: Any
+
+
+@pytest.fixture
+def world(db) -> World:
+    own, foreign = BrandFactory(slug="own-brand"), BrandFactory(slug="foreign-brand")
+    brands = {"own": own, "foreign": foreign}
+    ad_accounts = {scope: AdAccountFactory(brand=brand) for scope, brand in brands.items()}
+    pixels = {scope: PixelFactory(brand=brand) for scope, brand in brands.items()}
+    users: dict[str, Any] = {"admin": AdminFactory(), "outsider": UserFactory()}
+    for name, role in ROLE_PRINCIPALS.items():
+        users[name] = UserFactory(email=f"{name}@example.com")
+        policies.grant_role(users[name], own, role)
+    # A member of each brand for the member endpoints to act on (only a role on that brand,
+    # so an ops lead of it may deactivate them).
+    members = {}
+    for scope, brand in brands.items():
+        members[scope] = UserFactory(email=f"member.{scope}@example.com")
+        policies.grant_role(members[scope], brand, Role.ANALYST)
+    users["deactivated"] = UserFactory(email="deactivated@example.com")
+    policies.grant_role(users["deactivated"], own, Role.OPS_LEAD)
+    other = UserFactory(email="someone.else@example.com")
+    return World(
+        brands=brands,
+        ad_accounts=ad_accounts,
+        pixels=pixels,
+        members=members,
+        users=users,
+        token_ids={"foreign": api_token_create(user=other, name="not yours")[0].pk},
+        ping=WorkerPingFactory(requested_by=users["admin"]),
+    )
+
+
+def _client_for(world: World, principal: str, *, api: bool) -> tuple[Client, dict[str, str]]:
+    client = Client()
+    headers: dict[str, str] = {}
+    user = world.users.get(principal)
+    if user is None:  # anonymous: aims at somebody's token, and must be sent to sign in
+        world.token_ids["own"] = world.token_ids["foreign"]
+        return client, headers
+    token, raw = api_token_create(user=user, name="matrix")
+    world.token_ids["own"] = token.pk
+    if api:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+    else:
+        client.force_login(user)
+    if principal == "deactivated":
+        user_deactivate(actor=world.users["admin"], user=user)
+    return client, headers
+
+
+def expected(entry: Entry, principal: str, scope: str) -> str:
+    signed_out = principal in ("anonymous", "deactivated")
+    if entry.access == PUBLIC:
+        return entry.success
+    if signed_out:
+        return "unauthorized" if entry.api else "login"
+    if entry.access == SIGNED_IN:
+        return entry.success
+    if entry.access == OWN_OBJECT:
+        return entry.success if scope == "own" else "not-found"
+    if principal == "admin":
+        return entry.success
+    if entry.brand_scoped:
+        if principal == "outsider" or scope == "foreign":
+            return "not-found"
+        allowed = ROLE_PRINCIPALS[principal] in roles_allowed(entry.access)
+        return entry.success if allowed else "forbidden"
+    return "forbidden"  # install-wide capability: admin only
+
+
+def outcome(response) -> str:
+    status = response.status_code
+    assert status < 500, f"server error {status}"
+    if status == 404:
+        return "not-found"
+    if status == 403:
+        return "forbidden"
+    if status == 401:
+        return "unauthorized"
+    if status in (301, 302) and "/accounts/login/" in response.get("Location", ""):
+        return "login"
+    if status == 405:
+        return "wrong-method"
+    return "allow"
+
+
+CASES = [
+    pytest.param(name, principal, id=f"{name}-{principal}")
+    for name in sorted(MATRIX)
+    for principal in PRINCIPALS
+]
+
+
+@pytest.mark.parametrize(("name", "principal"), CASES)
+def test_permission_matrix(world, name, principal):
+    entry = MATRIX[name]
+    scopes = ["own", "foreign"] if entry.brand_scoped or entry.access == OWN_OBJECT else ["own"]
+    client, headers = _client_for(world, principal, api=entry.api)
+    results = {}
+    for scope in scopes:
+        url = reverse(name, kwargs=entry.kwargs(world, scope) or None)
+        if entry.query:
+            url = f"{url}?{entry.query}"
+        data = entry.data(world, scope)
+        variants = [{}]
+        if entry.method == "GET" and not entry.api:
+            variants.append({"HTTP_HX_REQUEST": "true"})  # the htmx fragment of the page
+        for extra in variants:
+            if entry.method == "GET":
+                response = client.get(url, **headers, **extra)
+            elif entry.api:
+                response = client.generic(
+                    entry.method,
+                    url,
+                    data=json.dumps(data) if data else "",
+                    content_type="application/json",
+                    **headers,
+                )
+            else:
+                response = client.post(url, data, **headers, **extra)
+            results[(scope, bool(extra))] = (outcome(response), expected(entry, principal, scope))
+    unexpected = {key: got for key, (got, want) in results.items() if got != want}
+    assert not unexpected, {key: results[key] for key in unexpected}
+
+
+# --- lists return exactly the rows the principal may see ------------------------------------
+
+
+@pytest.mark.parametrize("principal", ["admin", *ROLE_PRINCIPALS, "outsider"])
+def test_brand_lists_show_exactly_the_brands_with_a_role(world, principal):
+    user = world.users[principal]
+    expected_slugs = {"own-brand", "foreign-brand"} if principal == "admin" else set()
+    if principal in ROLE_PRINCIPALS:
+        expected_slugs = {"own-brand"}
+    client = Client()
+    client.force_login(user)
+    page = client.get(reverse("catalog:brand_list"), {"status": "all"})
+    shown = {slug for slug in ("own-brand", "foreign-brand") if f"/brands/{slug}/" in page.text}
+    assert shown == expected_slugs
+    _, raw = api_token_create(user=user, name="list")
+    body = client.get(
+        reverse("api-v1:brand_list"), {"status": "all"}, HTTP_AUTHORIZATION=f"Bearer {raw}"
+    ).json()
+    assert {item["slug"] for item in body["items"]} == expected_slugs
+
+
+def test_narrowed_media_buyer_lists_only_chosen_ad_accounts(world):
+    buyer, own = world.users["media_buyer"], world.brands["own"]
+    hidden = AdAccountFactory(brand=own, name="Hidden account")
+    policies.set_ad_account_narrowing(buyer, own, [world.ad_accounts["own"]])
+    client = Client()
+    client.force_login(buyer)
+    page = client.get(reverse("catalog:ad_account_list", kwargs={"slug": own.slug}))
+    assert world.ad_accounts["own"].name in page.text
+    assert hidden.name not in page.text
+    _, raw = api_token_create(user=buyer, name="list")
+    body = client.get(
+        reverse("api-v1:ad_account_list", kwargs={"slug": own.slug}),
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    ).json()
+    assert [item["external_id"] for item in body["items"]] == [world.ad_accounts["own"].external_id]
+
+
+@pytest.mark.parametrize("principal", ["admin", *ROLE_PRINCIPALS, "outsider"])
+def test_admin_site_is_for_staff_only(world, principal):
+    client = Client()
+    client.force_login(world.users[principal])
+    response = client.get("/admin/")
+    if principal == "admin":
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
