@@ -4,9 +4,20 @@ tests of the services call the services themselves."""
 from __future__ import annotations
 
 import factory
+from django.db import transaction
 from django.utils import timezone
 
-from koastops.accounts.models import User
+from koastops.accounts import policies
+from koastops.accounts.models import (
+    AdAccountUserObjectPermission,
+    ApiToken,
+    BrandUserObjectPermission,
+    Role,
+    User,
+)
+from koastops.accounts.tokens import api_token_create
+from koastops.activity.models import ActivityEntry
+from koastops.activity.services import activity_record
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
 from koastops.core import crypto
 from koastops.core.models import Heartbeat, WorkerPing
@@ -92,3 +103,81 @@ class HeartbeatFactory(factory.django.DjangoModelFactory):
 
     name = "beat"
     last_seen_at = factory.LazyFunction(timezone.now)
+
+
+class ApiTokenFactory(factory.django.DjangoModelFactory):
+    """A token row; ``raw`` (the plaintext shown once) is set on the returned object."""
+
+    class Meta:
+        model = ApiToken
+
+    user = factory.SubFactory(UserFactory)
+    name = "test token"
+    expires_in_days = 30
+
+    @classmethod
+    def _create(cls, model_class, *args, user, name, expires_in_days, **kwargs):
+        with transaction.atomic():
+            token, raw = api_token_create(user=user, name=name, expires_in_days=expires_in_days)
+        token.raw = raw
+        return token
+
+
+class ActivityEntryFactory(factory.django.DjangoModelFactory):
+    """Entries go through the recorder, so the hash chain stays valid."""
+
+    class Meta:
+        model = ActivityEntry
+
+    actor = factory.SubFactory(UserFactory)
+    brand = factory.SubFactory(BrandFactory)
+    verb = "brand.updated"
+    before = factory.LazyFunction(dict)
+    after = factory.LazyFunction(dict)
+
+    @classmethod
+    def _create(cls, model_class, *args, actor, brand, verb, before, after, target=None):
+        with transaction.atomic():
+            return activity_record(
+                verb=verb,
+                actor=actor,
+                target=target or brand,
+                brand=brand,
+                before=before,
+                after=after,
+            )
+
+
+class RoleGrantFactory(factory.django.DjangoModelFactory):
+    """A role on a brand (a guardian object permission row), granted through the policy."""
+
+    class Meta:
+        model = BrandUserObjectPermission
+
+    user = factory.SubFactory(UserFactory)
+    content_object = factory.SubFactory(BrandFactory)
+    role = Role.ANALYST
+
+    @classmethod
+    def _create(cls, model_class, *args, user, content_object, role):
+        policies.grant_role(user, content_object, role)
+        return model_class.objects.get(
+            user=user, content_object=content_object, permission__codename=Role(role).codename
+        )
+
+
+class AdAccountNarrowingFactory(factory.django.DjangoModelFactory):
+    """A media buyer narrowed to one ad account of their brand, through the policy."""
+
+    class Meta:
+        model = AdAccountUserObjectPermission
+
+    user = factory.SubFactory(UserFactory)
+    content_object = factory.SubFactory(AdAccountFactory)
+
+    @classmethod
+    def _create(cls, model_class, *args, user, content_object):
+        brand = content_object.brand
+        policies.grant_role(user, brand, Role.MEDIA_BUYER)
+        policies.set_ad_account_narrowing(user, brand, [content_object])
+        return model_class.objects.get(user=user, content_object=content_object)
