@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
 from koastops.accounts import policies
+from koastops.accounts.models import Role
 from koastops.catalog import selectors, services
 from koastops.catalog.forms import (
     STATUS_FILTERS,
@@ -33,7 +33,7 @@ from koastops.catalog.forms import (
     PixelTokenForm,
     add_service_error,
 )
-from koastops.catalog.models import Brand, CatalogStatus
+from koastops.catalog.models import Brand
 from koastops.core.htmx import add_toast, render_page
 from koastops.core.pagination import paginate
 
@@ -85,20 +85,6 @@ def _form_status(request: HttpRequest) -> int:
     return 422 if request.method == "POST" else 200
 
 
-def _brand_stats(user: Any, brand: Brand) -> dict[str, int]:
-    """Counts for the overview's stat cards: two aggregate queries, whatever the size."""
-    active = Q(status=CatalogStatus.ACTIVE)
-    accounts = policies.ad_accounts_for(user, brand).aggregate(
-        active_ad_accounts=Count("pk", filter=active)
-    )
-    pixels = policies.pixels_for(user, brand).aggregate(
-        active_pixels=Count("pk", filter=active),
-        pixels_with_capi=Count("pk", filter=active & Q(capi_enabled=True)),
-        pixels_without_token=Count("pk", filter=active & Q(access_token_encrypted="")),
-    )
-    return accounts | pixels
-
-
 # --- brands ----------------------------------------------------------------------------
 
 
@@ -135,23 +121,22 @@ def brand_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def brand_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
+@policies.brand_capability("brand.view")
+def brand_detail(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     context = {
         "brand": brand,
         "markets": brand.markets.order_by("code"),
-        "stats": _brand_stats(request.user, brand),
-        "can_edit_brand": policies.can_edit_brand(request.user, brand),
-        "can_manage": policies.can_manage_catalog(request.user, brand),
+        "stats": selectors.brand_stats(user=request.user, brand=brand),
+        "can_edit_brand": policies.can(request.user, "brand.edit", brand, role=role),
+        "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
         "tab": "overview",
     }
     return render_page(request, "catalog/brand_detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])
-def brand_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
-    policies.require(policies.can_edit_brand(request.user, brand), "You may not edit this brand.")
+@policies.brand_capability("brand.edit")
+def brand_edit(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     # The form works on a copy, so an invalid name never shows up in the page's header.
     form = BrandForm(_data(request), instance=copy.copy(brand))
     if request.method == "POST" and form.is_valid():
@@ -174,18 +159,16 @@ def brand_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-def brand_archive(request: HttpRequest, slug: str) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
-    policies.require(policies.can_edit_brand(request.user, brand), "You may not archive brands.")
+@policies.brand_capability("brand.edit")
+def brand_archive(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     services.brand_archive(user=request.user, brand=brand)
     url = reverse("catalog:brand_detail", args=[brand.slug])
     return _status_changed(request, url, f"Brand “{brand.name}” archived.")
 
 
 @require_POST
-def brand_restore(request: HttpRequest, slug: str) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
-    policies.require(policies.can_edit_brand(request.user, brand), "You may not restore brands.")
+@policies.brand_capability("brand.edit")
+def brand_restore(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     services.brand_restore(user=request.user, brand=brand)
     url = reverse("catalog:brand_detail", args=[brand.slug])
     return _status_changed(request, url, f"Brand “{brand.name}” restored.")
@@ -195,8 +178,8 @@ def brand_restore(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-def ad_account_list(request: HttpRequest, slug: str) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
+@policies.brand_capability("catalog.view")
+def ad_account_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     search, status = ListFilterForm(request.GET).values()
     queryset = selectors.ad_account_list(
         user=request.user, brand=brand, search=search, status=status
@@ -204,7 +187,7 @@ def ad_account_list(request: HttpRequest, slug: str) -> HttpResponse:
     context = _list_context(request, queryset, search, status)
     context |= {
         "brand": brand,
-        "can_manage": policies.can_manage_catalog(request.user, brand),
+        "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
         "tab": "ad_accounts",
     }
     return render_page(
@@ -228,11 +211,8 @@ def _ad_account_form_page(
 
 
 @require_http_methods(["GET", "POST"])
-def ad_account_create(request: HttpRequest, slug: str) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
-    policies.require(
-        policies.can_manage_catalog(request.user, brand), "You may not add ad accounts."
-    )
+@policies.brand_capability("catalog.manage")
+def ad_account_create(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     form = AdAccountForm(_data(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -248,12 +228,11 @@ def ad_account_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def ad_account_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
+@policies.brand_capability("catalog.manage")
+def ad_account_edit(
+    request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     ad_account = selectors.ad_account_for_view(user=request.user, brand=brand, ad_account_id=pk)
-    policies.require(
-        policies.can_manage_catalog(request.user, brand), "You may not edit ad accounts."
-    )
     form = AdAccountForm(_data(request), instance=copy.copy(ad_account))
     if request.method == "POST" and form.is_valid():
         fields = dict(form.cleaned_data)
@@ -271,24 +250,22 @@ def ad_account_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def ad_account_archive(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
+@policies.brand_capability("catalog.manage")
+def ad_account_archive(
+    request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     ad_account = selectors.ad_account_for_view(user=request.user, brand=brand, ad_account_id=pk)
-    policies.require(
-        policies.can_manage_catalog(request.user, brand), "You may not archive ad accounts."
-    )
     services.ad_account_archive(user=request.user, ad_account=ad_account)
     url = reverse("catalog:ad_account_list", args=[brand.slug])
     return _status_changed(request, url, f"Ad account “{ad_account.name}” archived.")
 
 
 @require_POST
-def ad_account_restore(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
+@policies.brand_capability("catalog.manage")
+def ad_account_restore(
+    request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     ad_account = selectors.ad_account_for_view(user=request.user, brand=brand, ad_account_id=pk)
-    policies.require(
-        policies.can_manage_catalog(request.user, brand), "You may not restore ad accounts."
-    )
     services.ad_account_restore(user=request.user, ad_account=ad_account)
     url = reverse("catalog:ad_account_list", args=[brand.slug])
     return _status_changed(request, url, f"Ad account “{ad_account.name}” restored.")
@@ -298,14 +275,14 @@ def ad_account_restore(request: HttpRequest, slug: str, pk: int) -> HttpResponse
 
 
 @require_GET
-def pixel_list(request: HttpRequest, slug: str) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
+@policies.brand_capability("catalog.view")
+def pixel_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     search, status = ListFilterForm(request.GET).values()
     queryset = selectors.pixel_list(user=request.user, brand=brand, search=search, status=status)
     context = _list_context(request, queryset, search, status)
     context |= {
         "brand": brand,
-        "can_manage": policies.can_manage_catalog(request.user, brand),
+        "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
         "tab": "pixels",
     }
     return render_page(
@@ -314,14 +291,14 @@ def pixel_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-def pixel_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
+@policies.brand_capability("catalog.view")
+def pixel_detail(request: HttpRequest, pk: int, *, brand: Brand, role: Role | None) -> HttpResponse:
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
     context = {
         "brand": brand,
         "pixel": pixel,
         "ad_accounts": pixel.ad_accounts.order_by("name"),
-        "can_manage": policies.can_manage_catalog(request.user, brand),
+        "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
         "tab": "pixels",
     }
     return render_page(request, "catalog/pixel_detail.html", context)
@@ -340,9 +317,8 @@ def _pixel_form_page(
 
 
 @require_http_methods(["GET", "POST"])
-def pixel_create(request: HttpRequest, slug: str) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
-    policies.require(policies.can_manage_catalog(request.user, brand), "You may not add pixels.")
+@policies.brand_capability("catalog.manage")
+def pixel_create(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     form = PixelCreateForm(
         _data(request), ad_accounts=policies.ad_accounts_for(request.user, brand)
     )
@@ -358,10 +334,9 @@ def pixel_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def pixel_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
+@policies.brand_capability("catalog.manage")
+def pixel_edit(request: HttpRequest, pk: int, *, brand: Brand, role: Role | None) -> HttpResponse:
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
-    policies.require(policies.can_manage_catalog(request.user, brand), "You may not edit pixels.")
     form = PixelForm(
         _data(request),
         instance=copy.copy(pixel),
@@ -381,14 +356,11 @@ def pixel_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def pixel_token(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+@policies.brand_capability("catalog.manage")
+def pixel_token(request: HttpRequest, pk: int, *, brand: Brand, role: Role | None) -> HttpResponse:
     """Set, replace (``action=set``) or remove (``action=remove``) the pixel's access token.
     The token itself is write-only: no page ever renders it or its ciphertext."""
-    brand = policies.brand_for_view(request.user, slug)
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
-    policies.require(
-        policies.can_manage_catalog(request.user, brand), "You may not change pixel credentials."
-    )
     form = PixelTokenForm()
     if request.method == "POST":
         url = reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk])
@@ -411,24 +383,22 @@ def pixel_token(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def pixel_archive(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
+@policies.brand_capability("catalog.manage")
+def pixel_archive(
+    request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
-    policies.require(
-        policies.can_manage_catalog(request.user, brand), "You may not archive pixels."
-    )
     services.pixel_archive(user=request.user, pixel=pixel)
     url = reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk])
     return _status_changed(request, url, f"Pixel “{pixel.name}” archived.")
 
 
 @require_POST
-def pixel_restore(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    brand = policies.brand_for_view(request.user, slug)
+@policies.brand_capability("catalog.manage")
+def pixel_restore(
+    request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
-    policies.require(
-        policies.can_manage_catalog(request.user, brand), "You may not restore pixels."
-    )
     services.pixel_restore(user=request.user, pixel=pixel)
     url = reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk])
     return _status_changed(request, url, f"Pixel “{pixel.name}” restored.")

@@ -48,6 +48,10 @@ MARKET_CODES = ("DE", "FR", "GB", "US", "BR", "ES", "IT", "NL", "SE", "PL")
 class Page:
     label: str
     path: str
+    headers: tuple[tuple[str, str], ...] = ()  # e.g. (("HTTP_AUTHORIZATION", "Bearer …"),)
+
+    def get(self, client: Client):
+        return client.get(self.path, secure=True, **dict(self.headers))
 
 
 @dataclass(frozen=True)
@@ -188,15 +192,63 @@ def bench_admin() -> User:
     return user
 
 
-def bench_pages(slug: str = "bench-000") -> list[Page]:
+def bench_pages(slug: str = "bench-000", *, api_token: str = "") -> list[Page]:
     """The pages measured. Later features add theirs here."""
-    return [
+    pages = [
         Page("brand list", reverse("catalog:brand_list")),
         Page("brand list, search", reverse("catalog:brand_list") + "?q=bench-1"),
         Page("ad account list (one brand)", reverse("catalog:ad_account_list", args=[slug])),
         Page("pixel list (one brand)", reverse("catalog:pixel_list", args=[slug])),
         Page("brand overview", reverse("catalog:brand_detail", args=[slug])),
+        Page("members (one brand)", reverse("members:list", args=[slug])),
+        Page("activity (one brand)", reverse("activity:list", args=[slug])),
     ]
+    if api_token:
+        auth = (("HTTP_AUTHORIZATION", f"Bearer {api_token}"),)
+        pages += [
+            Page("API: brands", reverse("api-v1:brand_list"), auth),
+            Page("API: ad accounts", reverse("api-v1:ad_account_list", args=[slug]), auth),
+        ]
+    return pages
+
+
+BENCH_MEMBERS = 30
+BENCH_ACTIVITY_ROWS = 1000
+BENCH_OPS_LEAD_EMAIL = "bench-ops-lead@koastops.invalid"
+
+
+def seed_bench_access(*, admin: User, slug: str) -> User:
+    """Members and activity for the measured brand, and an ops lead holding a role on every
+    bench brand (so the policy's cost with many grants is measured). Idempotent."""
+
+    from koastops.accounts import policies
+    from koastops.accounts.models import Role
+    from koastops.activity.models import ActivityEntry
+    from koastops.activity.services import activity_record
+
+    brand = Brand.objects.get(slug=slug)
+    lead, _ = User.objects.get_or_create(
+        email=BENCH_OPS_LEAD_EMAIL, defaults={"full_name": "Bench Ops Lead"}
+    )
+    held = set(policies.brands_for(lead).values_list("pk", flat=True))
+    for other in Brand.objects.filter(slug__startswith=BENCH_PREFIX).exclude(pk__in=held):
+        policies.grant_role(lead, other, Role.OPS_LEAD)
+    for n in range(BENCH_MEMBERS):
+        member, _ = User.objects.get_or_create(email=f"bench-member-{n:03d}@koastops.invalid")
+        if policies.role_for(member, brand) is None:
+            policies.grant_role(member, brand, list(Role)[n % len(Role)])
+    missing = BENCH_ACTIVITY_ROWS - ActivityEntry.objects.filter(brand=brand).count()
+    for n in range(max(missing, 0)):
+        with transaction.atomic():
+            activity_record(
+                verb="brand.updated",
+                actor=admin,
+                target=brand,
+                brand=brand,
+                before={"description": f"v{n}"},
+                after={"description": f"v{n + 1}"},
+            )
+    return lead
 
 
 # --- Measurement -----------------------------------------------------------------------------
@@ -215,19 +267,19 @@ def measure(*, user: User, pages: list[Page], runs: int = 30, warmup: int = 3) -
         targets = [floor, *pages]
         for _ in range(warmup):
             for page in targets:
-                client.get(page.path, secure=True)
+                page.get(client)
         timings: dict[str, list[float]] = {page.label: [] for page in targets}
         statuses: dict[str, int] = {}
         for _ in range(runs):
             for page in targets:
                 started = time.perf_counter()
-                response = client.get(page.path, secure=True)
+                response = page.get(client)
                 timings[page.label].append(time.perf_counter() - started)
                 statuses[page.label] = response.status_code
         queries: dict[str, int] = {}
         for page in targets:
             with CaptureQueriesContext(connection) as captured:
-                client.get(page.path, secure=True)
+                page.get(client)
             queries[page.label] = len(captured)
 
     medians = {label: statistics.median(values) * 1000 for label, values in timings.items()}
@@ -288,6 +340,10 @@ def render_markdown(report: BenchReport, *, dataset: dict, machine: dict[str, st
         "network). *Ratio* divides by the median of a bare view behind the same middleware",
         "(the floor), so it says how much the page itself costs on any machine. *Queries* is",
         "the SQL statement count of one request (session and user lookups included).",
+        "Rows marked *ops lead on every brand* are measured in a second run signed in as a",
+        "non-admin holding a role on each of the 200 bench brands, so the cost of the",
+        f"permission checks shows; the measured brand has {BENCH_MEMBERS} members and",
+        f"{BENCH_ACTIVITY_ROWS} activity rows. API rows authenticate with a Bearer token.",
         "",
         "| page | path | status | median ms | ratio to floor | queries |",
         "|---|---|---:|---:|---:|---:|",
@@ -378,11 +434,34 @@ class Command(BaseCommand):
             pixels=options["pixels"],
         )
         self.stdout.write(", ".join(f"{count} {name}" for name, count in dataset.items()))
+        admin = bench_admin()
+        self.stdout.write("Seeding members, activity and a many-brand ops lead…")
+        lead = seed_bench_access(admin=admin, slug=bench_slug(0))
+        from koastops.accounts.tokens import api_token_create
+
+        with transaction.atomic():
+            _, admin_token = api_token_create(user=admin, name="bench", expires_in_days=1)
+            _, lead_token = api_token_create(user=lead, name="bench", expires_in_days=1)
         report = measure(
-            user=bench_admin(),
-            pages=bench_pages(bench_slug(0)),
+            user=admin,
+            pages=bench_pages(bench_slug(0), api_token=admin_token),
             runs=options["runs"],
             warmup=options["warmup"],
+        )
+        lead_report = measure(
+            user=lead,
+            pages=[
+                Page(f"{page.label} — ops lead on every brand", page.path, page.headers)
+                for page in bench_pages(bench_slug(0), api_token=lead_token)
+            ],
+            runs=options["runs"],
+            warmup=options["warmup"],
+        )
+        report = BenchReport(
+            rows=[*report.rows, *lead_report.rows],
+            floor=report.floor,
+            runs=report.runs,
+            warmup=report.warmup,
         )
         markdown = render_markdown(report, dataset=dataset, machine=machine_info())
         self.stdout.write(markdown)
