@@ -52,7 +52,7 @@ def system(request: HttpRequest) -> HttpResponse:
         "broker_transport": celery_app.conf.broker_url.split(":", 1)[0],
         "database_vendor": connection.vendor,
     }
-    return render_page(request, "core/system.html", context)
+    return render_page(request, "core/system.html", context, partial="recent-pings")
 
 
 @policies.admin_required
@@ -60,7 +60,9 @@ def system(request: HttpRequest) -> HttpResponse:
 def ping_create(request: HttpRequest) -> HttpResponse:
     ping = services.worker_ping_request(user=request.user)
     if request.htmx:
-        return render_page(request, "core/system.html", {"ping": ping}, partial="ping-status")
+        response = render_page(request, "core/system.html", {"ping": ping}, partial="ping-status")
+        response["HX-Trigger"] = "pings-changed"
+        return response
     return redirect("core:system")
 
 
@@ -70,6 +72,8 @@ def ping_status(request: HttpRequest, ping_id: int) -> HttpResponse:
     ping = get_object_or_404(WorkerPing, pk=ping_id)
     response = render_page(request, "core/system.html", {"ping": ping}, partial="ping-status")
     if request.htmx and ping.status == WorkerPing.Status.DONE:
-        # 286 tells htmx to stop polling; the fragment still swaps in.
+        # 286 tells htmx to stop polling; the fragment still swaps in, and the recent
+        # pings table refreshes itself.
         response.status_code = 286
+        response["HX-Trigger"] = "pings-changed"
     return response

@@ -47,5 +47,7 @@ def test_admin_pings_the_worker_and_sees_the_answer(browser_page, celery_worker,
     assert page.evaluate("document.documentElement.dataset.sameDocument") == "yes"
     # The final fragment carries no trigger, so polling has stopped.
     assert status.get_attribute("hx-trigger") is None
+    # The recent pings table refreshed itself with the answered ping.
+    expect(page.locator("#recent-pings")).to_contain_text("Completed by a worker")
 
     assert console_errors == []
