@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from django.db.models import Max
 from django.test import Client
 
+from koastops.activity.models import ActivityEntry
 from tests.factories import (
     DEFAULT_PASSWORD,
     AdAccountFactory,
@@ -101,3 +105,36 @@ def pixel(brand, ad_account):
     )
     pixel.ad_accounts.add(ad_account)
     return pixel
+
+
+class ActivityLog:
+    """The activity rows written since the last look, for "exactly one row per change"."""
+
+    def __init__(self) -> None:
+        self.mark()
+
+    def mark(self) -> None:
+        self._last_id = ActivityEntry.objects.aggregate(last=Max("id"))["last"] or 0
+
+    def new(self) -> list[ActivityEntry]:
+        rows = list(ActivityEntry.objects.filter(id__gt=self._last_id).order_by("id"))
+        self.mark()
+        return rows
+
+    def one(self, verb: str, *, actor: Any, brand: Any = None) -> ActivityEntry:
+        """Exactly one new row, with this verb, actor and brand (None: no brand)."""
+        rows = self.new()
+        assert [row.verb for row in rows] == [verb]
+        [entry] = rows
+        assert entry.actor_id == actor.pk
+        assert entry.brand_id == (brand.pk if brand is not None else None)
+        return entry
+
+    def none(self) -> None:
+        rows = self.new()
+        assert rows == [], [row.verb for row in rows]
+
+
+@pytest.fixture
+def activity(db) -> ActivityLog:
+    return ActivityLog()

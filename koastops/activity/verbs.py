@@ -28,6 +28,8 @@ VERBS: dict[str, str] = {
     "member.deactivated": "deactivated the user",
     "api_token.created": "created an API token",
     "api_token.revoked": "revoked an API token",
+    # system
+    "system.worker_pinged": "pinged the background worker",
 }
 
 

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from koastops.accounts.models import User
+from koastops.activity.services import activity_record
 from koastops.core.models import Heartbeat, WorkerPing
 
 
@@ -12,6 +13,7 @@ def worker_ping_request(*, user: User) -> WorkerPing:
     from koastops.core.tasks import worker_ping
 
     ping = WorkerPing.objects.create(requested_by=user)
+    activity_record(verb="system.worker_pinged", actor=user, target=ping)
     transaction.on_commit(lambda: worker_ping.delay(ping.pk))
     return ping
 

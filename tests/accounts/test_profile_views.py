@@ -15,6 +15,7 @@ from django.utils import timezone
 from koastops.accounts import policies
 from koastops.accounts.models import ApiToken, Role
 from koastops.accounts.tokens import api_token_create, api_token_revoke
+from koastops.activity.models import ActivityEntry
 from tests.factories import BrandFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,11 +52,12 @@ def test_urls():
 # --- the page ------------------------------------------------------------------------------
 
 
-def test_anonymous_is_sent_to_sign_in(brand):
+def test_anonymous_is_sent_to_sign_in(brand, activity):
     for response in (Client().get(PROFILE), Client().post(CREATE, {"name": "x"})):
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/?next=")
     assert not ApiToken.objects.exists()
+    activity.none()
 
 
 def test_page_shows_roles_per_brand_and_password_change(member_client, member, brand):
@@ -112,7 +114,8 @@ def test_htmx_get_of_the_token_region(member_client, htmx_headers):
 # --- create --------------------------------------------------------------------------------
 
 
-def test_created_token_is_shown_once_and_only_its_hash_is_stored(member_client, member):
+def test_created_token_is_shown_once_and_only_its_hash_is_stored(member_client, member, activity):
+    activity.mark()
     response = member_client.post(CREATE, {"name": "Looker export", "expires_in_days": "30"})
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -126,6 +129,11 @@ def test_created_token_is_shown_once_and_only_its_hash_is_stored(member_client, 
     stored = [str(value) for value in ApiToken.objects.filter(pk=token.pk).values().get().values()]
     assert raw not in stored
     assert (token.expires_at - timezone.now()).days in (29, 30)
+    entry = activity.one("api_token.created", actor=member, brand=None)
+    assert (entry.target_type, entry.target_id) == ("accounts.apitoken", str(token.pk))
+    assert entry.after["name"] == "Looker export"
+    stored_entry = str(ActivityEntry.objects.filter(pk=entry.pk).values().get())
+    assert raw not in stored_entry and token.token_hash not in stored_entry
     # Never again: the page afterwards shows the prefix only.
     later = member_client.get(PROFILE).content.decode()
     assert raw not in later and "Copy it now" not in later
@@ -141,7 +149,8 @@ def test_default_expiry_is_90_days(member_client, member):
     assert (token.expires_at - token.created_at).days in (89, 90)
 
 
-def test_htmx_create_renders_the_token_region_once(member_client, member, htmx_headers):
+def test_htmx_create_renders_the_token_region_once(member_client, member, htmx_headers, activity):
+    activity.mark()
     response = member_client.post(
         CREATE,
         {"name": "CI", "expires_in_days": "7"},
@@ -155,6 +164,7 @@ def test_htmx_create_renders_the_token_region_once(member_client, member, htmx_h
     assert len(set(TOKEN_RE.findall(content))) == 1
     assert "no-store" in response["Cache-Control"]
     assert "toast" in response["HX-Trigger"]
+    activity.one("api_token.created", actor=member, brand=None)
 
 
 @pytest.mark.parametrize(
@@ -167,13 +177,15 @@ def test_htmx_create_renders_the_token_region_once(member_client, member, htmx_h
         ({"name": "ok", "expires_in_days": "soon"}, "expires_in_days"),
     ],
 )
-def test_invalid_token_form_shows_errors_by_the_field(member_client, data, field):
+def test_invalid_token_form_shows_errors_by_the_field(member_client, data, field, activity):
+    activity.mark()
     response = member_client.post(CREATE, data)
     assert response.status_code == 422
     assert field in response.context["form"].errors
     assert f'id="id_{field}_error"' in response.content.decode()
     assert not ApiToken.objects.exists()
     assert not TOKEN_RE.search(response.content.decode())
+    activity.none()
 
 
 def test_invalid_token_form_with_htmx_swaps_the_region(member_client, htmx_headers):
@@ -191,21 +203,27 @@ def test_create_is_post_only(member_client):
 # --- revoke --------------------------------------------------------------------------------
 
 
-def test_revoke_redirects_and_the_token_stops_working(member_client, member):
+def test_revoke_redirects_and_the_token_stops_working(member_client, member, activity):
     token, raw = api_token_create(user=member, name="Old")
+    activity.mark()
     assert api_status(raw) == 200
     response = member_client.post(reverse("profile:token_revoke", args=[token.pk]))
     assert response.status_code == 302
     assert response["Location"] == PROFILE
     token.refresh_from_db()
     assert token.revoked_at is not None
+    entry = activity.one("api_token.revoked", actor=member, brand=None)
+    assert entry.target_id == str(token.pk)
     assert api_status(raw) == 401
     page = member_client.get(PROFILE)
     assert "revoked" in page.content.decode()
 
 
-def test_htmx_revoke_swaps_the_token_region_with_a_toast(member_client, member, htmx_headers):
+def test_htmx_revoke_swaps_the_token_region_with_a_toast(
+    member_client, member, htmx_headers, activity
+):
     token, _ = api_token_create(user=member, name="Old")
+    activity.mark()
     response = member_client.post(
         reverse("profile:token_revoke", args=[token.pk]),
         HTTP_HX_TARGET="api-tokens",
@@ -215,27 +233,35 @@ def test_htmx_revoke_swaps_the_token_region_with_a_toast(member_client, member, 
     assert response.content.decode().lstrip().startswith('<section id="api-tokens"')
     assert "revoked" in response["HX-Trigger"]
     assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    activity.one("api_token.revoked", actor=member, brand=None)
 
 
-def test_revoking_twice_is_harmless(member_client, member):
+def test_revoking_twice_is_harmless(member_client, member, activity):
     token, _ = api_token_create(user=member, name="Old")
     url = reverse("profile:token_revoke", args=[token.pk])
+    activity.mark()
     member_client.post(url)
+    activity.one("api_token.revoked", actor=member, brand=None)
     first = ApiToken.objects.get(pk=token.pk).revoked_at
     assert member_client.post(url).status_code == 302
     assert ApiToken.objects.get(pk=token.pk).revoked_at == first
+    activity.none()  # nothing changed the second time
 
 
-def test_another_users_token_is_404_and_stays_usable(member_client):
+def test_another_users_token_is_404_and_stays_usable(member_client, activity):
     other = UserFactory(email="other@example.com")
     policies.grant_role(other, BrandFactory(), Role.ANALYST)
     token, raw = api_token_create(user=other, name="Theirs")
+    activity.mark()
     response = member_client.post(reverse("profile:token_revoke", args=[token.pk]))
     assert response.status_code == 404
     assert ApiToken.objects.get(pk=token.pk).revoked_at is None
+    activity.none()
     assert api_status(raw) == 200
 
 
-def test_revoke_is_post_only(member_client, member):
+def test_revoke_is_post_only(member_client, member, activity):
     token, _ = api_token_create(user=member, name="Old")
+    activity.mark()
     assert member_client.get(reverse("profile:token_revoke", args=[token.pk])).status_code == 405
+    activity.none()

@@ -160,7 +160,7 @@ def test_ad_account_list_query_count_does_not_grow_with_rows(
         admin_client.get(list_url(brand))
 
 
-def test_outsider_gets_404_on_ad_account_pages(outsider_client, brand, ad_account):
+def test_outsider_gets_404_on_ad_account_pages(outsider_client, brand, ad_account, activity):
     assert outsider_client.get(list_url(brand)).status_code == 404
     assert outsider_client.get(create_url(brand)).status_code == 404
     assert outsider_client.post(create_url(brand), valid_data()).status_code == 404
@@ -172,6 +172,7 @@ def test_outsider_gets_404_on_ad_account_pages(outsider_client, brand, ad_accoun
     ad_account.refresh_from_db()
     assert (ad_account.name, ad_account.status) == ("Main DE", CatalogStatus.ACTIVE)
     assert AdAccount.objects.count() == 1
+    activity.none()
 
 
 def test_anonymous_is_sent_to_login(client, brand, ad_account):
@@ -215,22 +216,28 @@ def test_create_form_renders_labels_help_and_time_zone_list(admin_client, brand)
     assert '<select name="markets"' in content and "multiple" in field_html(response, "markets")
 
 
-def test_admin_creates_ad_account_without_js(admin_client, brand):
+def test_admin_creates_ad_account_without_js(admin_client, admin_user, brand, activity):
     response = admin_client.post(create_url(brand), valid_data(), follow=True)
     account = AdAccount.objects.get(external_id="act_987654321")
     assert account.brand == brand
     assert account.currency == "EUR"  # uppercased before validation
     assert sorted(account.markets.values_list("code", flat=True)) == ["AT", "DE"]
     assert response.redirect_chain[-1][0] == list_url(brand)
+    entry = activity.one("ad_account.created", actor=admin_user, brand=brand)
+    assert (entry.target_type, entry.target_id) == ("catalog.adaccount", str(account.pk))
+    assert entry.after["external_id"] == "act_987654321" and entry.after["currency"] == "EUR"
     assert "Ad account “Acme DE” added." in response.content.decode()
 
 
-def test_admin_creates_ad_account_with_htmx(admin_client, brand, htmx_headers):
+def test_admin_creates_ad_account_with_htmx(
+    admin_client, admin_user, brand, htmx_headers, activity
+):
     response = admin_client.post(create_url(brand), valid_data(), **htmx_headers)
     assert response.status_code == 200
     assert json.loads(response["HX-Location"])["path"] == list_url(brand)
     assert "Acme DE" in json.loads(response["HX-Trigger"])["toast"]["message"]
     assert AdAccount.objects.filter(external_id="act_987654321").exists()
+    activity.one("ad_account.created", actor=admin_user, brand=brand)
 
 
 @pytest.mark.parametrize(
@@ -243,13 +250,14 @@ def test_admin_creates_ad_account_with_htmx(admin_client, brand, htmx_headers):
     ],
 )
 def test_malformed_external_id_is_an_error_by_the_field(
-    admin_client, brand, platform, external_id, message
+    admin_client, brand, platform, external_id, message, activity
 ):
     response = admin_client.post(
         create_url(brand), valid_data(platform=platform, external_id=external_id)
     )
     assert_error_by_field(response, "external_id", message)
     assert AdAccount.objects.count() == 0
+    activity.none()
 
 
 def test_unknown_currency_is_an_error_by_the_field(admin_client, brand):
@@ -265,7 +273,7 @@ def test_unknown_time_zone_is_an_error_by_the_field(admin_client, brand):
 
 
 def test_invalid_form_keeps_what_was_typed_and_via_htmx_swaps_the_form(
-    admin_client, brand, htmx_headers
+    admin_client, brand, htmx_headers, activity
 ):
     response = admin_client.post(
         create_url(brand),
@@ -278,6 +286,7 @@ def test_invalid_form_keeps_what_was_typed_and_via_htmx_swaps_the_form(
     assert content.lstrip().startswith('<form id="ad-account-form"')
     assert 'value="Acme DE"' in content
     assert "HX-Location" not in response
+    activity.none()
 
 
 def test_duplicate_external_id_on_same_platform_is_an_error_by_the_field(
@@ -300,7 +309,7 @@ def test_same_external_id_on_another_platform_is_allowed(admin_client, brand):
     assert AdAccount.objects.filter(external_id="5081234").count() == 2
 
 
-def test_admin_edits_ad_account(admin_client, brand, ad_account):
+def test_admin_edits_ad_account(admin_client, admin_user, brand, ad_account, activity):
     response = admin_client.get(edit_url(ad_account))
     assert 'value="act_5550001"' in response.content.decode()
     data = valid_data(name="Main DE renamed", external_id="act_5550001", markets=[])
@@ -309,9 +318,20 @@ def test_admin_edits_ad_account(admin_client, brand, ad_account):
     ad_account.refresh_from_db()
     assert ad_account.name == "Main DE renamed"
     assert ad_account.markets.count() == 0
+    entry = activity.one("ad_account.updated", actor=admin_user, brand=brand)
+    assert (entry.before, entry.after) == ({"name": "Main DE"}, {"name": "Main DE renamed"})
 
 
-def test_editing_keeps_own_external_id_but_not_anothers(admin_client, brand, ad_account):
+def test_ad_account_edit_that_changes_nothing_writes_no_activity(
+    admin_client, brand, ad_account, activity
+):
+    ad_account.markets.set([market("DE")])
+    data = valid_data(name="Main DE", external_id="act_5550001", markets=[market("DE").pk])
+    assert admin_client.post(edit_url(ad_account), data).status_code == 302
+    activity.none()
+
+
+def test_editing_keeps_own_external_id_but_not_anothers(admin_client, brand, ad_account, activity):
     AdAccountFactory(brand=brand, external_id="act_777")
     ad_account.markets.set([market("DE")])
     response = admin_client.post(
@@ -324,24 +344,30 @@ def test_editing_keeps_own_external_id_but_not_anothers(admin_client, brand, ad_
     ad_account.refresh_from_db()
     assert ad_account.external_id == "act_5550001"
     assert list(ad_account.markets.values_list("code", flat=True)) == ["DE"]
+    activity.none()
 
 
 # --- archive / restore -----------------------------------------------------------------
 
 
-def test_archive_and_restore_ad_account(admin_client, brand, ad_account):
+def test_archive_and_restore_ad_account(admin_client, admin_user, brand, ad_account, activity):
     archive = reverse("catalog:ad_account_archive", args=[brand.slug, ad_account.pk])
     response = admin_client.post(archive, follow=True)
     ad_account.refresh_from_db()
     assert ad_account.status == CatalogStatus.ARCHIVED and ad_account.archived_at
     assert "Main DE" not in table_html(response)
     assert "Ad account “Main DE” archived." in response.content.decode()
+    entry = activity.one("ad_account.archived", actor=admin_user, brand=brand)
+    assert (entry.before, entry.after) == ({"status": "active"}, {"status": "archived"})
+    assert entry.target_id == str(ad_account.pk)
 
     restore = reverse("catalog:ad_account_restore", args=[brand.slug, ad_account.pk])
     response = admin_client.post(restore, HTTP_HX_REQUEST="true")
     assert response["HX-Redirect"] == list_url(brand)
     ad_account.refresh_from_db()
     assert ad_account.status == CatalogStatus.ACTIVE and ad_account.archived_at is None
+    entry = activity.one("ad_account.restored", actor=admin_user, brand=brand)
+    assert (entry.before, entry.after) == ({"status": "archived"}, {"status": "active"})
 
 
 # --- roles -----------------------------------------------------------------------------
@@ -355,8 +381,9 @@ def client_with_role(brand, role: Role) -> Client:
     return client
 
 
-def test_analyst_sees_ad_accounts_but_cannot_change_them(brand, ad_account):
+def test_analyst_sees_ad_accounts_but_cannot_change_them(brand, ad_account, activity):
     analyst = client_with_role(brand, Role.ANALYST)
+    activity.mark()
     response = analyst.get(list_url(brand))
     assert response.status_code == 200
     assert "Main DE" in table_html(response)
@@ -370,6 +397,7 @@ def test_analyst_sees_ad_accounts_but_cannot_change_them(brand, ad_account):
     ad_account.refresh_from_db()
     assert (ad_account.name, ad_account.status) == ("Main DE", CatalogStatus.ACTIVE)
     assert AdAccount.objects.count() == 1
+    activity.none()
 
 
 def test_ops_lead_manages_ad_accounts_of_their_brand_only(brand, foreign_brand):

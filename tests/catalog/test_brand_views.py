@@ -171,7 +171,7 @@ def test_brand_list_wrong_method_is_405(admin_client):
 # --- create ----------------------------------------------------------------------------
 
 
-def test_admin_creates_brand_without_js(admin_client):
+def test_admin_creates_brand_without_js(admin_client, admin_user, activity):
     response = admin_client.get(reverse("catalog:brand_create"))
     assert response.status_code == 200
     assert '<label for="id_name">' in response.content.decode()
@@ -182,12 +182,16 @@ def test_admin_creates_brand_without_js(admin_client):
     )
     brand = Brand.objects.get(name="Acme Europe")
     assert brand.slug == "acme-europe"  # suggested from the name
+    entry = activity.one("brand.created", actor=admin_user, brand=brand)
+    assert (entry.target_type, entry.target_id) == ("catalog.brand", str(brand.pk))
+    assert entry.after["name"] == "Acme Europe" and entry.after["slug"] == "acme-europe"
+    assert entry.after["markets"] == [str(market("DE").pk)]
     assert list(brand.markets.values_list("code", flat=True)) == ["DE"]
     assert response.redirect_chain[-1][0] == reverse("catalog:brand_detail", args=["acme-europe"])
     assert "Brand “Acme Europe” created." in response.content.decode()
 
 
-def test_admin_creates_brand_with_htmx(admin_client, htmx_headers):
+def test_admin_creates_brand_with_htmx(admin_client, admin_user, activity, htmx_headers):
     response = admin_client.post(
         reverse("catalog:brand_create"), {"name": "Acme", "slug": "acme-x"}, **htmx_headers
     )
@@ -195,10 +199,10 @@ def test_admin_creates_brand_with_htmx(admin_client, htmx_headers):
     location = json.loads(response["HX-Location"])
     assert location["path"] == reverse("catalog:brand_detail", args=["acme-x"])
     assert json.loads(response["HX-Trigger"])["toast"]["message"] == "Brand “Acme” created."
-    assert Brand.objects.filter(slug="acme-x").exists()
+    activity.one("brand.created", actor=admin_user, brand=Brand.objects.get(slug="acme-x"))
 
 
-def test_duplicate_brand_slug_is_an_error_by_the_slug(admin_client, brand):
+def test_duplicate_brand_slug_is_an_error_by_the_slug(admin_client, brand, activity):
     before = Brand.objects.count()
     response = admin_client.post(
         reverse("catalog:brand_create"),
@@ -206,6 +210,7 @@ def test_duplicate_brand_slug_is_an_error_by_the_slug(admin_client, brand):
     )
     assert_error_by_field(response, "slug", "Another brand already uses the slug own-brand.")
     assert Brand.objects.count() == before
+    activity.none()
 
 
 def test_duplicate_brand_name_ignoring_case_is_an_error_by_the_name(admin_client, brand):
@@ -215,7 +220,7 @@ def test_duplicate_brand_name_ignoring_case_is_an_error_by_the_name(admin_client
 
 
 def test_invalid_brand_form_via_htmx_returns_the_form_fragment_with_422(
-    admin_client, brand, htmx_headers
+    admin_client, brand, htmx_headers, activity
 ):
     response = admin_client.post(
         reverse("catalog:brand_create"),
@@ -228,13 +233,15 @@ def test_invalid_brand_form_via_htmx_returns_the_form_fragment_with_422(
     assert content.lstrip().startswith('<form id="brand-form"')
     assert response.context["form"].errors["slug"]
     assert "This field is required." in field_html(response, "name")
+    activity.none()
 
 
-def test_outsider_cannot_create_brands(outsider_client):
+def test_outsider_cannot_create_brands(outsider_client, activity):
     assert outsider_client.get(reverse("catalog:brand_create")).status_code == 403
     response = outsider_client.post(reverse("catalog:brand_create"), {"name": "Sneaky"})
     assert response.status_code == 403
     assert not Brand.objects.filter(name="Sneaky").exists()
+    activity.none()
 
 
 def test_brand_create_wrong_method_is_405(admin_client):
@@ -278,7 +285,7 @@ def test_brand_overview_query_count_is_constant(admin_client, brand, django_asse
         admin_client.get(url)
 
 
-def test_outsider_gets_404_on_brand_pages(outsider_client, brand):
+def test_outsider_gets_404_on_brand_pages(outsider_client, brand, activity):
     for name in ("catalog:brand_detail", "catalog:brand_edit"):
         assert outsider_client.get(reverse(name, args=[brand.slug])).status_code == 404
     for name in ("catalog:brand_edit", "catalog:brand_archive", "catalog:brand_restore"):
@@ -286,6 +293,7 @@ def test_outsider_gets_404_on_brand_pages(outsider_client, brand):
         assert response.status_code == 404
     brand.refresh_from_db()
     assert (brand.name, brand.status) == ("Own Brand", CatalogStatus.ACTIVE)
+    activity.none()
 
 
 def test_unknown_brand_is_404(admin_client):
@@ -300,22 +308,45 @@ def test_brand_overview_wrong_method_is_405(admin_client, brand):
 # --- edit ------------------------------------------------------------------------------
 
 
-def test_admin_edits_brand(admin_client, brand):
+def test_admin_edits_brand(admin_client, admin_user, brand, activity):
     url = reverse("catalog:brand_edit", args=[brand.slug])
     response = admin_client.get(url)
     assert response.status_code == 200
     assert 'value="Own Brand"' in response.content.decode()
     response = admin_client.post(
         url,
-        {"name": "Own Brand DACH", "slug": "own-brand", "markets": [market("AT").pk]},
+        {
+            "name": "Own Brand DACH",
+            "slug": "own-brand",
+            "description": "A brand made by a test.",
+            "markets": [market("AT").pk],
+        },
     )
     assert response.status_code == 302
     brand.refresh_from_db()
     assert brand.name == "Own Brand DACH"
     assert list(brand.markets.values_list("code", flat=True)) == ["AT"]
+    entry = activity.one("brand.updated", actor=admin_user, brand=brand)
+    assert entry.before == {"name": "Own Brand", "markets": []}
+    assert entry.after == {"name": "Own Brand DACH", "markets": [str(market("AT").pk)]}
 
 
-def test_admin_edits_brand_with_htmx(admin_client, brand, htmx_headers):
+def test_brand_edit_that_changes_nothing_writes_no_activity(admin_client, brand, activity):
+    brand.markets.set([market("DE")])
+    response = admin_client.post(
+        reverse("catalog:brand_edit", args=[brand.slug]),
+        {
+            "name": "Own Brand",
+            "slug": "own-brand",
+            "description": "A brand made by a test.",
+            "markets": [market("DE").pk],
+        },
+    )
+    assert response.status_code == 302
+    activity.none()
+
+
+def test_admin_edits_brand_with_htmx(admin_client, admin_user, brand, htmx_headers, activity):
     response = admin_client.post(
         reverse("catalog:brand_edit", args=[brand.slug]),
         {"name": "Own Brand", "slug": "own-brand-new"},
@@ -323,9 +354,12 @@ def test_admin_edits_brand_with_htmx(admin_client, brand, htmx_headers):
     )
     assert json.loads(response["HX-Location"])["path"] == "/brands/own-brand-new/"
     assert "HX-Trigger" in response
+    entry = activity.one("brand.updated", actor=admin_user, brand=brand)
+    assert entry.before == {"slug": "own-brand", "description": "A brand made by a test."}
+    assert entry.after == {"slug": "own-brand-new", "description": ""}
 
 
-def test_brand_edit_to_taken_slug_changes_nothing(admin_client, brand, foreign_brand):
+def test_brand_edit_to_taken_slug_changes_nothing(admin_client, brand, foreign_brand, activity):
     brand.markets.set([market("DE")])
     response = admin_client.post(
         reverse("catalog:brand_edit", args=[brand.slug]),
@@ -336,6 +370,7 @@ def test_brand_edit_to_taken_slug_changes_nothing(admin_client, brand, foreign_b
     brand.refresh_from_db()
     assert (brand.name, brand.slug) == ("Own Brand", "own-brand")
     assert list(brand.markets.values_list("code", flat=True)) == ["DE"]
+    activity.none()
 
 
 def test_brand_edit_wrong_method_is_405(admin_client, brand):
@@ -346,7 +381,7 @@ def test_brand_edit_wrong_method_is_405(admin_client, brand):
 # --- archive / restore -----------------------------------------------------------------
 
 
-def test_archive_and_restore_brand(admin_client, brand):
+def test_archive_and_restore_brand(admin_client, admin_user, brand, activity):
     overview = admin_client.get(reverse("catalog:brand_detail", args=[brand.slug]))
     assert 'data-confirm="Archive the brand' in overview.content.decode()
 
@@ -357,11 +392,18 @@ def test_archive_and_restore_brand(admin_client, brand):
     assert "This brand is archived" in content
     assert "Restore brand" in content
     assert "Brand “Own Brand” archived." in content
+    entry = activity.one("brand.archived", actor=admin_user, brand=brand)
+    assert (entry.before, entry.after) == ({"status": "active"}, {"status": "archived"})
 
     response = admin_client.post(reverse("catalog:brand_restore", args=[brand.slug]))
     assert response.status_code == 302
     brand.refresh_from_db()
     assert brand.status == CatalogStatus.ACTIVE and brand.archived_at is None
+    entry = activity.one("brand.restored", actor=admin_user, brand=brand)
+    assert (entry.before, entry.after) == ({"status": "archived"}, {"status": "active"})
+    # Restoring what is already active changes nothing, so it writes nothing.
+    admin_client.post(reverse("catalog:brand_restore", args=[brand.slug]))
+    activity.none()
 
 
 def test_archive_brand_with_htmx_redirects_the_client(admin_client, brand, htmx_headers):
@@ -383,7 +425,9 @@ def test_archive_and_restore_need_post(admin_client, brand):
 # --- roles -----------------------------------------------------------------------------
 
 
-def test_ops_lead_sees_own_brand_only_and_cannot_edit_or_create_brands(brand, foreign_brand):
+def test_ops_lead_sees_own_brand_only_and_cannot_edit_or_create_brands(
+    brand, foreign_brand, activity
+):
     user = UserFactory()
     policies.grant_role(user, brand, Role.OPS_LEAD)
     client = Client()
@@ -401,6 +445,7 @@ def test_ops_lead_sees_own_brand_only_and_cannot_edit_or_create_brands(brand, fo
     assert client.get(reverse("catalog:brand_detail", args=[foreign_brand.slug])).status_code == 404
     brand.refresh_from_db()
     assert brand.status == CatalogStatus.ACTIVE
+    activity.none()
 
 
 # --- sign-in pages ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from koastops.activity.models import ActivityEntry
 from koastops.catalog import services
 from koastops.catalog.models import CatalogStatus, Pixel
 from tests.factories import AdAccountFactory, PixelFactory
@@ -51,6 +52,13 @@ def list_url(brand) -> str:
 
 def create_url(brand) -> str:
     return reverse("catalog:pixel_create", args=[brand.slug])
+
+
+def assert_row_holds_no_secret(entry: ActivityEntry, *secrets: str) -> None:
+    """No column of the stored activity row contains the token or its ciphertext."""
+    stored = json.dumps(ActivityEntry.objects.filter(pk=entry.pk).values().get(), default=str)
+    for secret in secrets:
+        assert secret not in stored
 
 
 def valid_data(**overrides) -> dict:
@@ -142,7 +150,7 @@ def test_pixel_without_token_says_not_set(admin_client, brand):
     assert "Not set" in admin_client.get(url("pixel_detail", pixel)).content.decode()
 
 
-def test_outsider_gets_404_on_pixel_pages(outsider_client, brand, pixel):
+def test_outsider_gets_404_on_pixel_pages(outsider_client, brand, pixel, activity):
     for name in ("pixel_detail", "pixel_edit", "pixel_token"):
         assert outsider_client.get(url(name, pixel)).status_code == 404
     for name in ("pixel_edit", "pixel_token", "pixel_archive", "pixel_restore"):
@@ -154,6 +162,7 @@ def test_outsider_gets_404_on_pixel_pages(outsider_client, brand, pixel):
     assert pixel.name == "Shop pixel" and pixel.status == CatalogStatus.ACTIVE
     assert services.pixel_access_token(pixel=pixel) == "EAAB-test-token"
     assert Pixel.objects.count() == 1
+    activity.none()
 
 
 def test_anonymous_is_sent_to_login(client, brand, pixel):
@@ -201,7 +210,9 @@ def test_create_form_offers_only_this_brands_active_ad_accounts(
     assert 'type="password"' in token_field
 
 
-def test_admin_creates_pixel_with_token_without_js(admin_client, brand, ad_account):
+def test_admin_creates_pixel_with_token_without_js(
+    admin_client, admin_user, brand, ad_account, activity
+):
     data = valid_data(ad_accounts=[ad_account.pk], capi_enabled="on", access_token=TOKEN)
     response = admin_client.post(create_url(brand), data, follow=True)
     pixel = Pixel.objects.get(external_id="987654321012")
@@ -213,14 +224,19 @@ def test_admin_creates_pixel_with_token_without_js(admin_client, brand, ad_accou
     content = response.content.decode()
     assert "Pixel “Web pixel” added." in content
     assert TOKEN not in content and pixel.access_token_encrypted not in content
+    entry = activity.one("pixel.created", actor=admin_user, brand=brand)
+    assert (entry.target_type, entry.target_id) == ("catalog.pixel", str(pixel.pk))
+    assert entry.after["ad_accounts"] == [str(ad_account.pk)] and entry.after["capi_enabled"]
+    assert_row_holds_no_secret(entry, TOKEN, pixel.access_token_encrypted)
 
 
-def test_admin_creates_pixel_with_htmx(admin_client, brand, htmx_headers):
+def test_admin_creates_pixel_with_htmx(admin_client, admin_user, brand, htmx_headers, activity):
     response = admin_client.post(create_url(brand), valid_data(), **htmx_headers)
     pixel = Pixel.objects.get(external_id="987654321012")
     assert json.loads(response["HX-Location"])["path"] == url("pixel_detail", pixel)
     assert "toast" in json.loads(response["HX-Trigger"])
     assert not pixel.has_access_token
+    activity.one("pixel.created", actor=admin_user, brand=brand)
 
 
 @pytest.mark.parametrize(
@@ -232,7 +248,7 @@ def test_admin_creates_pixel_with_htmx(admin_client, brand, htmx_headers):
     ],
 )
 def test_malformed_pixel_id_is_an_error_by_the_field(
-    admin_client, brand, ad_account, platform, external_id, message
+    admin_client, brand, ad_account, platform, external_id, message, activity
 ):
     data = valid_data(
         platform=platform, external_id=external_id, ad_accounts=[ad_account.pk], access_token=TOKEN
@@ -241,17 +257,21 @@ def test_malformed_pixel_id_is_an_error_by_the_field(
     assert_error_by_field(response, "external_id", message)
     assert Pixel.objects.count() == 0
     assert TOKEN not in response.content.decode()  # never echoed back, not even on errors
+    activity.none()
 
 
-def test_pixel_linked_to_another_brands_ad_account_is_refused(admin_client, brand, foreign_brand):
+def test_pixel_linked_to_another_brands_ad_account_is_refused(
+    admin_client, brand, foreign_brand, activity
+):
     foreign_account = AdAccountFactory(brand=foreign_brand)
     response = admin_client.post(create_url(brand), valid_data(ad_accounts=[foreign_account.pk]))
     assert_error_by_field(response, "ad_accounts", "Select a valid choice.")
     assert Pixel.objects.count() == 0
+    activity.none()
 
 
 def test_editing_pixel_to_another_brands_ad_account_changes_nothing(
-    admin_client, brand, pixel, ad_account, foreign_brand
+    admin_client, brand, pixel, ad_account, foreign_brand, activity
 ):
     foreign_account = AdAccountFactory(brand=foreign_brand)
     data = valid_data(
@@ -262,12 +282,16 @@ def test_editing_pixel_to_another_brands_ad_account_changes_nothing(
     pixel.refresh_from_db()
     assert pixel.name == "Shop pixel"
     assert list(pixel.ad_accounts.all()) == [ad_account]
+    activity.none()
 
 
-def test_duplicate_pixel_id_on_same_platform_is_an_error_by_the_field(admin_client, brand, pixel):
+def test_duplicate_pixel_id_on_same_platform_is_an_error_by_the_field(
+    admin_client, brand, pixel, activity
+):
     response = admin_client.post(create_url(brand), valid_data(external_id="111222333444"))
     assert_error_by_field(response, "external_id", "Another Meta pixel already uses 111222333444.")
     assert Pixel.objects.count() == 1
+    activity.none()
 
 
 def test_same_pixel_id_on_another_platform_is_allowed(admin_client, brand, pixel):
@@ -278,7 +302,7 @@ def test_same_pixel_id_on_another_platform_is_allowed(admin_client, brand, pixel
     assert Pixel.objects.filter(external_id="111222333444").count() == 2
 
 
-def test_admin_edits_pixel(admin_client, brand, pixel, ad_account):
+def test_admin_edits_pixel(admin_client, admin_user, brand, pixel, ad_account, activity):
     other = AdAccountFactory(brand=brand, name="Second account")
     response = admin_client.get(url("pixel_edit", pixel))
     content = response.content.decode()
@@ -293,6 +317,17 @@ def test_admin_edits_pixel(admin_client, brand, pixel, ad_account):
     assert pixel.name == "Shop pixel v2"
     assert list(pixel.ad_accounts.all()) == [other]
     assert services.pixel_access_token(pixel=pixel) == "EAAB-test-token"  # untouched
+    entry = activity.one("pixel.updated", actor=admin_user, brand=brand)
+    assert entry.before == {"name": "Shop pixel", "ad_accounts": [str(ad_account.pk)]}
+    assert entry.after == {"name": "Shop pixel v2", "ad_accounts": [str(other.pk)]}
+
+
+def test_pixel_edit_that_changes_nothing_writes_no_activity(
+    admin_client, brand, pixel, ad_account, activity
+):
+    data = valid_data(name="Shop pixel", external_id=pixel.external_id, ad_accounts=[ad_account.pk])
+    assert admin_client.post(url("pixel_edit", pixel), data).status_code == 302
+    activity.none()
 
 
 def test_edit_keeps_link_to_an_archived_ad_account_available(admin_client, brand, pixel):
@@ -304,7 +339,9 @@ def test_edit_keeps_link_to_an_archived_ad_account_available(admin_client, brand
 # --- token -----------------------------------------------------------------------------
 
 
-def test_token_page_sets_replaces_and_removes_the_token(admin_client, brand, pixel):
+def test_token_page_sets_replaces_and_removes_the_token(
+    admin_client, admin_user, brand, pixel, activity
+):
     token_url = url("pixel_token", pixel)
     page = admin_client.get(token_url)
     assert page.status_code == 200
@@ -316,19 +353,25 @@ def test_token_page_sets_replaces_and_removes_the_token(admin_client, brand, pix
     pixel.refresh_from_db()
     assert pixel.access_token_encrypted and TOKEN not in pixel.access_token_encrypted
     assert services.pixel_access_token(pixel=pixel) == TOKEN
+    entry = activity.one("pixel.token_changed", actor=admin_user, brand=brand)
+    assert (entry.before, entry.after) == ({}, {"access_token": "set"})
+    assert_row_holds_no_secret(entry, TOKEN, pixel.access_token_encrypted)
 
     response = admin_client.post(token_url, {"action": "remove"}, HTTP_HX_REQUEST="true")
     assert json.loads(response["HX-Location"])["path"] == url("pixel_detail", pixel)
     pixel.refresh_from_db()
     assert not pixel.has_access_token
     assert "Not set" in admin_client.get(url("pixel_detail", pixel)).content.decode()
+    entry = activity.one("pixel.token_removed", actor=admin_user, brand=brand)
+    assert (entry.before, entry.after) == ({}, {"access_token": "not set"})
 
 
-def test_empty_token_is_an_error_by_the_field(admin_client, brand, pixel):
+def test_empty_token_is_an_error_by_the_field(admin_client, brand, pixel, activity):
     response = admin_client.post(url("pixel_token", pixel), {"action": "set", "access_token": ""})
     assert_error_by_field(response, "access_token", "This field is required.")
     pixel.refresh_from_db()
     assert services.pixel_access_token(pixel=pixel) == "EAAB-test-token"
+    activity.none()
 
 
 def test_no_page_ever_shows_the_token_or_its_ciphertext(admin_client, brand, ad_account):
@@ -357,7 +400,7 @@ def test_no_page_ever_shows_the_token_or_its_ciphertext(admin_client, brand, ad_
 # --- archive / restore -----------------------------------------------------------------
 
 
-def test_archive_and_restore_pixel(admin_client, brand, pixel):
+def test_archive_and_restore_pixel(admin_client, admin_user, brand, pixel, activity):
     detail = admin_client.get(url("pixel_detail", pixel)).content.decode()
     assert 'data-confirm="Archive the pixel' in detail
 
@@ -366,6 +409,8 @@ def test_archive_and_restore_pixel(admin_client, brand, pixel):
     assert pixel.status == CatalogStatus.ARCHIVED and pixel.archived_at is not None
     content = response.content.decode()
     assert "This pixel is archived" in content and "Restore pixel" in content
+    entry = activity.one("pixel.archived", actor=admin_user, brand=brand)
+    assert (entry.before, entry.after) == ({"status": "active"}, {"status": "archived"})
     assert "Shop pixel" not in table_html(admin_client.get(list_url(brand)))
     assert "Shop pixel" in table_html(admin_client.get(list_url(brand), {"status": "archived"}))
 
@@ -373,3 +418,5 @@ def test_archive_and_restore_pixel(admin_client, brand, pixel):
     assert response["HX-Redirect"] == url("pixel_detail", pixel)
     pixel.refresh_from_db()
     assert pixel.status == CatalogStatus.ACTIVE and pixel.archived_at is None
+    entry = activity.one("pixel.restored", actor=admin_user, brand=brand)
+    assert (entry.before, entry.after) == ({"status": "archived"}, {"status": "active"})

@@ -51,8 +51,9 @@ def test_admin_sees_the_system_page_with_its_components(admin_client):
     assert f'hx-post="{PING_CREATE_URL}"' in html
     assert 'hx-target="#ping-status"' in html
     assert "csrfmiddlewaretoken" in html
-    # No ping in flight: nothing polls.
-    assert "hx-trigger" not in html
+    # No ping in flight: nothing polls; the recent pings only listen for a change.
+    assert 'hx-trigger="every' not in html
+    assert 'hx-trigger="pings-changed from:body"' in html
 
 
 def test_system_page_says_when_beat_last_ran(admin_client):
@@ -113,7 +114,7 @@ def test_system_page_query_count_does_not_grow_with_pings(admin_client, admin_us
 
 # --- starting a ping --------------------------------------------------------------------
 def test_admin_ping_creates_one_ping_and_enqueues_after_commit(
-    admin_client, admin_user, django_capture_on_commit_callbacks
+    admin_client, admin_user, django_capture_on_commit_callbacks, activity
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client.post(PING_CREATE_URL)
@@ -124,10 +125,22 @@ def test_admin_ping_creates_one_ping_and_enqueues_after_commit(
     assert ping.status == WorkerPing.Status.PENDING
     assert ping.requested_by == admin_user
     assert len(callbacks) == 1
+    entry = activity.one("system.worker_pinged", actor=admin_user, brand=None)
+    assert (entry.target_type, entry.target_id) == ("core.workerping", str(ping.pk))
+
+
+def test_each_ping_writes_exactly_one_activity_row(
+    admin_client, admin_user, django_capture_on_commit_callbacks, activity
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        for _ in range(3):
+            assert admin_client.post(PING_CREATE_URL).status_code == 302
+            activity.one("system.worker_pinged", actor=admin_user, brand=None)
+    assert WorkerPing.objects.count() == 3
 
 
 def test_htmx_ping_returns_the_polling_status_fragment(
-    admin_client, htmx_headers, django_capture_on_commit_callbacks
+    admin_client, admin_user, htmx_headers, django_capture_on_commit_callbacks, activity
 ):
     with django_capture_on_commit_callbacks(execute=False):
         response = admin_client.post(PING_CREATE_URL, **htmx_headers)
@@ -142,29 +155,33 @@ def test_htmx_ping_returns_the_polling_status_fragment(
     assert f'href="/system/pings/{ping.pk}/"' in html
     assert 'aria-live="polite"' in html
     assert "Waiting for a worker" in html
+    activity.one("system.worker_pinged", actor=admin_user, brand=None)
 
 
-def test_outsider_cannot_ping(outsider_client, django_capture_on_commit_callbacks):
+def test_outsider_cannot_ping(outsider_client, django_capture_on_commit_callbacks, activity):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = outsider_client.post(PING_CREATE_URL)
 
     assert response.status_code == 403
     assert not WorkerPing.objects.exists()
     assert callbacks == []
+    activity.none()
 
 
-def test_anonymous_cannot_ping():
+def test_anonymous_cannot_ping(activity):
     response = Client().post(PING_CREATE_URL)
 
     assert response.status_code == 302
     assert not WorkerPing.objects.exists()
+    activity.none()
 
 
-def test_get_on_ping_create_is_not_allowed(admin_client):
+def test_get_on_ping_create_is_not_allowed(admin_client, activity):
     response = admin_client.get(PING_CREATE_URL)
 
     assert response.status_code == 405
     assert not WorkerPing.objects.exists()
+    activity.none()
 
 
 # --- polling a ping ---------------------------------------------------------------------
@@ -187,6 +204,7 @@ def test_done_ping_status_answers_286_without_a_trigger(admin_client, admin_user
     assert response.status_code == 286
     html = response.content.decode()
     assert "hx-trigger" not in html
+    assert response["HX-Trigger"] == "pings-changed"  # the recent pings table refreshes
     assert "hx-get" not in html
     assert "Worker <strong>celery@worker-9</strong> answered in 1.23 s" in html
 
@@ -223,3 +241,15 @@ def test_ping_status_refuses_post(admin_client, admin_user):
     response = admin_client.post(reverse("core:ping_status", args=[ping.pk]))
 
     assert response.status_code == 405
+
+
+def test_recent_pings_fragment_is_served_to_htmx(admin_client, admin_user, htmx_headers):
+    _done_ping(admin_user, hostname="celery@worker-7", seconds=0.5)
+
+    response = admin_client.get(reverse("core:system"), **htmx_headers)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section id="recent-pings"')
+    assert "celery@worker-7" in html
+    assert "<h1>" not in html
