@@ -7,6 +7,7 @@ from django.db.models import Max
 from django.test import Client
 
 from koastops.activity.models import ActivityEntry
+from koastops.catalog.models import Market
 from tests.factories import (
     DEFAULT_PASSWORD,
     AdAccountFactory,
@@ -85,7 +86,10 @@ def htmx_headers() -> dict[str, str]:
 
 @pytest.fixture
 def brand(db):
-    return BrandFactory(name="Own Brand", slug="own-brand")
+    """A brand serving DE, AT and FR (ad accounts may only serve their brand's markets)."""
+    brand = BrandFactory(name="Own Brand", slug="own-brand")
+    brand.markets.set(Market.objects.filter(code__in=["DE", "AT", "FR"]))
+    return brand
 
 
 @pytest.fixture

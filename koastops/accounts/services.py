@@ -113,18 +113,18 @@ def member_narrow_ad_accounts(
     chosen = list(ad_accounts)
     if any(account.brand_id != brand.pk for account in chosen):
         raise ValidationError({"ad_accounts": "Choose ad accounts of this brand only."})
-    before = sorted(policies.narrowed_ad_account_ids(brand, [user]).get(user.pk, set()))
-    after = sorted(account.pk for account in chosen)
-    if before == after:
+    before_ids = policies.narrowed_ad_account_ids(brand, [user]).get(user.pk, set())
+    if before_ids == {account.pk for account in chosen}:
         return
+    before = sorted(str(account) for account in brand.ad_accounts.filter(pk__in=before_ids))
     policies.set_ad_account_narrowing(user, brand, chosen)
     activity_record(
         verb="member.ad_accounts_narrowed",
         actor=actor,
         target=user,
         brand=brand,
-        before={"ad_accounts": before},
-        after={"ad_accounts": after},
+        before={"ad_accounts": before or "all"},
+        after={"ad_accounts": sorted(str(account) for account in chosen) or "all"},
     )
 
 

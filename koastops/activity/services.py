@@ -45,7 +45,8 @@ def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     for name in fields:
         field = obj._meta.get_field(name)
         if field.many_to_many:
-            data[name] = sorted(str(pk) for pk in getattr(obj, name).values_list("pk", flat=True))
+            # Labels, not ids: the log is read by people, and outlives the rows it names.
+            data[name] = sorted(str(related) for related in getattr(obj, name).all())
         elif field.is_relation:
             data[name] = _jsonable(getattr(obj, field.attname))
         else:

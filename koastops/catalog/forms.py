@@ -139,12 +139,21 @@ class AdAccountForm(forms.ModelForm):
             ),
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, brand: Brand, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["external_id"].help_text = _id_format_help(validators.AD_ACCOUNT_ID_RULES)
         self.fields["external_id"].widget.attrs["spellcheck"] = "false"
-        self.fields["markets"].queryset = Market.objects.order_by("name")
+        # An ad account serves some of its brand's markets (plus any it already had, so an
+        # edit never silently drops a market the brand has since removed).
+        offered = Q(brands=brand)
+        if self.instance.pk:
+            offered |= Q(ad_accounts=self.instance)
+        self.fields["markets"].queryset = Market.objects.filter(offered).distinct().order_by("name")
         self.fields["markets"].widget.attrs["size"] = 8
+        self.fields["markets"].help_text = (
+            "The brand's markets this account serves. Hold Ctrl (⌘ on a Mac) to pick several."
+            " Add a market to the brand first if it is missing here."
+        )
 
     @property
     def time_zone_names(self) -> list[str]:

@@ -119,11 +119,26 @@ def brand_restore(*, user: User, brand: Brand) -> bool:
     return _set_status(user, brand, CatalogStatus.ACTIVE, "brand.restored")
 
 
+def _check_markets_belong(
+    brand: Brand, markets: list[Market], already: frozenset[int] = frozenset()
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    allowed = set(brand.markets.values_list("pk", flat=True)) | already
+    outside = sorted(m.code for m in markets if m.pk not in allowed)
+    if outside:
+        raise ValidationError(
+            {"markets": f"{', '.join(outside)} is not one of {brand.name}'s markets."}
+        )
+
+
 @transaction.atomic
 def ad_account_create(
     *, user: User, brand: Brand, markets: Iterable[Market] = (), **fields: Any
 ) -> AdAccount:
     policies.require(policies.can_manage_catalog(user, brand), "You may not add ad accounts.")
+    markets = list(markets)
+    _check_markets_belong(brand, markets)
     ad_account = AdAccount(brand=brand, **fields)
     ad_account.full_clean()
     ad_account.save()
@@ -140,6 +155,10 @@ def ad_account_update(
         policies.can_manage_catalog(user, ad_account.brand), "You may not edit ad accounts."
     )
     before = snapshot(ad_account, AD_ACCOUNT_FIELDS)
+    if markets is not None:
+        markets = list(markets)
+        already = frozenset(ad_account.markets.values_list("pk", flat=True))
+        _check_markets_belong(ad_account.brand, markets, already)
     _apply(ad_account, fields)
     ad_account.full_clean()
     ad_account.save()

@@ -213,7 +213,7 @@ def _ad_account_form_page(
 @require_http_methods(["GET", "POST"])
 @policies.brand_capability("catalog.manage")
 def ad_account_create(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
-    form = AdAccountForm(_data(request))
+    form = AdAccountForm(_data(request), brand=brand)
     if request.method == "POST" and form.is_valid():
         try:
             ad_account = services.ad_account_create(
@@ -233,7 +233,7 @@ def ad_account_edit(
     request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     ad_account = selectors.ad_account_for_view(user=request.user, brand=brand, ad_account_id=pk)
-    form = AdAccountForm(_data(request), instance=copy.copy(ad_account))
+    form = AdAccountForm(_data(request), instance=copy.copy(ad_account), brand=brand)
     if request.method == "POST" and form.is_valid():
         fields = dict(form.cleaned_data)
         markets = fields.pop("markets")

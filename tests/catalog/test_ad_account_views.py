@@ -407,3 +407,46 @@ def test_ops_lead_manages_ad_accounts_of_their_brand_only(brand, foreign_brand):
     response = ops_lead.post(create_url(foreign_brand), valid_data(external_id="act_1"))
     assert response.status_code == 404
     assert not AdAccount.objects.filter(brand=foreign_brand).exists()
+
+
+def test_ad_account_markets_are_limited_to_the_brands_markets(admin_client, brand, activity):
+    """An ad account serves some of its brand's markets; another market is refused by the
+    field and nothing is saved."""
+    url = reverse("catalog:ad_account_create", args=[brand.slug])
+    page = admin_client.get(url).content.decode()
+    assert "Germany (DE)" in page
+    assert "Brazil (BR)" not in page
+    response = admin_client.post(
+        url,
+        {
+            "name": "Brazil account",
+            "platform": "meta",
+            "external_id": "act_8080808",
+            "currency": "BRL",
+            "time_zone": "America/Sao_Paulo",
+            "markets": [market("BR").pk],
+        },
+    )
+    assert response.status_code == 422
+    assert "markets" in response.context["form"].errors
+    assert not AdAccount.objects.filter(external_id="act_8080808").exists()
+    activity.none()
+
+
+def test_ad_account_markets_service_refuses_a_market_outside_the_brand(admin_user, brand):
+    from django.core.exceptions import ValidationError
+
+    from koastops.catalog import services
+
+    with pytest.raises(ValidationError) as excinfo:
+        services.ad_account_create(
+            user=admin_user,
+            brand=brand,
+            platform="meta",
+            external_id="act_8080809",
+            name="Brazil",
+            currency="BRL",
+            time_zone="America/Sao_Paulo",
+            markets=[market("BR")],
+        )
+    assert "BR is not one of Own Brand's markets" in str(excinfo.value.message_dict["markets"])

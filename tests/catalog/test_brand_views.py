@@ -185,7 +185,7 @@ def test_admin_creates_brand_without_js(admin_client, admin_user, activity):
     entry = activity.one("brand.created", actor=admin_user, brand=brand)
     assert (entry.target_type, entry.target_id) == ("catalog.brand", str(brand.pk))
     assert entry.after["name"] == "Acme Europe" and entry.after["slug"] == "acme-europe"
-    assert entry.after["markets"] == [str(market("DE").pk)]
+    assert entry.after["markets"] == ["Germany (DE)"]
     assert list(brand.markets.values_list("code", flat=True)) == ["DE"]
     assert response.redirect_chain[-1][0] == reverse("catalog:brand_detail", args=["acme-europe"])
     assert "Brand “Acme Europe” created." in response.content.decode()
@@ -327,8 +327,12 @@ def test_admin_edits_brand(admin_client, admin_user, brand, activity):
     assert brand.name == "Own Brand DACH"
     assert list(brand.markets.values_list("code", flat=True)) == ["AT"]
     entry = activity.one("brand.updated", actor=admin_user, brand=brand)
-    assert entry.before == {"name": "Own Brand", "markets": []}
-    assert entry.after == {"name": "Own Brand DACH", "markets": [str(market("AT").pk)]}
+    # Many-to-many changes are logged as labels people can read.
+    assert entry.before == {
+        "name": "Own Brand",
+        "markets": ["Austria (AT)", "France (FR)", "Germany (DE)"],
+    }
+    assert entry.after == {"name": "Own Brand DACH", "markets": ["Austria (AT)"]}
 
 
 def test_brand_edit_that_changes_nothing_writes_no_activity(admin_client, brand, activity):
@@ -347,9 +351,10 @@ def test_brand_edit_that_changes_nothing_writes_no_activity(admin_client, brand,
 
 
 def test_admin_edits_brand_with_htmx(admin_client, admin_user, brand, htmx_headers, activity):
+    kept_markets = list(brand.markets.values_list("pk", flat=True))
     response = admin_client.post(
         reverse("catalog:brand_edit", args=[brand.slug]),
-        {"name": "Own Brand", "slug": "own-brand-new"},
+        {"name": "Own Brand", "slug": "own-brand-new", "markets": kept_markets},
         **htmx_headers,
     )
     assert json.loads(response["HX-Location"])["path"] == "/brands/own-brand-new/"

@@ -226,7 +226,7 @@ def test_admin_creates_pixel_with_token_without_js(
     assert TOKEN not in content and pixel.access_token_encrypted not in content
     entry = activity.one("pixel.created", actor=admin_user, brand=brand)
     assert (entry.target_type, entry.target_id) == ("catalog.pixel", str(pixel.pk))
-    assert entry.after["ad_accounts"] == [str(ad_account.pk)] and entry.after["capi_enabled"]
+    assert entry.after["ad_accounts"] == [str(ad_account)] and entry.after["capi_enabled"]
     assert_row_holds_no_secret(entry, TOKEN, pixel.access_token_encrypted)
 
 
@@ -318,8 +318,8 @@ def test_admin_edits_pixel(admin_client, admin_user, brand, pixel, ad_account, a
     assert list(pixel.ad_accounts.all()) == [other]
     assert services.pixel_access_token(pixel=pixel) == "EAAB-test-token"  # untouched
     entry = activity.one("pixel.updated", actor=admin_user, brand=brand)
-    assert entry.before == {"name": "Shop pixel", "ad_accounts": [str(ad_account.pk)]}
-    assert entry.after == {"name": "Shop pixel v2", "ad_accounts": [str(other.pk)]}
+    assert entry.before == {"name": "Shop pixel", "ad_accounts": [str(ad_account)]}
+    assert entry.after == {"name": "Shop pixel v2", "ad_accounts": [str(other)]}
 
 
 def test_pixel_edit_that_changes_nothing_writes_no_activity(
