@@ -1,32 +1,25 @@
-"""Admin for support work. Day-to-day changes go through the catalog pages (and their
-services); here markets are reference data and pixel credentials are never shown."""
+"""Admin for support work, view-only: changes go through the catalog pages and their
+services (policy check + activity log). Markets are reference data shipped by a migration;
+pixel credentials are never shown."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel
+from koastops.core.admin_base import ReadOnlyModelAdmin
 
 
 @admin.register(Market)
-class MarketAdmin(admin.ModelAdmin):
+class MarketAdmin(ReadOnlyModelAdmin):
     list_display = ("code", "name", "privacy_regime")
     list_filter = ("privacy_regime",)
     search_fields = ("code", "name")
     ordering = ("name",)
-    # Shipped by a migration: the code identifies the market, only its details may change.
-    readonly_fields = ("code",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Market | None = None) -> bool:
-        return False
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(ReadOnlyModelAdmin):
     list_display = ("name", "slug", "status", "created_at")
     list_filter = ("status", "markets__privacy_regime")
     search_fields = ("name", "slug")
@@ -36,7 +29,7 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 @admin.register(AdAccount)
-class AdAccountAdmin(admin.ModelAdmin):
+class AdAccountAdmin(ReadOnlyModelAdmin):
     list_display = ("name", "external_id", "platform", "brand", "currency", "time_zone", "status")
     list_filter = ("platform", "status", "brand")
     list_select_related = ("brand",)
@@ -47,7 +40,7 @@ class AdAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Pixel)
-class PixelAdmin(admin.ModelAdmin):
+class PixelAdmin(ReadOnlyModelAdmin):
     list_display = (
         "name",
         "external_id",

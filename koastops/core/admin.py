@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from koastops.core.admin_base import ReadOnlyModelAdmin
 from koastops.core.models import Heartbeat, WorkerPing
 
 
 @admin.register(WorkerPing)
-class WorkerPingAdmin(admin.ModelAdmin):
+class WorkerPingAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "status", "requested_by", "created_at", "completed_at", "worker_hostname")
     list_filter = ("status",)
     list_select_related = ("requested_by",)
@@ -12,5 +13,5 @@ class WorkerPingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
+class HeartbeatAdmin(ReadOnlyModelAdmin):
     list_display = ("name", "last_seen_at", "detail")
