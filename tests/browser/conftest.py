@@ -67,9 +67,6 @@ def browser_page(chromium_browser, live_server, console_errors) -> Iterator[obje
         if message.type != "error":
             return
         url = (message.location or {}).get("url", "")
-        # Chromium asks for /favicon.ico on its own; the app ships no favicon (yet).
-        if url.endswith("/favicon.ico"):
-            return
         console_errors.append(f"console: {message.text} ({url})")
 
     page.on("console", on_console)
