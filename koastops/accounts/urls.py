@@ -1,13 +1,21 @@
-from django.contrib.auth import views as auth_views
+from django.contrib.auth import views as django_auth_views
 from django.urls import include, path
 
+from koastops.accounts import auth_views
 from koastops.accounts.forms import EmailAuthenticationForm
 
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm),
+        django_auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm),
         name="login",
+    ),
+    # Before Django's own URLs, so these (logged) views answer the same names and paths.
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
     ),
     path("", include("django.contrib.auth.urls")),
 ]

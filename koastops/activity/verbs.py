@@ -26,6 +26,8 @@ VERBS: dict[str, str] = {
     "member.role_revoked": "revoked a role",
     "member.ad_accounts_narrowed": "narrowed a media buyer to ad accounts",
     "member.deactivated": "deactivated the user",
+    "user.password_changed": "changed their password",
+    "user.password_reset": "set a new password from an emailed link",
     "user.created": "created the user on the admin site",
     "user.updated": "changed the user on the admin site",
     "api_token.created": "created an API token",
