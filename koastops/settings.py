@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import secrets
+import sys
 from pathlib import Path
 
 import environ
@@ -21,13 +23,21 @@ if (BASE_DIR / ".env").exists():
 VAR_DIR = Path(env.str("KOASTOPS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
+# Management commands that sign nothing may run without a key (a random one per process),
+# so `makemigrations --check` and friends work on a bare checkout. Serving never does.
+_KEYLESS_COMMANDS = {"makemigrations", "showmigrations", "check", "help", "collectstatic"}
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
+    if DEBUG:
+        SECRET_KEY = "django-insecure-dev-only-" + "x" * 40
+    elif (
+        Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] and sys.argv[1] in _KEYLESS_COMMANDS
+    ):
+        SECRET_KEY = secrets.token_urlsafe(50)
+    else:
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "django-insecure-dev-only-" + "x" * 40
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
