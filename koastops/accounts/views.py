@@ -27,19 +27,13 @@ from koastops.accounts import policies, selectors, services
 from koastops.accounts.forms import MemberInviteForm, MemberRoleForm, MemberSearchForm
 from koastops.accounts.models import Role, User
 from koastops.catalog.models import AdAccount, Brand
-from koastops.core.htmx import add_toast, render_page
+from koastops.core.htmx import add_toast, render_page, wants_fragment
 from koastops.core.pagination import paginate
 
 TEMPLATE = "accounts/members.html"
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def _is_fragment_request(request: HttpRequest) -> bool:
-    """htmx swapping a region of the page (not navigating or restoring history)."""
-    htmx = request.htmx
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def _list_url(brand: Brand, request: HttpRequest) -> str:
@@ -105,7 +99,7 @@ def _changed(
         if request.htmx:
             return add_toast(HttpResponseLocation(url, target="#main", select="#main"), message)
         return redirect(url)
-    if not _is_fragment_request(request):
+    if not wants_fragment(request):
         messages.success(request, message)
         return redirect(_list_url(brand, request))
     context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts)
@@ -126,8 +120,7 @@ def _member_name(user: User) -> str:
 def member_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
     context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts)
-    partial = "member-table" if _is_fragment_request(request) else None
-    return render_page(request, TEMPLATE, context, partial=partial)
+    return render_page(request, TEMPLATE, context, partial="member-table")
 
 
 @require_POST
@@ -160,7 +153,7 @@ def member_invite(request: HttpRequest, *, brand: Brand, role: Role | None) -> H
                 reset_invite_form=True,
             )
     context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts, invite_form=form)
-    if _is_fragment_request(request):
+    if wants_fragment(request):
         response = render(request, f"{TEMPLATE}#invite-form", context, status=422)
         return reswap(retarget(response, "#invite-form"), "outerHTML")
     return render(request, TEMPLATE, context, status=422)
@@ -203,8 +196,7 @@ def member_role(
     context = _context(
         request, brand=brand, role=role, ad_accounts=ad_accounts, invalid_row=(member.pk, form)
     )
-    partial = "member-table" if _is_fragment_request(request) else None
-    return render_page(request, TEMPLATE, context, partial=partial, status=422)
+    return render_page(request, TEMPLATE, context, partial="member-table", status=422)
 
 
 @require_POST

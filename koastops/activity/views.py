@@ -87,13 +87,6 @@ def _filter_form(request: HttpRequest, brand: Brand) -> ActivityFilterForm:
     )
 
 
-def _fragment(request: HttpRequest) -> str | None:
-    htmx = request.htmx
-    if not htmx or htmx.boosted or htmx.history_restore_request:
-        return None
-    return "activity-table"
-
-
 @require_GET
 @policies.brand_capability("activity.view")
 def activity_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
@@ -118,7 +111,7 @@ def activity_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> H
         "can_export": policies.can(request.user, "activity.export", brand, role=role),
     }
     return render_page(
-        request, TEMPLATE, context, partial=_fragment(request), status=200 if valid else 422
+        request, TEMPLATE, context, partial="activity-table", status=200 if valid else 422
     )
 
 

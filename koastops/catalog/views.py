@@ -40,15 +40,6 @@ from koastops.core.pagination import paginate
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _fragment(request: HttpRequest, name: str) -> str | None:
-    """The partial to render when htmx swaps that region; navigation into ``#main``
-    (``HX-Location``), boosted links and history restores get the whole page."""
-    htmx = request.htmx
-    if not htmx or htmx.boosted or htmx.history_restore_request or htmx.target == "main":
-        return None
-    return name
-
-
 def _saved(request: HttpRequest, url: str, message: str) -> HttpResponse:
     """After a successful form POST: redirect (no JS) or navigate the main region (htmx)."""
     if request.htmx:
@@ -94,9 +85,7 @@ def brand_list(request: HttpRequest) -> HttpResponse:
     queryset = selectors.brand_list(user=request.user, search=search, status=status)
     context = _list_context(request, queryset, search, status)
     context["can_create_brand"] = policies.can_create_brand(request.user)
-    return render_page(
-        request, "catalog/brand_list.html", context, partial=_fragment(request, "brand-table")
-    )
+    return render_page(request, "catalog/brand_list.html", context, partial="brand-table")
 
 
 @require_http_methods(["GET", "POST"])
@@ -115,7 +104,7 @@ def brand_create(request: HttpRequest) -> HttpResponse:
         request,
         "catalog/brand_form.html",
         {"form": form},
-        partial=_fragment(request, "brand-form"),
+        partial="brand-form",
         status=_form_status(request),
     )
 
@@ -153,7 +142,7 @@ def brand_edit(request: HttpRequest, *, brand: Brand, role: Role | None) -> Http
         request,
         "catalog/brand_form.html",
         {"form": form, "brand": brand},
-        partial=_fragment(request, "brand-form"),
+        partial="brand-form",
         status=_form_status(request),
     )
 
@@ -194,7 +183,7 @@ def ad_account_list(request: HttpRequest, *, brand: Brand, role: Role | None) ->
         request,
         "catalog/ad_account_list.html",
         context,
-        partial=_fragment(request, "ad-account-table"),
+        partial="ad-account-table",
     )
 
 
@@ -205,7 +194,7 @@ def _ad_account_form_page(
         request,
         "catalog/ad_account_form.html",
         {"brand": brand, "form": form, "ad_account": ad_account, "tab": "ad_accounts"},
-        partial=_fragment(request, "ad-account-form"),
+        partial="ad-account-form",
         status=_form_status(request),
     )
 
@@ -285,9 +274,7 @@ def pixel_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> Http
         "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
         "tab": "pixels",
     }
-    return render_page(
-        request, "catalog/pixel_list.html", context, partial=_fragment(request, "pixel-table")
-    )
+    return render_page(request, "catalog/pixel_list.html", context, partial="pixel-table")
 
 
 @require_GET
@@ -311,7 +298,7 @@ def _pixel_form_page(
         request,
         "catalog/pixel_form.html",
         {"brand": brand, "form": form, "pixel": pixel, "tab": "pixels"},
-        partial=_fragment(request, "pixel-form"),
+        partial="pixel-form",
         status=_form_status(request),
     )
 
@@ -377,7 +364,7 @@ def pixel_token(request: HttpRequest, pk: int, *, brand: Brand, role: Role | Non
         request,
         "catalog/pixel_token.html",
         {"brand": brand, "pixel": pixel, "form": form, "tab": "pixels"},
-        partial=_fragment(request, "token-form"),
+        partial="token-form",
         status=_form_status(request),
     )
 

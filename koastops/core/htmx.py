@@ -9,6 +9,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 
+def wants_fragment(request: HttpRequest) -> bool:
+    """htmx is swapping one region of the page. Boosted links, history restores and
+    navigation into ``#main`` (``HX-Location`` after a save) need the whole page."""
+    htmx = request.htmx
+    return bool(htmx) and not (
+        htmx.boosted or htmx.history_restore_request or htmx.target == "main"
+    )
+
+
 def render_page(
     request: HttpRequest,
     template: str,
@@ -17,8 +26,8 @@ def render_page(
     partial: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """Render the whole page, or only its named partial when htmx asks for it."""
-    name = f"{template}#{partial}" if partial and request.htmx else template
+    """Render the whole page, or only its named partial when htmx swaps that region."""
+    name = f"{template}#{partial}" if partial and wants_fragment(request) else template
     return render(request, name, context, status=status)
 
 
