@@ -196,6 +196,43 @@ def roles_of(user: User) -> list[tuple[Brand, Role]]:
     ]
 
 
+def deactivatable_user_ids(actor: Any, users: Iterable[User]) -> set[int]:
+    """Who ``actor`` may deactivate, in one query for any number of users: an admin
+    anyone but themselves; an ops lead a non-admin whose every role is on a brand where
+    the ops lead manages members (so nobody loses access to a brand the lead does not run).
+    """
+    candidates = [user for user in users if user.pk != getattr(actor, "pk", None)]
+    if is_admin(actor):
+        return {user.pk for user in candidates}
+    if not is_active_user(actor):
+        return set()
+    candidates = [user for user in candidates if not user.is_superuser]
+    managing = {role.codename for role in CAPABILITIES["members.manage"]}
+    # The actor's grants and the candidates' in one query (the actor is always in it, so
+    # the query count is the same for an empty page).
+    rows = BrandUserObjectPermission.objects.filter(
+        user_id__in=[actor.pk, *(user.pk for user in candidates)],
+        permission__codename__in=ROLE_CODENAMES,
+    ).values_list("user_id", "content_object_id", "permission__codename")
+    managed_brand_ids: set[int] = set()
+    brands_by_user: dict[int, set[int]] = {}
+    for user_id, brand_id, codename in rows:
+        if user_id == actor.pk:
+            if codename in managing:
+                managed_brand_ids.add(brand_id)
+        else:
+            brands_by_user.setdefault(user_id, set()).add(brand_id)
+    return {
+        user_id
+        for user_id, brand_ids in brands_by_user.items()
+        if brand_ids and brand_ids <= managed_brand_ids
+    }
+
+
+def can_deactivate(actor: Any, user: User) -> bool:
+    return user.pk in deactivatable_user_ids(actor, [user])
+
+
 # --- grants (called by the members services, which log them) ------------------------------
 
 

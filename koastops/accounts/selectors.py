@@ -1,6 +1,6 @@
 """Member reads for the members page, shaped for a constant number of queries: one page
 of users, then one query each for their roles, their narrowing and who may be
-deactivated — never a lookup per row."""
+deactivated (all asked of the policy module) — never a lookup per row."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from koastops.accounts import policies
-from koastops.accounts.models import BrandUserObjectPermission, Role, User
+from koastops.accounts.models import Role, User
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus
 
 
@@ -59,46 +59,13 @@ def active_ad_accounts(ad_accounts: Iterable[AdAccount]) -> list[AdAccount]:
     return [account for account in ad_accounts if account.status == CatalogStatus.ACTIVE]
 
 
-def deactivatable_user_ids(*, actor: User, users: Sequence[User]) -> set[int]:
-    """Batch form of ``services.can_deactivate`` (at most one query for any number of
-    users): admins may deactivate anyone but themselves; an ops lead may deactivate a user
-    whose every role is on a brand where the ops lead may manage members. The service
-    checks again on POST; this only decides which rows show the button."""
-    candidates = [user for user in users if user.pk != actor.pk]
-    if policies.is_admin(actor):
-        return {user.pk for user in candidates}
-    if not policies.is_active_user(actor):
-        return set()
-    candidates = [user for user in candidates if not user.is_superuser]
-    managing = {role.codename for role in policies.CAPABILITIES["members.manage"]}
-    # One query for the actor's grants and the candidates' together (the actor is always
-    # in it, so the query runs for an empty page too and the count stays constant).
-    rows = BrandUserObjectPermission.objects.filter(
-        user_id__in=[actor.pk, *(user.pk for user in candidates)],
-        permission__codename__in=policies.ROLE_CODENAMES,
-    ).values_list("user_id", "content_object_id", "permission__codename")
-    managed_brand_ids: set[int] = set()
-    brands_by_user: dict[int, set[int]] = {}
-    for user_id, brand_id, codename in rows:
-        if user_id == actor.pk:
-            if codename in managing:
-                managed_brand_ids.add(brand_id)
-        else:
-            brands_by_user.setdefault(user_id, set()).add(brand_id)
-    return {
-        user_id
-        for user_id, brand_ids in brands_by_user.items()
-        if brand_ids and brand_ids <= managed_brand_ids
-    }
-
-
 def member_rows(
     *, actor: User, brand: Brand, users: Iterable[User], ad_accounts: Sequence[AdAccount]
 ) -> list[MemberRow]:
     users = list(users)
     roles = policies.roles_by_user(brand, users)
     narrowing = policies.narrowed_ad_account_ids(brand, users)
-    deactivatable = deactivatable_user_ids(actor=actor, users=users)
+    deactivatable = policies.deactivatable_user_ids(actor, users)
     rows = []
     for user in users:
         narrowed_ids = narrowing.get(user.pk, set())

@@ -145,22 +145,11 @@ def member_revoke_role(*, actor: User, brand: Brand, user: User) -> bool:
     return True
 
 
-def can_deactivate(actor: User, user: User) -> bool:
-    """Admins may deactivate anyone but themselves; an ops lead may deactivate a user
-    whose every role is on brands the ops lead leads."""
-    if actor.pk == user.pk or (user.is_superuser and not policies.is_admin(actor)):
-        return False
-    if policies.is_admin(actor):
-        return True
-    roles = policies.roles_of(user)
-    return bool(roles) and all(policies.can(actor, "members.manage", brand) for brand, _ in roles)
-
-
 @transaction.atomic
 def user_deactivate(*, actor: User, user: User, brand: Brand | None = None) -> bool:
     """Deactivate the user: every session ends (session_version bump) and every API
     token stops working at once, since both are checked on each request."""
-    policies.require(can_deactivate(actor, user), "You may not deactivate this user.")
+    policies.require(policies.can_deactivate(actor, user), "You may not deactivate this user.")
     updated = User.objects.filter(pk=user.pk, is_active=True).update(
         is_active=False, session_version=F("session_version") + 1
     )

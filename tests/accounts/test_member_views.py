@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from koastops.accounts import policies, selectors, services
+from koastops.accounts import policies
 from koastops.accounts.models import Role, User
 from koastops.activity.models import ActivityEntry
 from koastops.catalog.models import CatalogStatus
@@ -195,9 +195,7 @@ def test_list_queries_do_not_grow_with_members(lead_client, brand, ops_lead):
     assert count() == one
 
 
-def test_batch_deactivation_check_agrees_with_the_service(
-    brand, foreign_brand, ops_lead, admin_user, member
-):
+def test_who_may_deactivate_whom(brand, foreign_brand, ops_lead, admin_user, member):
     elsewhere = UserFactory()
     policies.grant_role(elsewhere, brand, Role.ANALYST)
     policies.grant_role(elsewhere, foreign_brand, Role.ANALYST)
@@ -205,9 +203,17 @@ def test_batch_deactivation_check_agrees_with_the_service(
     policies.grant_role(superuser, brand, Role.ANALYST)
     users = [ops_lead, admin_user, member, elsewhere, superuser]
 
-    for actor in (ops_lead, admin_user, member):
-        expected = {user.pk for user in users if services.can_deactivate(actor, user)}
-        assert selectors.deactivatable_user_ids(actor=actor, users=users) == expected
+    # The ops lead: only someone whose every role is on a brand they lead; never an
+    # admin, never themselves.
+    assert policies.deactivatable_user_ids(ops_lead, users) == {member.pk}
+    # An admin: anyone but themselves.
+    assert policies.deactivatable_user_ids(admin_user, users) == {
+        user.pk for user in users if user != admin_user
+    }
+    # Nobody else.
+    assert policies.deactivatable_user_ids(member, users) == set()
+    assert policies.can_deactivate(ops_lead, member)
+    assert not policies.can_deactivate(ops_lead, elsewhere)
 
 
 # --- invite ----------------------------------------------------------------------------------
