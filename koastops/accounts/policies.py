@@ -296,6 +296,23 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
+def capabilities_on(request: HttpRequest, brand: Brand) -> dict[str, bool]:
+    """Every capability of the signed-in user on ``brand`` (``members.view`` as
+    ``members_view``), reusing the role ``brand_capability`` resolved for this request."""
+    user = request.user
+    known = getattr(request, "brand_role", None)
+    if is_admin(user):
+        role = None
+    elif known is not None and known[0] == brand.pk:
+        role = known[1]
+    else:
+        role = role_for(user, brand)
+    return {
+        capability.replace(".", "_"): can(user, capability, brand, role=role)
+        for capability in CAPABILITIES
+    }
+
+
 def brand_capability(
     capability: str,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
@@ -309,6 +326,8 @@ def brand_capability(
             brand = brand_for_view(request.user, slug)
             role = role_for(request.user, brand)
             require(can(request.user, capability, brand, role=role))
+            # For the page's own capability checks (templates): known, so not asked again.
+            request.brand_role = (brand.pk, role)
             return view(request, *args, brand=brand, role=role, **kwargs)
 
         return wrapper

@@ -101,3 +101,20 @@ def test_scoped_brand_list_is_one_query_for_1_or_50_brands(db, django_assert_num
         policies.grant_role(user, brand, Role.ANALYST)
     with django_assert_num_queries(1):
         assert len(list(policies.brands_for(user))) == 50
+
+
+@pytest.mark.parametrize("page", ["", "ad-accounts/", "pixels/", "members/", "activity/"])
+def test_a_brand_page_resolves_the_role_once(brand, page):
+    """The decorator's role is reused by the page's templates, not asked for again."""
+    from unittest import mock
+
+    from django.test import Client
+
+    lead = UserFactory()
+    policies.grant_role(lead, brand, Role.OPS_LEAD)
+    client = Client()
+    client.force_login(lead)
+    with mock.patch.object(policies, "role_for", wraps=policies.role_for) as role_for:
+        response = client.get(f"/brands/{brand.slug}/{page}")
+    assert response.status_code == 200
+    assert role_for.call_count == 1

@@ -1,6 +1,6 @@
 """Template access to the policy module: ``{% brand_capabilities brand as can %}`` then
-``{% if can.members_view %}``. One role query per call; the policy decides, the
-template only hides what the user could not use anyway (the views still check)."""
+``{% if can.members_view %}``. The policy decides; the template only hides what the user
+could not use anyway (the views still check)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,4 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def brand_capabilities(context: template.Context, brand: Any) -> dict[str, bool]:
-    user = context.get("user")
-    role = policies.role_for(user, brand) if not policies.is_admin(user) else None
-    return {
-        capability.replace(".", "_"): policies.can(user, capability, brand, role=role)
-        for capability in policies.CAPABILITIES
-    }
+    return policies.capabilities_on(context["request"], brand)
