@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -107,8 +108,6 @@ class AdAccount(TimestampedModel):
         return f"{self.name} ({self.external_id})"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         if self.platform in validators.AD_ACCOUNT_ID_RULES and self.external_id:
             try:
                 validators.validate_ad_account_external_id(self.platform, self.external_id)
@@ -150,8 +149,6 @@ class Pixel(TimestampedModel):
         return f"{self.name} ({self.external_id})"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         if self.platform in validators.PIXEL_ID_RULES and self.external_id:
             try:
                 validators.validate_pixel_external_id(self.platform, self.external_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -122,8 +123,6 @@ def brand_restore(*, user: User, brand: Brand) -> bool:
 def _check_markets_belong(
     brand: Brand, markets: list[Market], already: frozenset[int] = frozenset()
 ) -> None:
-    from django.core.exceptions import ValidationError
-
     allowed = set(brand.markets.values_list("pk", flat=True)) | already
     outside = sorted(m.code for m in markets if m.pk not in allowed)
     if outside:
@@ -185,8 +184,6 @@ def ad_account_restore(*, user: User, ad_account: AdAccount) -> bool:
 
 
 def _check_ad_accounts_belong(brand: Brand, ad_accounts: Iterable[AdAccount]) -> None:
-    from django.core.exceptions import ValidationError
-
     foreign = [a for a in ad_accounts if a.brand_id != brand.pk]
     if foreign:
         raise ValidationError(

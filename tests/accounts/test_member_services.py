@@ -4,9 +4,9 @@ from django.test import Client
 
 from koastops.accounts import policies, services
 from koastops.accounts.models import Role, User
-from koastops.accounts.tokens import api_token_authenticate, api_token_create
+from koastops.accounts.tokens import api_token_authenticate
 from koastops.activity.models import ActivityEntry
-from tests.factories import AdAccountFactory, UserFactory
+from tests.factories import AdAccountFactory, ApiTokenFactory, UserFactory
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_deactivation_ends_sessions_and_tokens_on_the_next_request(ops_lead, bra
     # force_login: with axes first in AUTHENTICATION_BACKENDS, client.login() (which calls
     # authenticate() without a request) is refused by AxesStandaloneBackend.
     client.force_login(member)
-    _token_row, raw = _token(member)
+    raw = ApiTokenFactory(user=member).raw
     assert api_token_authenticate(raw) == member
     assert client.get(f"/brands/{brand.slug}/").status_code != 302
 
@@ -97,13 +97,6 @@ def test_deactivation_ends_sessions_and_tokens_on_the_next_request(ops_lead, bra
     assert "/accounts/login/" in response["Location"]
     assert api_token_authenticate(raw) is None
     assert ActivityEntry.objects.filter(verb="member.deactivated").count() == 1
-
-
-def _token(user):
-    from django.db import transaction
-
-    with transaction.atomic():
-        return api_token_create(user=user, name="ci")
 
 
 def test_ops_lead_cannot_deactivate_someone_with_roles_elsewhere(ops_lead, brand, foreign_brand):
