@@ -277,6 +277,22 @@ if not FIELD_ENCRYPTION_KEYS and DEBUG:
         base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
     ]
 
+# Activity log chain (HMAC-SHA256): "key_id:secret" entries, newest first, comma separated.
+# The first signs new rows and checkpoints; every listed key verifies (rotation, see
+# docs/operations.md). Kept out of the database so its owner cannot re-sign a rewritten
+# log. In DEBUG a key is derived from SECRET_KEY; production must set its own.
+ACTIVITY_LOG_KEYS = env.list("ACTIVITY_LOG_KEYS", default=[])
+if not ACTIVITY_LOG_KEYS and DEBUG:
+    ACTIVITY_LOG_KEYS = [
+        "dev:" + hashlib.sha256(b"koastops.activity:" + SECRET_KEY.encode()).hexdigest()
+    ]
+# Signed checkpoints of the chain's head, written by beat outside the database.
+ACTIVITY_CHECKPOINT_DIR = Path(
+    env.str("ACTIVITY_CHECKPOINT_DIR", default=str(VAR_DIR / "activity-checkpoints"))
+)
+ACTIVITY_CHECKPOINT_WEBHOOK_URL = env.str("ACTIVITY_CHECKPOINT_WEBHOOK_URL", default="")
+ACTIVITY_CHECKPOINT_MINUTES = env.float("ACTIVITY_CHECKPOINT_MINUTES", default=10)
+
 # --- Celery ----------------------------------------------------------------------------
 _celery_fs = VAR_DIR / "celery-broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -309,6 +325,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "koastops.core.heartbeat", "schedule": 60.0},
+    "activity-checkpoint": {
+        "task": "koastops.activity.checkpoint_write",
+        "schedule": ACTIVITY_CHECKPOINT_MINUTES * 60,
+    },
 }
 
 # --- Logging ---------------------------------------------------------------------------

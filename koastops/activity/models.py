@@ -40,6 +40,8 @@ class ActivityEntry(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Which ACTIVITY_LOG_KEYS entry signed this row (its HMAC key lives outside the database).
+    key_id = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["-id"]

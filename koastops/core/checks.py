@@ -14,3 +14,34 @@ def encryption_keys_configured(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def activity_log_keys_configured(app_configs, **kwargs):
+    errors = []
+    keys = settings.ACTIVITY_LOG_KEYS
+    if not keys:
+        errors.append(
+            Error(
+                "ACTIVITY_LOG_KEYS is not set: the activity log cannot be signed.",
+                hint='Set it to key_id:secret, e.g. 2026a:<output of python -c "import '
+                'secrets; print(secrets.token_urlsafe(48))">; see docs/operations.md.',
+                id="koastops.E101",
+            )
+        )
+    elif any(not str(key).partition(":")[0] or not str(key).partition(":")[2] for key in keys):
+        errors.append(
+            Error(
+                "ACTIVITY_LOG_KEYS entries must look like key_id:secret.",
+                id="koastops.E102",
+            )
+        )
+    url = settings.ACTIVITY_CHECKPOINT_WEBHOOK_URL
+    if url and not url.startswith("https://"):
+        errors.append(
+            Error(
+                "ACTIVITY_CHECKPOINT_WEBHOOK_URL must be an https:// URL.",
+                id="koastops.E103",
+            )
+        )
+    return errors

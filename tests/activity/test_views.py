@@ -14,7 +14,7 @@ from django.utils import timezone
 from koastops.accounts import policies
 from koastops.accounts.models import Role
 from koastops.activity.models import ActivityEntry
-from koastops.activity.services import GENESIS_HASH, compute_hash
+from koastops.activity.services import GENESIS_HASH, activity_sign
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,7 @@ def add_entry(
         request_id="",
         prev_hash=last or GENESIS_HASH,
     )
-    entry.hash = compute_hash(entry)
+    activity_sign(entry)
     entry.save(force_insert=True)
     return entry
 
