@@ -34,6 +34,7 @@ CSV_COLUMNS = [
     "request_id",
     "prev_hash",
     "hash",
+    "key_id",
 ]
 
 
@@ -64,6 +65,7 @@ def entry_as_dict(entry: ActivityEntry) -> dict[str, Any]:
         "request_id": entry.request_id,
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
+        "key_id": entry.key_id,
     }
 
 
@@ -87,6 +89,7 @@ def _csv_row(entry: ActivityEntry) -> list[str]:
         data["request_id"],
         data["prev_hash"],
         data["hash"],
+        data["key_id"],
     ]
     return [neutralise_cell(str(cell)) for cell in cells]
 

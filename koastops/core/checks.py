@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
@@ -16,6 +18,10 @@ def encryption_keys_configured(app_configs, **kwargs):
     return []
 
 
+# The format koastops.activity.services.activity_keys parses (core imports no domain app).
+_ACTIVITY_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,32}:.+$")
+
+
 @register(Tags.security, deploy=True)
 def activity_log_keys_configured(app_configs, **kwargs):
     errors = []
@@ -29,10 +35,11 @@ def activity_log_keys_configured(app_configs, **kwargs):
                 id="koastops.E101",
             )
         )
-    elif any(not str(key).partition(":")[0] or not str(key).partition(":")[2] for key in keys):
+    elif not all(_ACTIVITY_KEY.match(str(key).strip()) for key in keys):
         errors.append(
             Error(
-                "ACTIVITY_LOG_KEYS entries must look like key_id:secret.",
+                "ACTIVITY_LOG_KEYS entries must look like key_id:secret (key id: up to 32 "
+                "letters, digits, '.', '_' or '-').",
                 id="koastops.E102",
             )
         )

@@ -90,6 +90,7 @@ def test_json_export_has_every_entry_with_its_hashes(admin_client, brand):
     assert [item["id"] for item in data] == [second.pk, first.pk]
     assert data[0]["hash"] == second.hash
     assert data[0]["prev_hash"] == first.hash
+    assert data[0]["key_id"] == second.key_id == "test1"  # which key's HMAC to check it with
     assert data[1]["before"] == {"name": "a"}
     assert data[1]["after"] == {"name": "b"}
     assert data[0]["description"] == "archived the brand"

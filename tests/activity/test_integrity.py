@@ -219,9 +219,14 @@ def test_deploy_check_requires_activity_log_keys(settings):
     settings.ACTIVITY_CHECKPOINT_WEBHOOK_URL = "http://receiver.example.com/hook"
     ids = {error.id for error in run_checks(include_deployment_checks=True)}
     assert {"koastops.E101", "koastops.E103"} <= ids
-    settings.ACTIVITY_LOG_KEYS = ["nocolon"]
+    for bad in (["nocolon"], ["key id with spaces:secret"], ["k1:"]):
+        settings.ACTIVITY_LOG_KEYS = bad
+        ids = {error.id for error in run_checks(include_deployment_checks=True)}
+        assert "koastops.E102" in ids, bad
+    settings.ACTIVITY_LOG_KEYS = ["2026a:a-secret", "2025b:another"]
+    settings.ACTIVITY_CHECKPOINT_WEBHOOK_URL = "https://receiver.example.com/hook"
     ids = {error.id for error in run_checks(include_deployment_checks=True)}
-    assert "koastops.E102" in ids
+    assert not ids & {"koastops.E101", "koastops.E102", "koastops.E103"}
 
 
 class _SchemaEditor:
