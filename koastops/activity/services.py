@@ -319,6 +319,11 @@ def activity_verify(*, directory: Path | None = None) -> ActivityVerification:
             )
         if entry.prev_hash != previous:
             reason = "its prev_hash does not match the previous row's hash"
+        elif not entry.key_id:
+            reason = (
+                "it names no key (a row from before HMAC signing: apply migration "
+                "activity.0004_resign_with_hmac, or it was written around the recorder)"
+            )
         elif entry.key_id not in keys:
             reason = (
                 f"it is signed with key {entry.key_id!r}, which ACTIVITY_LOG_KEYS no longer "
@@ -333,7 +338,6 @@ def activity_verify(*, directory: Path | None = None) -> ActivityVerification:
                 checked=checked, checkpoints=pending, broken=entry, problem=reason
             )
         previous = entry.hash
-        checked += 1
         while pending < len(checkpoints) and checkpoints[pending].last_id == entry.pk:
             checkpoint = checkpoints[pending]
             if checkpoint.last_hash != entry.hash:
@@ -341,9 +345,9 @@ def activity_verify(*, directory: Path | None = None) -> ActivityVerification:
                     f"its hash differs from the one checkpoint {checkpoint.name} recorded at "
                     f"{checkpoint.created_at}: the history up to it was rewritten"
                 )
-            elif checkpoint.count != checked:
+            elif checkpoint.count != checked + 1:
                 reason = (
-                    f"{checked} rows lead up to it, but checkpoint {checkpoint.name} counted "
+                    f"{checked + 1} rows lead up to it, but checkpoint {checkpoint.name} counted "
                     f"{checkpoint.count} at {checkpoint.created_at}: rows were deleted or inserted"
                 )
             if reason:
@@ -351,6 +355,7 @@ def activity_verify(*, directory: Path | None = None) -> ActivityVerification:
                     checked=checked, checkpoints=pending, broken=entry, problem=reason
                 )
             pending += 1
+        checked += 1
     if pending < len(checkpoints):
         return ActivityVerification(
             checked=checked, checkpoints=pending, problem=_missing(checkpoints[pending])
