@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from koastops.catalog.models import AdAccount, Brand, Pixel
-from koastops.core.management.commands import bench
+from koastops.devtools.management.commands import bench
 
 
 @pytest.fixture

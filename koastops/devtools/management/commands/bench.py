@@ -2,7 +2,7 @@
 
 Each page is requested through the Django test client, signed in as a bench admin, with the
 project's middleware. Its median time is reported next to the median of a bare view that
-goes through the same middleware (the "floor", from ``koastops.core.bench_urls``), so the
+goes through the same middleware (the "floor", from ``koastops.devtools.bench_urls``), so the
 ratio says how much work the page itself adds, whatever the machine. Query counts come from
 one extra, untimed request per page.
 
@@ -37,7 +37,7 @@ from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pix
 
 BENCH_PREFIX = "bench-"
 BENCH_ADMIN_EMAIL = "bench-admin@koastops.bench"
-BENCH_URLCONF = "koastops.core.bench_urls"
+BENCH_URLCONF = "koastops.devtools.bench_urls"
 FLOOR_LABEL = "floor (bare view, same middleware)"
 CURRENCIES = ("EUR", "USD", "GBP", "BRL", "SEK")
 TIME_ZONES = ("Europe/Berlin", "America/New_York", "Europe/London", "America/Sao_Paulo")
