@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "koastops.catalog",
     "koastops.activity",
     "koastops.api",
+    "koastops.system",
+    # seed_demo, bench, devserver: may import every app, nothing imports it.
+    "koastops.devtools",
     "axes",  # failed-login lockout (see "Login hardening" below)
 ]
 
@@ -95,7 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "koastops.core.context_processors.navigation",
+                "koastops.accounts.context_processors.navigation",
             ],
         },
     },
@@ -324,7 +327,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
-    "heartbeat": {"task": "koastops.core.heartbeat", "schedule": 60.0},
+    "heartbeat": {"task": "koastops.system.heartbeat", "schedule": 60.0},
     "activity-checkpoint": {
         "task": "koastops.activity.checkpoint_write",
         "schedule": ACTIVITY_CHECKPOINT_MINUTES * 60,

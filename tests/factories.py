@@ -20,7 +20,7 @@ from koastops.activity.models import ActivityEntry
 from koastops.activity.services import activity_record
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
 from koastops.core import crypto
-from koastops.core.models import Heartbeat, WorkerPing
+from koastops.system.models import Heartbeat, WorkerPing
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 

@@ -111,9 +111,9 @@ MATRIX: dict[str, Entry] = {
         "POST", OWN_OBJECT, kwargs=lambda world, scope: {"pk": world.token_ids[scope]}
     ),
     # install-wide
-    "core:system": Entry("GET", "system.view"),
-    "core:ping_create": Entry("POST", "system.view"),
-    "core:ping_status": Entry(
+    "system:system": Entry("GET", "system.view"),
+    "system:ping_create": Entry("POST", "system.view"),
+    "system:ping_status": Entry(
         "GET", "system.view", kwargs=lambda world, scope: {"ping_id": world.ping.pk}
     ),
     # catalog pages

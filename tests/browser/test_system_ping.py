@@ -8,8 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.core.test_worker import WORKER_WAIT_SECONDS, running_worker
 from tests.factories import DEFAULT_PASSWORD, AdminFactory
+from tests.system.test_worker import WORKER_WAIT_SECONDS, running_worker
 
 pytestmark = [
     pytest.mark.browser,

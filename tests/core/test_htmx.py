@@ -19,7 +19,7 @@ def test_partial_only_for_region_swaps(admin_client, brand, headers, whole_page)
         reverse("catalog:brand_list"),
         reverse("members:list", args=[brand.slug]),
         reverse("activity:list", args=[brand.slug]),
-        reverse("core:system"),
+        reverse("system:system"),
     ]
     for url in pages:
         html = admin_client.get(url, **headers).content.decode()

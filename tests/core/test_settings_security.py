@@ -81,7 +81,7 @@ def test_login_page_scripts_carry_the_response_nonce():
 
 
 def test_system_page_scripts_carry_the_response_nonce(admin_client):
-    response = admin_client.get(reverse("core:system"))
+    response = admin_client.get(reverse("system:system"))
 
     assert response.status_code == 200
     _assert_scripts_carry_the_nonce(response)

@@ -22,8 +22,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from koastops.celery import app as celery_app
-from koastops.core import tasks
-from koastops.core.models import WorkerPing
+from koastops.system import tasks
+from koastops.system.models import WorkerPing
 from tests.factories import WorkerPingFactory
 
 WORKER_WAIT_SECONDS = 20
@@ -76,7 +76,7 @@ def celery_worker():
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_ping_from_the_system_page_is_answered_by_a_real_worker(celery_worker, admin_client):
-    response = admin_client.post(reverse("core:ping_create"))
+    response = admin_client.post(reverse("system:ping_create"))
     assert response.status_code == 302
     ping = WorkerPing.objects.get()
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from koastops.catalog.models import AdAccount, Brand, Pixel
-from koastops.core.management.commands import bench
+from koastops.devtools.management.commands import bench
 
 
 @pytest.fixture
@@ -37,6 +37,7 @@ def test_measure_reports_every_page_against_the_floor(tiny_dataset):
         assert row.queries > 0
     markdown = bench.render_markdown(report, dataset=tiny_dataset, machine={"CPU": "test"})
     assert markdown.count("\n| ") == len(pages) + 2  # header + floor + pages
+    assert f"| {bench.FLOOR_LABEL} |" in markdown
 
 
 def test_refuses_sqlite_without_the_flag(db, tmp_path, monkeypatch):
@@ -45,3 +46,54 @@ def test_refuses_sqlite_without_the_flag(db, tmp_path, monkeypatch):
 
     with pytest.raises(CommandError, match="allow-sqlite"):
         call_command("bench", "--output", str(tmp_path / "bench.md"))
+
+
+@pytest.fixture
+def small_bench(monkeypatch, db):
+    """The whole command on a tiny dataset (few members and activity rows)."""
+    monkeypatch.setattr(bench, "BENCH_MEMBERS", 2)
+    monkeypatch.setattr(bench, "BENCH_ACTIVITY_ROWS", 3)
+    return [
+        "bench",
+        "--allow-sqlite",
+        "--brands=2",
+        "--ad-accounts=1",
+        "--pixels=1",
+        "--runs=1",
+        "--warmup=0",
+    ]
+
+
+def test_command_shows_every_floor_and_leaves_no_tokens(small_bench, tmp_path):
+    from koastops.accounts.models import ApiToken
+
+    output = tmp_path / "bench.md"
+
+    call_command(*small_bench, f"--output={output}")
+
+    markdown = output.read_text()
+    assert f"| {bench.FLOOR_LABEL} — admin run |" in markdown
+    assert f"| {bench.FLOOR_LABEL} — ops lead run |" in markdown
+    assert "ops lead on every brand" in markdown
+    assert not ApiToken.objects.filter(name="bench").exists()
+
+
+def test_command_refuses_to_write_when_a_page_fails(small_bench, tmp_path, monkeypatch):
+    from koastops.accounts.models import ApiToken
+
+    real_pages = bench.bench_pages
+    monkeypatch.setattr(
+        bench,
+        "bench_pages",
+        lambda slug, api_token="": [
+            *real_pages(slug, api_token=api_token),
+            bench.Page("missing page", "/brands/no-such-brand/"),
+        ],
+    )
+    output = tmp_path / "bench.md"
+
+    with pytest.raises(CommandError, match=r"missing page \(/brands/no-such-brand/\): 404"):
+        call_command(*small_bench, f"--output={output}")
+
+    assert not output.exists()
+    assert not ApiToken.objects.filter(name="bench").exists()

@@ -2,7 +2,7 @@
 
 Each page is requested through the Django test client, signed in as a bench admin, with the
 project's middleware. Its median time is reported next to the median of a bare view that
-goes through the same middleware (the "floor", from ``koastops.core.bench_urls``), so the
+goes through the same middleware (the "floor", from ``koastops.devtools.bench_urls``), so the
 ratio says how much work the page itself adds, whatever the machine. Query counts come from
 one extra, untimed request per page.
 
@@ -37,7 +37,7 @@ from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pix
 
 BENCH_PREFIX = "bench-"
 BENCH_ADMIN_EMAIL = "bench-admin@koastops.bench"
-BENCH_URLCONF = "koastops.core.bench_urls"
+BENCH_URLCONF = "koastops.devtools.bench_urls"
 FLOOR_LABEL = "floor (bare view, same middleware)"
 CURRENCIES = ("EUR", "USD", "GBP", "BRL", "SEK")
 TIME_ZONES = ("Europe/Berlin", "America/New_York", "Europe/London", "America/Sao_Paulo")
@@ -66,14 +66,21 @@ class PageResult:
 
 @dataclass(frozen=True)
 class BenchReport:
+    """Rows of one or more measured runs; each run divides by its own floor, and every
+    floor is shown in the report next to the rows it divides."""
+
     rows: list[PageResult]
-    floor: PageResult
+    floors: list[PageResult]
     runs: int
     warmup: int
 
     @property
+    def floor(self) -> PageResult:
+        return self.floors[0]
+
+    @property
     def problems(self) -> list[PageResult]:
-        return [row for row in (self.floor, *self.rows) if row.status != 200]
+        return [row for row in (*self.floors, *self.rows) if row.status != 200]
 
 
 # --- Dataset ---------------------------------------------------------------------------------
@@ -252,7 +259,14 @@ def seed_bench_access(*, admin: User, slug: str) -> User:
 
 
 # --- Measurement -----------------------------------------------------------------------------
-def measure(*, user: User, pages: list[Page], runs: int = 30, warmup: int = 3) -> BenchReport:
+def measure(
+    *,
+    user: User,
+    pages: list[Page],
+    runs: int = 30,
+    warmup: int = 3,
+    floor_label: str = FLOOR_LABEL,
+) -> BenchReport:
     """Median time of ``runs`` requests per page, interleaved with the floor view so that
     drift (CPU frequency, a noisy neighbour) affects both alike."""
     if runs < 1:
@@ -263,7 +277,7 @@ def measure(*, user: User, pages: list[Page], runs: int = 30, warmup: int = 3) -
     hosts = [*settings.ALLOWED_HOSTS, "testserver"]
     # secure=True: production settings redirect plain HTTP, and HTTPS is what users get.
     with override_settings(ROOT_URLCONF=BENCH_URLCONF, ALLOWED_HOSTS=hosts):
-        floor = Page(FLOOR_LABEL, reverse("bench_floor"))
+        floor = Page(floor_label, reverse("bench_floor"))
         targets = [floor, *pages]
         for _ in range(warmup):
             for page in targets:
@@ -295,7 +309,7 @@ def measure(*, user: User, pages: list[Page], runs: int = 30, warmup: int = 3) -
         )
         for page in targets
     ]
-    return BenchReport(rows=results[1:], floor=results[0], runs=runs, warmup=warmup)
+    return BenchReport(rows=results[1:], floors=[results[0]], runs=runs, warmup=warmup)
 
 
 # --- Report ----------------------------------------------------------------------------------
@@ -327,6 +341,17 @@ def machine_info() -> dict[str, str]:
     }
 
 
+def _grouped(report: BenchReport) -> list[PageResult]:
+    """Each floor followed by the rows measured against it (in the order of the runs)."""
+    ordered: list[PageResult] = []
+    rows = list(report.rows)
+    per_run = len(rows) // len(report.floors) if report.floors else 0
+    for index, floor in enumerate(report.floors):
+        ordered.append(floor)
+        ordered.extend(rows[index * per_run : (index + 1) * per_run])
+    return ordered
+
+
 def render_markdown(report: BenchReport, *, dataset: dict, machine: dict[str, str]) -> str:
     generated = timezone.now().strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -338,7 +363,8 @@ def render_markdown(report: BenchReport, *, dataset: dict, machine: dict[str, st
         f"Each page: median of {report.runs} requests after {report.warmup} warm-up rounds,",
         "through the Django test client (full middleware stack, signed in as an admin, no",
         "network). *Ratio* divides by the median of a bare view behind the same middleware",
-        "(the floor), so it says how much the page itself costs on any machine. *Queries* is",
+        "(the floor), so it says how much the page itself costs on any machine; each run",
+        "has its own floor, listed first in its group. *Queries* is",
         "the SQL statement count of one request (session and user lookups included).",
         "Rows marked *ops lead on every brand* are measured in a second run signed in as a",
         "non-admin holding a role on each of the 200 bench brands, so the cost of the",
@@ -348,17 +374,12 @@ def render_markdown(report: BenchReport, *, dataset: dict, machine: dict[str, st
         "| page | path | status | median ms | ratio to floor | queries |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    for row in (report.floor, *report.rows):
+    for row in _grouped(report):
         status = str(row.status) if row.status == 200 else f"**{row.status}**"
         lines.append(
             f"| {row.label} | `{row.path}` | {status} | {row.median_ms:.2f} | "
             f"{row.ratio:.1f} | {row.queries} |"
         )
-    if report.problems:
-        lines += [
-            "",
-            "Pages marked in bold did not answer 200; their numbers measure the error, not the page.",
-        ]
     lines += ["", "## Dataset", ""]
     lines += [f"- {name}: {count}" for name, count in dataset.items()]
     lines += ["", "## Machine", ""]
@@ -437,37 +458,46 @@ class Command(BaseCommand):
         admin = bench_admin()
         self.stdout.write("Seeding members, activity and a many-brand ops lead…")
         lead = seed_bench_access(admin=admin, slug=bench_slug(0))
+        from koastops.accounts.models import ApiToken
         from koastops.accounts.tokens import api_token_create
 
         with transaction.atomic():
             _, admin_token = api_token_create(user=admin, name="bench", expires_in_days=1)
             _, lead_token = api_token_create(user=lead, name="bench", expires_in_days=1)
-        report = measure(
-            user=admin,
-            pages=bench_pages(bench_slug(0), api_token=admin_token),
-            runs=options["runs"],
-            warmup=options["warmup"],
-        )
-        lead_report = measure(
-            user=lead,
-            pages=[
-                Page(f"{page.label} — ops lead on every brand", page.path, page.headers)
-                for page in bench_pages(bench_slug(0), api_token=lead_token)
-            ],
-            runs=options["runs"],
-            warmup=options["warmup"],
-        )
+        try:
+            report = measure(
+                user=admin,
+                pages=bench_pages(bench_slug(0), api_token=admin_token),
+                runs=options["runs"],
+                warmup=options["warmup"],
+                floor_label=f"{FLOOR_LABEL} — admin run",
+            )
+            lead_report = measure(
+                user=lead,
+                pages=[
+                    Page(f"{page.label} — ops lead on every brand", page.path, page.headers)
+                    for page in bench_pages(bench_slug(0), api_token=lead_token)
+                ],
+                runs=options["runs"],
+                warmup=options["warmup"],
+                floor_label=f"{FLOOR_LABEL} — ops lead run",
+            )
+        finally:
+            # The bench's tokens exist only for this run: nothing usable is left behind.
+            ApiToken.objects.filter(user__in=[admin, lead], name="bench").delete()
         report = BenchReport(
             rows=[*report.rows, *lead_report.rows],
-            floor=report.floor,
+            floors=[*report.floors, *lead_report.floors],
             runs=report.runs,
             warmup=report.warmup,
         )
         markdown = render_markdown(report, dataset=dataset, machine=machine_info())
         self.stdout.write(markdown)
-        for row in report.problems:
-            self.stderr.write(
-                self.style.WARNING(f"{row.label} ({row.path}) answered {row.status}, not 200.")
+        if report.problems:
+            failed = "; ".join(f"{row.label} ({row.path}): {row.status}" for row in report.problems)
+            raise CommandError(
+                f"Not writing {options['output']}: these pages did not answer 200, so their "
+                f"numbers would measure an error, not the page: {failed}."
             )
         if options["output"] != "-":
             Path(options["output"]).write_text(markdown)

@@ -9,9 +9,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from koastops.accounts import policies
 from koastops.celery import app as celery_app
-from koastops.core import selectors, services
 from koastops.core.htmx import render_page
-from koastops.core.models import WorkerPing
+from koastops.system import selectors, services
+from koastops.system.models import WorkerPing
 
 
 @login_not_required
@@ -52,7 +52,7 @@ def system(request: HttpRequest) -> HttpResponse:
         "broker_transport": celery_app.conf.broker_url.split(":", 1)[0],
         "database_vendor": connection.vendor,
     }
-    return render_page(request, "core/system.html", context, partial="recent-pings")
+    return render_page(request, "system/system.html", context, partial="recent-pings")
 
 
 @policies.admin_required
@@ -60,17 +60,17 @@ def system(request: HttpRequest) -> HttpResponse:
 def ping_create(request: HttpRequest) -> HttpResponse:
     ping = services.worker_ping_request(user=request.user)
     if request.htmx:
-        response = render_page(request, "core/system.html", {"ping": ping}, partial="ping-status")
+        response = render_page(request, "system/system.html", {"ping": ping}, partial="ping-status")
         response["HX-Trigger"] = "pings-changed"
         return response
-    return redirect("core:system")
+    return redirect("system:system")
 
 
 @policies.admin_required
 @require_GET
 def ping_status(request: HttpRequest, ping_id: int) -> HttpResponse:
     ping = get_object_or_404(WorkerPing, pk=ping_id)
-    response = render_page(request, "core/system.html", {"ping": ping}, partial="ping-status")
+    response = render_page(request, "system/system.html", {"ping": ping}, partial="ping-status")
     if request.htmx and ping.status == WorkerPing.Status.DONE:
         # 286 tells htmx to stop polling; the fragment still swaps in, and the recent
         # pings table refreshes itself.

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from koastops.core.admin_base import ReadOnlyModelAdmin
-from koastops.core.models import Heartbeat, WorkerPing
+from koastops.system.models import Heartbeat, WorkerPing
 
 
 @admin.register(WorkerPing)

@@ -5,12 +5,12 @@ from django.utils import timezone
 
 from koastops.accounts.models import User
 from koastops.activity.services import activity_record
-from koastops.core.models import Heartbeat, WorkerPing
+from koastops.system.models import Heartbeat, WorkerPing
 
 
 @transaction.atomic
 def worker_ping_request(*, user: User) -> WorkerPing:
-    from koastops.core.tasks import worker_ping
+    from koastops.system.tasks import worker_ping
 
     ping = WorkerPing.objects.create(requested_by=user)
     activity_record(verb="system.worker_pinged", actor=user, target=ping)

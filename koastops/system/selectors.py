@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from koastops.core.models import Heartbeat, WorkerPing
+from koastops.system.models import Heartbeat, WorkerPing
 
 
 def worker_ping_recent(*, limit: int = 10) -> QuerySet[WorkerPing]:

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from koastops.core import views
+from koastops.system import views
 
-app_name = "core"
+app_name = "system"
 
 urlpatterns = [
     path("system/", views.system, name="system"),

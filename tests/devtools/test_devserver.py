@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from koastops.core.management.commands.devserver import Child, Supervisor, build_children
+from koastops.devtools.management.commands.devserver import Child, Supervisor, build_children
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 

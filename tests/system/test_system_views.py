@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from koastops.core.models import WorkerPing
+from koastops.system.models import WorkerPing
 from tests.factories import HeartbeatFactory, WorkerPingFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,8 +33,8 @@ def _done_ping(admin_user, *, hostname: str = "worker-1", seconds: float = 1.25)
 
 # --- the page ---------------------------------------------------------------------------
 def test_urls_are_where_the_page_links_them():
-    assert reverse("core:system") == SYSTEM_URL
-    assert reverse("core:ping_create") == PING_CREATE_URL
+    assert reverse("system:system") == SYSTEM_URL
+    assert reverse("system:ping_create") == PING_CREATE_URL
 
 
 def test_admin_sees_the_system_page_with_its_components(admin_client):
@@ -126,7 +126,7 @@ def test_admin_ping_creates_one_ping_and_enqueues_after_commit(
     assert ping.requested_by == admin_user
     assert len(callbacks) == 1
     entry = activity.one("system.worker_pinged", actor=admin_user, brand=None)
-    assert (entry.target_type, entry.target_id) == ("core.workerping", str(ping.pk))
+    assert (entry.target_type, entry.target_id) == ("system.workerping", str(ping.pk))
 
 
 def test_each_ping_writes_exactly_one_activity_row(
@@ -188,7 +188,7 @@ def test_get_on_ping_create_is_not_allowed(admin_client, activity):
 def test_pending_ping_status_keeps_polling(admin_client, admin_user, htmx_headers):
     ping = WorkerPingFactory(requested_by=admin_user)
 
-    response = admin_client.get(reverse("core:ping_status", args=[ping.pk]), **htmx_headers)
+    response = admin_client.get(reverse("system:ping_status", args=[ping.pk]), **htmx_headers)
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -199,7 +199,7 @@ def test_pending_ping_status_keeps_polling(admin_client, admin_user, htmx_header
 def test_done_ping_status_answers_286_without_a_trigger(admin_client, admin_user, htmx_headers):
     ping = _done_ping(admin_user, hostname="celery@worker-9", seconds=1.234)
 
-    response = admin_client.get(reverse("core:ping_status", args=[ping.pk]), **htmx_headers)
+    response = admin_client.get(reverse("system:ping_status", args=[ping.pk]), **htmx_headers)
 
     assert response.status_code == 286
     html = response.content.decode()
@@ -212,7 +212,7 @@ def test_done_ping_status_answers_286_without_a_trigger(admin_client, admin_user
 def test_ping_status_without_htmx_renders_the_whole_page(admin_client, admin_user):
     ping = _done_ping(admin_user, hostname="celery@worker-3")
 
-    response = admin_client.get(reverse("core:ping_status", args=[ping.pk]))
+    response = admin_client.get(reverse("system:ping_status", args=[ping.pk]))
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -222,7 +222,7 @@ def test_ping_status_without_htmx_renders_the_whole_page(admin_client, admin_use
 
 
 def test_ping_status_of_unknown_ping_is_404(admin_client, htmx_headers):
-    response = admin_client.get(reverse("core:ping_status", args=[999999]), **htmx_headers)
+    response = admin_client.get(reverse("system:ping_status", args=[999999]), **htmx_headers)
 
     assert response.status_code == 404
 
@@ -230,7 +230,7 @@ def test_ping_status_of_unknown_ping_is_404(admin_client, htmx_headers):
 def test_outsider_cannot_poll_a_ping(outsider_client, admin_user):
     ping = WorkerPingFactory(requested_by=admin_user)
 
-    response = outsider_client.get(reverse("core:ping_status", args=[ping.pk]))
+    response = outsider_client.get(reverse("system:ping_status", args=[ping.pk]))
 
     assert response.status_code == 403
 
@@ -238,7 +238,7 @@ def test_outsider_cannot_poll_a_ping(outsider_client, admin_user):
 def test_ping_status_refuses_post(admin_client, admin_user):
     ping = WorkerPingFactory(requested_by=admin_user)
 
-    response = admin_client.post(reverse("core:ping_status", args=[ping.pk]))
+    response = admin_client.post(reverse("system:ping_status", args=[ping.pk]))
 
     assert response.status_code == 405
 
@@ -246,7 +246,7 @@ def test_ping_status_refuses_post(admin_client, admin_user):
 def test_recent_pings_fragment_is_served_to_htmx(admin_client, admin_user, htmx_headers):
     _done_ping(admin_user, hostname="celery@worker-7", seconds=0.5)
 
-    response = admin_client.get(reverse("core:system"), **htmx_headers)
+    response = admin_client.get(reverse("system:system"), **htmx_headers)
 
     html = response.content.decode()
     assert response.status_code == 200
