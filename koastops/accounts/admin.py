@@ -3,9 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db.models import F
-from django.http import HttpRequest
+from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.hashers import is_password_usable
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 
 from koastops.accounts.models import (
     AdAccountGroupObjectPermission,
@@ -13,9 +17,10 @@ from koastops.accounts.models import (
     ApiToken,
     BrandGroupObjectPermission,
     BrandUserObjectPermission,
+    Membership,
     User,
 )
-from koastops.accounts.tokens import api_tokens_revoke_all
+from koastops.accounts.services import user_deactivate
 from koastops.activity.services import activity_record
 from koastops.core.admin_base import ReadOnlyModelAdmin
 
@@ -23,12 +28,30 @@ from koastops.core.admin_base import ReadOnlyModelAdmin
 LOGGED_USER_FIELDS = ("email", "full_name", "is_active", "is_staff", "is_superuser")
 
 
+class AdminUserChangeForm(UserChangeForm):
+    actor: Any = None  # the signed-in admin, set by ``UserAdmin.get_form``
+
+    def clean_is_active(self) -> bool:
+        value = self.cleaned_data["is_active"]
+        # ``self.instance`` still holds the stored values here. The service refuses this
+        # too; the form only says so by the field instead of a 403 page.
+        is_self = self.instance.pk is not None and self.instance.pk == getattr(
+            self.actor, "pk", None
+        )
+        if is_self and self.instance.is_active and not value:
+            raise ValidationError("You cannot deactivate yourself; ask another admin.")
+        return value
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     """Users stay editable here (creating the first admins, reactivating someone); every
-    change is logged, and switching ``is_active`` off ends sessions and tokens exactly as
-    deactivating on the members page does."""
+    change is logged. Switching ``is_active`` off calls the members page's service
+    (``user_deactivate``: sessions and tokens end, ``member.deactivated`` is logged);
+    setting a password is logged (``user.password_set``); deleting a user is refused —
+    deactivate instead, so the log keeps naming who did what."""
 
+    form = AdminUserChangeForm
     ordering = ("email",)
     list_display = ("email", "full_name", "is_active", "is_superuser", "last_login")
     search_fields = ("email", "full_name")
@@ -40,18 +63,27 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user  # a class made for this request by modelform_factory
+        return form
+
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        # The admin's change view already runs in a transaction: the log row commits with it.
+        # The admin's change view already runs in a transaction: the log rows commit with it.
         before = {}
+        deactivating = False
         if change:
             stored = User.objects.get(pk=obj.pk)
             before = {name: getattr(stored, name) for name in LOGGED_USER_FIELDS}
+            deactivating = stored.is_active and not obj.is_active
+            if deactivating:
+                obj.is_active = True  # switched off below by the service, with its log row
         super().save_model(request, obj, form, change)
         after = {name: getattr(obj, name) for name in LOGGED_USER_FIELDS}
         changed = [name for name in LOGGED_USER_FIELDS if before.get(name) != after[name]]
-        if change and before.get("is_active") and not obj.is_active:
-            User.objects.filter(pk=obj.pk).update(session_version=F("session_version") + 1)
-            api_tokens_revoke_all(user=obj)
         if changed or not change:
             activity_record(
                 verb="user.updated" if change else "user.created",
@@ -60,6 +92,25 @@ class UserAdmin(BaseUserAdmin):
                 before={name: before[name] for name in changed} if change else {},
                 after={name: after[name] for name in changed},
             )
+        if deactivating:
+            user_deactivate(actor=request.user, user=obj)
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        user = self.get_object(request, unquote(id))
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if user is not None and request.method == "POST":
+                stored = User.objects.filter(pk=user.pk).values_list("password", flat=True).get()
+                if stored != user.password:
+                    activity_record(
+                        verb="user.password_set",
+                        actor=request.user,
+                        target=user,
+                        after={"usable_password": is_password_usable(stored)},
+                    )
+        return response
 
 
 @admin.register(ApiToken)
@@ -85,6 +136,16 @@ class RoleGrantAdmin(ReadOnlyModelAdmin):
     list_display = ("user", "permission", "content_object")
     list_select_related = ("user", "permission", "content_object")
     search_fields = ("user__email", "content_object__name")
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyModelAdmin):
+    """One role per user and brand, for looking up; changes on the brand's members page."""
+
+    list_display = ("user", "brand", "role", "updated_at")
+    list_filter = ("role",)
+    list_select_related = ("user", "brand")
+    search_fields = ("user__email", "brand__name")
 
 
 @admin.register(AdAccountUserObjectPermission)

@@ -11,7 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from koastops.accounts.models import Role
-from koastops.catalog.models import AdAccount
+from koastops.catalog.models import AdAccount, CatalogStatus
 
 NARROWING_HELP = (
     "Only for media buyers: the ad accounts they may use. Choose none for all of the "
@@ -36,8 +36,11 @@ class MemberSearchForm(forms.Form):
 class _MemberFormMixin(forms.Form):
     """Role and ad-account narrowing, shared by the invite and the change-role forms.
 
-    ``ad_accounts`` offers the brand's active ad accounts only, so an id from another brand
-    (or an archived account) fails as "not one of the available choices" by the field.
+    The form only parses: which role, which of the brand's ad accounts. The rules (only a
+    media buyer is narrowed, only to active ad accounts of the brand) are the service's,
+    so the page and the API refuse the same input with the same message. ``ad_accounts``
+    offers the brand's active ad accounts; an id of another brand fails by the field with
+    the service's wording.
     """
 
     role = forms.ChoiceField(choices=Role.choices)
@@ -46,22 +49,21 @@ class _MemberFormMixin(forms.Form):
         required=False,
         help_text=NARROWING_HELP,
         widget=forms.SelectMultiple(attrs={"size": 4}),
+        error_messages={"invalid_choice": "Choose ad accounts of this brand only."},
     )
 
     def __init__(self, *args: Any, ad_accounts: Sequence[AdAccount], **kwargs: Any) -> None:
+        """``ad_accounts``: all of the brand's (archived ones too, which the service refuses
+        with its reason); only the active ones are offered."""
         super().__init__(*args, **kwargs)
         field = self.fields["ad_accounts"]
         field.queryset = AdAccount.objects.filter(pk__in=[account.pk for account in ad_accounts])
         # Render from the list the page already holds (no query per rendered select).
-        field.choices = [(account.pk, account.name) for account in ad_accounts]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if cleaned.get("ad_accounts") and cleaned.get("role") != Role.MEDIA_BUYER:
-            self.add_error(
-                "ad_accounts", "Only a media buyer can be narrowed to ad accounts; choose none."
-            )
-        return cleaned
+        field.choices = [
+            (account.pk, account.name)
+            for account in ad_accounts
+            if account.status == CatalogStatus.ACTIVE
+        ]
 
     def add_service_error(self, error: ValidationError) -> None:
         """Attach a service's ``ValidationError``: by the field when the form shows it."""

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.crypto import salted_hmac
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -9,7 +13,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create(self, email: str, password: str | None, **extra) -> User:
+    def _create(self, email: str, password: str | None, **extra: Any) -> User:
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
@@ -17,14 +21,20 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create(email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.update(is_staff=True, is_superuser=True)
         return self._create(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        """Sign-in (every auth backend and the admin's login) finds the user by email
+        whatever its case: ``Analyst.Verde@…`` is ``analyst.verde@…``. A case-insensitive
+        unique constraint keeps this to one row."""
+        return self.get(email__iexact=(username or "").strip())
 
 
 class User(AbstractUser):
@@ -45,9 +55,17 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        # Stored lower-cased, as the manager and the invitation store it (admin forms too).
+        self.email = (self.email or "").strip().lower()
 
     def get_full_name(self) -> str:
         return self.full_name or self.email
@@ -75,6 +93,28 @@ class Role(models.TextChoices):
     @property
     def codename(self) -> str:
         return f"role_{self.value}"
+
+
+class Membership(models.Model):
+    """The user's one role on a brand. The unique key makes "at most one role per (user,
+    brand)" a database guarantee; the guardian grant (``catalog.role_<role>`` on the
+    brand) follows it in the same transaction (``policies.grant_role`` / ``revoke_role``
+    write both, and nothing else writes either)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    brand = models.ForeignKey("catalog.Brand", on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "brand"], name="accounts_membership_one_role"),
+        ]
+        indexes = [models.Index(fields=["brand", "role"], name="accounts_membership_brand_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {Role(self.role).label} on {self.brand}"
 
 
 # Direct foreign-key permission tables (guardian's fast path): deleting a brand or an ad
@@ -125,5 +165,5 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
-    def is_usable(self, now) -> bool:
+    def is_usable(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now

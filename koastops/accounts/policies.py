@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
@@ -30,6 +31,7 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 from koastops.accounts.models import (
     AdAccountUserObjectPermission,
     BrandUserObjectPermission,
+    Membership,
     Role,
     User,
 )
@@ -85,14 +87,8 @@ def role_for(user: Any, brand: Brand) -> Role | None:
     """The user's role on the brand (one query), or None."""
     if not is_active_user(user):
         return None
-    codename = (
-        BrandUserObjectPermission.objects.filter(
-            user=user, content_object=brand, permission__codename__in=ROLE_CODENAMES
-        )
-        .values_list("permission__codename", flat=True)
-        .first()
-    )
-    return Role(codename.removeprefix("role_")) if codename else None
+    role = Membership.objects.filter(user=user, brand=brand).values_list("role", flat=True).first()
+    return Role(role) if role else None
 
 
 def can(
@@ -233,12 +229,25 @@ def can_deactivate(actor: Any, user: User) -> bool:
     return user.pk in deactivatable_user_ids(actor, [user])
 
 
-# --- grants (called by the members services, which log them) ------------------------------
+# --- grants (called by the members services, which lock the user and log them) ------------
+#
+# The user's role on a brand lives twice, written together in one transaction: the
+# ``Membership`` row (unique per user and brand: at most one role, guaranteed by the
+# database) and the guardian grant ``catalog.role_<role>`` the scoped querysets join on.
 
 
+def membership_role(user: User, brand: Brand) -> Role | None:
+    """Like ``role_for``, but whatever ``is_active`` says (a grant is about the row)."""
+    role = Membership.objects.filter(user=user, brand=brand).values_list("role", flat=True).first()
+    return Role(role) if role else None
+
+
+@transaction.atomic
 def grant_role(user: User, brand: Brand, role: Role) -> Role | None:
     """Give ``user`` exactly ``role`` on ``brand``; returns the role it replaced."""
-    previous = role_for(user, brand)
+    role = Role(role)
+    previous = membership_role(user, brand)
+    Membership.objects.update_or_create(user=user, brand=brand, defaults={"role": role.value})
     for other in Role:
         if other != role:
             remove_perm(f"catalog.{other.codename}", user, brand)
@@ -248,12 +257,42 @@ def grant_role(user: User, brand: Brand, role: Role) -> Role | None:
     return previous
 
 
+@transaction.atomic
 def revoke_role(user: User, brand: Brand) -> Role | None:
-    previous = role_for(user, brand)
+    previous = membership_role(user, brand)
+    Membership.objects.filter(user=user, brand=brand).delete()
     for role in Role:
         remove_perm(f"catalog.{role.codename}", user, brand)
     set_ad_account_narrowing(user, brand, [])
     return previous
+
+
+def lock_ops_leads(brand: Brand) -> set[int]:
+    """The ids of the brand's active ops leads, their membership rows locked until the end of the
+    transaction: two ops leads stepping down at once are serialised, and the second sees
+    that it would leave the brand without one."""
+    return set(
+        Membership.objects.select_for_update(of=("self",))
+        .filter(brand=brand, role=Role.OPS_LEAD, user__is_active=True)
+        .values_list("user_id", flat=True)
+    )
+
+
+def last_ops_lead_brands(user: User) -> list[Brand]:
+    """The brands on which ``user`` is the only ops lead (each membership row locked)."""
+    from koastops.catalog.models import Brand
+
+    led = Membership.objects.filter(user=user, role=Role.OPS_LEAD).values("brand_id")
+    rows = (
+        Membership.objects.select_for_update(of=("self",))
+        .filter(brand_id__in=led, role=Role.OPS_LEAD, user__is_active=True)
+        .values_list("brand_id", "user_id")
+    )
+    leads: dict[int, set[int]] = {}
+    for brand_id, user_id in rows:
+        leads.setdefault(brand_id, set()).add(user_id)
+    alone = [brand_id for brand_id, user_ids in leads.items() if user_ids == {user.pk}]
+    return list(Brand.objects.filter(pk__in=alone).order_by("name")) if alone else []
 
 
 def set_ad_account_narrowing(user: User, brand: Brand, ad_accounts: Iterable[AdAccount]) -> None:

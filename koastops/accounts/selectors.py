@@ -28,6 +28,7 @@ class MemberRow:
     form_ad_account_ids: set[int] = field(default_factory=set)
     errors: Any = None  # the change-role form's errors after an invalid POST
     non_field_errors: Any = None
+    action_errors: list[str] = field(default_factory=list)  # a refused revoke / deactivate
 
     @property
     def is_media_buyer(self) -> bool:
@@ -43,6 +44,8 @@ def member_list(*, brand: Brand, search: str = "") -> QuerySet[User]:
 
 def member_for_change(*, brand: Brand, user_id: int) -> User:
     """A member of the brand, or 404 (a user without a role here is none of its business)."""
+    if not 0 < user_id < 2**63:  # beyond the database's bigint: no such row
+        raise Http404("No such member.")
     user = policies.members_for(brand).filter(pk=user_id).first()
     if user is None:
         raise Http404("No such member.")
@@ -59,17 +62,52 @@ def active_ad_accounts(ad_accounts: Iterable[AdAccount]) -> list[AdAccount]:
     return [account for account in ad_accounts if account.status == CatalogStatus.ACTIVE]
 
 
+@dataclass(frozen=True)
+class MemberAccess:
+    """A member's role on the brand and their narrowing (empty: all ad accounts)."""
+
+    user: User
+    role: Role | None
+    narrowed_ids: frozenset[int]
+
+
+def member_access(*, brand: Brand, users: Iterable[User]) -> list[MemberAccess]:
+    """Role and narrowing of each user, in two queries for any number of users (the
+    members page and the API both read members through this)."""
+    users = list(users)
+    roles = policies.roles_by_user(brand, users)
+    narrowing = policies.narrowed_ad_account_ids(brand, users)
+    return [
+        MemberAccess(
+            user=user,
+            role=roles.get(user.pk),
+            narrowed_ids=frozenset(narrowing.get(user.pk, ())),
+        )
+        for user in users
+    ]
+
+
+def user_by_email(*, email: str) -> User | None:
+    """The user with this email address, whatever its case."""
+    return User.objects.filter(email__iexact=email.strip()).first()
+
+
+def brand_ad_accounts_by_id(*, brand: Brand, ids: Iterable[int]) -> list[AdAccount] | None:
+    """The brand's ad accounts (any status) with these ids; None when one is not the
+    brand's (or does not exist: the two are not told apart)."""
+    wanted = set(ids)
+    found = list(brand.ad_accounts.filter(pk__in=wanted)) if wanted else []
+    return found if len(found) == len(wanted) else None
+
+
 def member_rows(
     *, actor: User, brand: Brand, users: Iterable[User], ad_accounts: Sequence[AdAccount]
 ) -> list[MemberRow]:
     users = list(users)
-    roles = policies.roles_by_user(brand, users)
-    narrowing = policies.narrowed_ad_account_ids(brand, users)
     deactivatable = policies.deactivatable_user_ids(actor, users)
     rows = []
-    for user in users:
-        narrowed_ids = narrowing.get(user.pk, set())
-        role = roles.get(user.pk)
+    for access in member_access(brand=brand, users=users):
+        user, role, narrowed_ids = access.user, access.role, access.narrowed_ids
         rows.append(
             MemberRow(
                 user=user,

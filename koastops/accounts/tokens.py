@@ -8,7 +8,9 @@ import datetime as dt
 import hashlib
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from koastops.accounts.models import ApiToken, User
@@ -28,8 +30,6 @@ def _hash(raw: str) -> str:
 def api_token_create(*, user: User, name: str, expires_in_days: int = 90) -> tuple[ApiToken, str]:
     """Returns the token row and the plaintext, which is never retrievable again."""
     if not 1 <= expires_in_days <= MAX_LIFETIME_DAYS:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError(
             {"expires_in_days": f"Choose between 1 and {MAX_LIFETIME_DAYS} days."}
         )
@@ -54,8 +54,6 @@ def api_token_create(*, user: User, name: str, expires_in_days: int = 90) -> tup
 def api_token_revoke(*, user: User, token: ApiToken) -> bool:
     """A user revokes one of their own tokens (compare-and-set: revoking twice is a no-op)."""
     if token.user_id != user.pk:
-        from django.http import Http404
-
         raise Http404("No such token.")
     now = timezone.now()
     if ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now) != 1:

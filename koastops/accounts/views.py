@@ -50,6 +50,7 @@ def _context(
     ad_accounts: list[AdAccount],
     invite_form: MemberInviteForm | None = None,
     invalid_row: tuple[int, MemberRoleForm] | None = None,
+    refused: tuple[int, ValidationError] | None = None,
 ) -> dict[str, Any]:
     search = MemberSearchForm(request.GET).search()
     page = paginate(request, selectors.member_list(brand=brand, search=search))
@@ -66,6 +67,11 @@ def _context(
                 row.form_ad_account_ids = {
                     int(value) for value in form.data.getlist("ad_accounts") if value.isdigit()
                 }
+    if refused is not None:
+        user_id, error = refused
+        for row in rows:
+            if row.user.pk == user_id:
+                row.action_errors = error.messages
     narrowable = selectors.active_ad_accounts(ad_accounts)
     return {
         "brand": brand,
@@ -78,7 +84,7 @@ def _context(
         "roles": Role.choices,
         "narrowable_ad_accounts": narrowable,
         "can_manage": policies.can(request.user, "members.manage", brand, role=role),
-        "invite_form": invite_form or MemberInviteForm(ad_accounts=narrowable),
+        "invite_form": invite_form or MemberInviteForm(ad_accounts=ad_accounts),
     }
 
 
@@ -108,6 +114,26 @@ def _changed(
     return add_toast(render(request, f"{TEMPLATE}#{partial}", context), message)
 
 
+def _refused(
+    request: HttpRequest,
+    *,
+    brand: Brand,
+    role: Role | None,
+    ad_accounts: list[AdAccount],
+    user: User,
+    error: ValidationError,
+) -> HttpResponse:
+    """A revocation or deactivation the service refused: the table with the reason on the
+    member's row (422), and the reason as a toast for htmx."""
+    context = _context(
+        request, brand=brand, role=role, ad_accounts=ad_accounts, refused=(user.pk, error)
+    )
+    response = render_page(request, TEMPLATE, context, partial="member-table", status=422)
+    if wants_fragment(request):
+        add_toast(response, " ".join(error.messages), level="error")
+    return response
+
+
 def _member_name(user: User) -> str:
     return user.full_name or user.email
 
@@ -127,7 +153,7 @@ def member_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> Htt
 @policies.brand_capability("members.manage")
 def member_invite(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
-    form = MemberInviteForm(request.POST, ad_accounts=selectors.active_ad_accounts(ad_accounts))
+    form = MemberInviteForm(request.POST, ad_accounts=ad_accounts)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -166,7 +192,7 @@ def member_role(
 ) -> HttpResponse:
     member = selectors.member_for_change(brand=brand, user_id=user_id)
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
-    form = MemberRoleForm(request.POST, ad_accounts=selectors.active_ad_accounts(ad_accounts))
+    form = MemberRoleForm(request.POST, ad_accounts=ad_accounts)
     if form.is_valid():
         new_role = Role(form.cleaned_data["role"])
         chosen = form.cleaned_data["ad_accounts"]
@@ -176,7 +202,8 @@ def member_role(
                 brand=brand,
                 user=member,
                 role=new_role,
-                ad_accounts=chosen if new_role == Role.MEDIA_BUYER else None,
+                # Always passed: the service refuses a narrowing for any other role.
+                ad_accounts=chosen,
             )
         except ValidationError as exc:
             form.add_service_error(exc)
@@ -205,12 +232,18 @@ def member_revoke(
     request: HttpRequest, user_id: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     member = selectors.member_for_change(brand=brand, user_id=user_id)
-    services.member_revoke_role(actor=request.user, brand=brand, user=member)
+    ad_accounts = selectors.brand_ad_accounts(brand=brand)
+    try:
+        services.member_revoke_role(actor=request.user, brand=brand, user=member)
+    except ValidationError as exc:
+        return _refused(
+            request, brand=brand, role=role, ad_accounts=ad_accounts, user=member, error=exc
+        )
     return _changed(
         request,
         brand=brand,
         role=role,
-        ad_accounts=selectors.brand_ad_accounts(brand=brand),
+        ad_accounts=ad_accounts,
         message=f"{_member_name(member)} no longer has a role on {brand.name}.",
     )
 
@@ -221,18 +254,18 @@ def member_deactivate(
     request: HttpRequest, user_id: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     member = selectors.member_for_change(brand=brand, user_id=user_id)
+    ad_accounts = selectors.brand_ad_accounts(brand=brand)
     # PermissionDenied (403) when the member holds roles on brands the actor does not lead.
-    changed = services.user_deactivate(actor=request.user, user=member, brand=brand)
+    try:
+        changed = services.user_deactivate(actor=request.user, user=member, brand=brand)
+    except ValidationError as exc:
+        return _refused(
+            request, brand=brand, role=role, ad_accounts=ad_accounts, user=member, error=exc
+        )
     name = _member_name(member)
     message = (
         f"{name} is deactivated and signed out everywhere."
         if changed
         else f"{name} was already deactivated."
     )
-    return _changed(
-        request,
-        brand=brand,
-        role=role,
-        ad_accounts=selectors.brand_ad_accounts(brand=brand),
-        message=message,
-    )
+    return _changed(request, brand=brand, role=role, ad_accounts=ad_accounts, message=message)

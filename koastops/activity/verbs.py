@@ -30,6 +30,7 @@ VERBS: dict[str, str] = {
     "user.password_reset": "set a new password from an emailed link",
     "user.created": "created the user on the admin site",
     "user.updated": "changed the user on the admin site",
+    "user.password_set": "set the user's password on the admin site",
     "api_token.created": "created an API token",
     "api_token.revoked": "revoked an API token",
     # system

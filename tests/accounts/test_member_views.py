@@ -471,6 +471,7 @@ def test_htmx_revoke_answers_the_table_without_the_member(lead_client, brand, me
 
 
 def test_ops_lead_revoking_themselves_is_sent_to_the_brand_list(lead_client, brand, ops_lead):
+    policies.grant_role(UserFactory(email="second-lead@example.com"), brand, Role.OPS_LEAD)
     response = lead_client.post(revoke_url(brand, ops_lead))
 
     assert response.status_code == 302

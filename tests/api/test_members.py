@@ -8,6 +8,7 @@ import pytest
 from koastops.accounts import policies
 from koastops.accounts.models import Role
 from koastops.activity.models import ActivityEntry
+from koastops.catalog.models import CatalogStatus
 from tests.api.conftest import ApiClient, token_for
 from tests.factories import AdAccountFactory, BrandFactory, UserFactory
 
@@ -239,6 +240,27 @@ def test_ad_accounts_only_for_media_buyers(ops, brand, newcomer):
     assert policies.role_for(newcomer, brand) is None
 
 
+@pytest.mark.parametrize("bad_id", [0, -1, 10**24])
+def test_out_of_range_ad_account_ids_are_refused_by_field(ops, brand, newcomer, bad_id):
+    response = ops.post(
+        MEMBERS, {"email": newcomer.email, "role": "media_buyer", "ad_account_ids": [bad_id]}
+    )
+    assert error_locs(response) == [["body", "ad_account_ids"]]
+    assert entries(brand) == []
+
+
+def test_archived_ad_account_is_refused_by_field(ops, brand, media_buyer):
+    archived = AdAccountFactory(brand=brand, name="Closed", status=CatalogStatus.ARCHIVED)
+    response = ops.post(
+        MEMBERS,
+        {"email": media_buyer.email, "role": "media_buyer", "ad_account_ids": [archived.pk]},
+    )
+    assert error_locs(response) == [["body", "ad_account_ids"]]
+    assert response.json()["detail"][0]["msg"] == "Archived ad accounts cannot be chosen: Closed."
+    assert policies.narrowed_ad_account_ids(brand, [media_buyer]) == {}
+    assert entries(brand) == []
+
+
 def test_deactivated_user_cannot_be_granted_a_role(ops, brand, newcomer):
     type(newcomer).objects.filter(pk=newcomer.pk).update(is_active=False)
     response = ops.post(MEMBERS, {"email": newcomer.email, "role": "analyst"})
@@ -285,3 +307,18 @@ def test_roles_without_members_manage_get_403_on_revoke(request, brand, ops_lead
     response = ApiClient(token_for(user)).delete(f"{MEMBERS}/{ops_lead.pk}")
     assert response.status_code == 403
     assert policies.role_for(ops_lead, brand) == Role.OPS_LEAD
+
+
+def test_revoking_an_out_of_range_user_id_is_404(ops):
+    assert ops.delete(f"{MEMBERS}/{10**24}").status_code in (404, 422)
+    assert ops.delete(f"{MEMBERS}/{2**63}").status_code == 404
+
+
+def test_an_ops_lead_cannot_revoke_their_own_role_as_the_last_one(ops, ops_lead, brand):
+    response = ops.delete(f"{MEMBERS}/{ops_lead.pk}")
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["path", "user_id"]
+    assert "last ops lead" in error["msg"]
+    assert policies.role_for(ops_lead, brand) == Role.OPS_LEAD
+    assert entries(brand) == []

@@ -1,7 +1,9 @@
 """A brand's members: list (ops leads and admins), grant or change a role, revoke.
 
-Writes go through ``koastops.accounts.services``, which check the policy again, change
-the grants and write the activity row in one transaction."""
+Reads go through ``koastops.accounts.selectors`` (the members page's own), writes through
+``koastops.accounts.services``, which check the policy again, hold the rules (the page
+and the API refuse the same input alike), change the grants and write the activity row
+in one transaction."""
 
 from __future__ import annotations
 
@@ -9,38 +11,36 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from koastops.accounts import policies, services
-from koastops.accounts.models import Role, User
-from koastops.api.common import brand_with_capability, invalid, renamed, responses
+from koastops.accounts import selectors, services
+from koastops.accounts.models import User
+from koastops.api.common import brand_with_capability, field_errors, invalid, renamed, responses
 from koastops.api.pagination import paginate
 from koastops.api.schemas import MemberFilters, MemberGrantIn, MemberOut, MemberPage
 from koastops.catalog.models import Brand
 
 router = Router(tags=["members"])
 
-# Services name model fields; the API names the fields of its request body.
+# Services name model fields; the API names the fields of its request body or path.
 _SERVICE_FIELDS = {"user": "email", "ad_accounts": "ad_account_ids"}
+_PATH_FIELDS = {"user": "user_id"}
+_MAX_ID = 2**63 - 1  # the database's bigint: a larger id is no id at all
 
 
 def _member_rows(brand: Brand, users: Iterable[User]) -> list[dict[str, Any]]:
     """Members with their role and narrowing: two queries for the whole page."""
-    users = list(users)
-    roles = policies.roles_by_user(brand, users)
-    narrowed = policies.narrowed_ad_account_ids(brand, users)
     return [
         {
-            "id": user.pk,
-            "email": user.email,
-            "full_name": user.full_name,
-            "role": roles.get(user.pk),
-            "ad_account_ids": sorted(narrowed[user.pk]) if user.pk in narrowed else None,
-            "is_active": user.is_active,
+            "id": access.user.pk,
+            "email": access.user.email,
+            "full_name": access.user.full_name,
+            "role": access.role,
+            "ad_account_ids": sorted(access.narrowed_ids) if access.narrowed_ids else None,
+            "is_active": access.user.is_active,
         }
-        for user in users
+        for access in selectors.member_access(brand=brand, users=users)
     ]
 
 
@@ -48,12 +48,7 @@ def _member_rows(brand: Brand, users: Iterable[User]) -> list[dict[str, Any]]:
 def member_list(request: HttpRequest, slug: str, filters: Query[MemberFilters]) -> dict[str, Any]:
     """Everyone holding a role on the brand (capability ``members.view``)."""
     brand, _ = brand_with_capability(request, slug, "members.view")
-    queryset = policies.members_for(brand).order_by("email")
-    if filters.q:
-        queryset = queryset.filter(
-            Q(email__icontains=filters.q) | Q(full_name__icontains=filters.q)
-        )
-    page = paginate(queryset, filters)
+    page = paginate(selectors.member_list(brand=brand, search=filters.q), filters)
     page["items"] = _member_rows(brand, page["items"])
     return page
 
@@ -61,18 +56,19 @@ def member_list(request: HttpRequest, slug: str, filters: Query[MemberFilters]) 
 @router.post("/brands/{slug}/members", response=responses({200: MemberOut}))
 def member_grant(request: HttpRequest, slug: str, payload: MemberGrantIn) -> dict[str, Any]:
     """Grant an existing user a role on the brand, or change their role (one per brand).
-    A media buyer can be narrowed to chosen ad accounts of the brand."""
+    A media buyer can be narrowed to chosen active ad accounts of the brand. Refused with
+    422 naming the field: a deactivated user, a narrowing for another role, an archived
+    or foreign ad account, demoting the brand's last ops lead (unless by an admin)."""
     brand, _ = brand_with_capability(request, slug, "members.manage")
-    user = User.objects.filter(email__iexact=payload.email.strip()).first()
+    user = selectors.user_by_email(email=payload.email)
     if user is None:
         raise invalid("email", "No user has this email address; invite them in the app first.")
     ad_accounts = None
     if payload.ad_account_ids is not None:
-        if payload.role != Role.MEDIA_BUYER and payload.ad_account_ids:
-            raise invalid("ad_account_ids", "Only a media buyer can be narrowed to ad accounts.")
-        wanted = set(payload.ad_account_ids)
-        ad_accounts = list(brand.ad_accounts.filter(pk__in=wanted))
-        if len(ad_accounts) != len(wanted):
+        if any(not 0 < pk <= _MAX_ID for pk in payload.ad_account_ids):
+            raise invalid("ad_account_ids", "Choose ad accounts of this brand only.")
+        ad_accounts = selectors.brand_ad_accounts_by_id(brand=brand, ids=payload.ad_account_ids)
+        if ad_accounts is None:
             raise invalid("ad_account_ids", "Choose ad accounts of this brand only.")
     try:
         services.member_grant_role(
@@ -85,13 +81,15 @@ def member_grant(request: HttpRequest, slug: str, payload: MemberGrantIn) -> dic
 
 @router.delete(
     "/brands/{slug}/members/{user_id}",
-    response=responses({204: None}, errors=(401, 403, 404)),
+    response=responses({204: None}, errors=(401, 403, 404, 422)),
 )
-def member_revoke(request: HttpRequest, slug: str, user_id: int) -> Status[None]:
-    """Take the user's role on the brand away (and any ad account narrowing)."""
+def member_revoke(request: HttpRequest, slug: str, user_id: int) -> Status[Any]:
+    """Take the user's role on the brand away (and any ad account narrowing). Refused
+    with 422 (``["path", "user_id"]``) for the brand's last ops lead, unless by an admin."""
     brand, _ = brand_with_capability(request, slug, "members.manage")
-    user = policies.members_for(brand).filter(pk=user_id).first()
-    if user is None:
-        raise Http404("No such member.")
-    services.member_revoke_role(actor=request.auth, brand=brand, user=user)
+    user = selectors.member_for_change(brand=brand, user_id=user_id)
+    try:
+        services.member_revoke_role(actor=request.auth, brand=brand, user=user)
+    except ValidationError as exc:
+        return Status(422, {"detail": field_errors(renamed(exc, _PATH_FIELDS), location="path")})
     return Status(204, None)
