@@ -83,9 +83,17 @@ def _expected_version(if_match: str | None) -> int:
         )
     value = if_match.strip().removeprefix("W/").strip('"')
     if not (value.isascii() and value.isdigit() and len(value) <= 9):
-        raise ValidationError(
-            {"If-Match": 'If-Match must be one version, e.g. "3" (no lists, no "*").'}
-        )
+        refused = _Refused(422, "Malformed If-Match.", "If-Match", None)
+        refused.body = {
+            "detail": [
+                {
+                    "loc": ["header", "If-Match"],
+                    "msg": 'If-Match must be one version, e.g. "3" (no lists, no "*").',
+                    "type": "value_error",
+                }
+            ]
+        }
+        raise refused
     return int(value)
 
 
