@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -78,7 +78,7 @@ def _save_changes(
     if not changed_after:
         return
     obj.version += 1
-    obj.save()
+    _save(obj)
     activity_record(
         verb=verb,
         actor=user,
@@ -114,6 +114,20 @@ def _check_external_id_free(obj: AdAccount | Pixel, noun: str) -> None:
         )
 
 
+def _save(obj: Brand | AdAccount | Pixel) -> None:
+    """Save; when a concurrent transaction took the same name, slug or (platform,
+    external id) after our check, say so by the field instead of failing with a 500."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        if isinstance(obj, Brand):
+            _check_brand_unique(obj)
+        else:
+            _check_external_id_free(obj, "ad account" if isinstance(obj, AdAccount) else "pixel")
+        raise
+
+
 # --- brands ----------------------------------------------------------------------------
 
 
@@ -137,7 +151,7 @@ def brand_create(
     brand = Brand(name=name, slug=slug, description=description)
     _check_brand_unique(brand)
     brand.full_clean()
-    brand.save()
+    _save(brand)
     brand.markets.set(markets)
     _log_created(user, brand, "brand.created", BRAND_FIELDS)
     return brand
@@ -252,7 +266,7 @@ def ad_account_create(
     )
     ad_account.full_clean(validate_constraints=False)
     _check_external_id_free(ad_account, "ad account")
-    ad_account.save()
+    _save(ad_account)
     ad_account.markets.set(markets)
     _log_created(user, ad_account, "ad_account.created", AD_ACCOUNT_FIELDS)
     return ad_account
@@ -378,7 +392,7 @@ def pixel_create(
     if access_token:
         pixel.access_token_encrypted = crypto.encrypt(access_token)
         pixel.access_token_changed_at = timezone.now()
-    pixel.save()
+    _save(pixel)
     pixel.ad_accounts.set(ad_accounts)
     _log_created(user, pixel, "pixel.created", PIXEL_FIELDS)
     if access_token:

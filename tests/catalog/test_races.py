@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
 from koastops.activity.models import ActivityEntry
@@ -90,7 +91,7 @@ def test_concurrent_edits_of_one_version_save_one_and_refuse_the_other(postgresq
 def test_concurrent_archives_archive_once(postgresql_only):
     admin = AdminFactory()
     ad_account = AdAccountFactory(brand=BrandFactory())
-    for round_ in range(ROUNDS // 4):
+    for round_ in range(ROUNDS // 8):
         copies = [AdAccount.objects.get(pk=ad_account.pk) for _ in range(2)]
         results = race(
             *(
@@ -102,3 +103,27 @@ def test_concurrent_archives_archive_once(postgresql_only):
         assert AdAccount.objects.get(pk=ad_account.pk).status == CatalogStatus.ARCHIVED
         services.ad_account_restore(user=admin, ad_account=ad_account)
         assert ActivityEntry.objects.filter(verb="ad_account.archived").count() == round_ + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_of_one_external_id_refuse_one_by_the_field(postgresql_only):
+    admin = AdminFactory()
+    brand = BrandFactory()
+    for round_ in range(ROUNDS // 8):
+        create = functools.partial(
+            services.ad_account_create,
+            user=admin,
+            brand=brand,
+            platform="meta",
+            external_id=f"act_{1000 + round_}",
+            name=f"Round {round_}",
+            currency="EUR",
+            time_zone="Europe/Berlin",
+        )
+        results = race(create, create)
+        refused = [r for r in results if isinstance(r, ValidationError)]
+        assert len(refused) == 1 and not [
+            r for r in results if isinstance(r, Exception) and r not in refused
+        ], results
+        assert list(refused[0].message_dict) == ["external_id"]
+        assert ActivityEntry.objects.filter(verb="ad_account.created").count() == round_ + 1
