@@ -22,13 +22,14 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from koastops.api.auth import ApiTokenAuth
 from koastops.api.common import field_errors
-from koastops.api.routers import activity, brands, members
+from koastops.api.routers import activity, catalog, members
 
 api = NinjaAPI(
     title="koastops API",
     version="1",
     description=(
-        "Read brands, ad accounts, pixels and activity; manage brand members. "
+        "Read and change brands, ad accounts and pixels (writes need If-Match with the "
+        "version from a GET's ETag); read activity; manage brand members. "
         "Authenticate with `Authorization: Bearer kst_…` (create a token on your own "
         "page, /me/)."
     ),
@@ -37,7 +38,8 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     auth=ApiTokenAuth(),
 )
-api.add_router("", brands.router)
+# brands.router carries the catalog writes too (same paths, see routers/catalog.py).
+api.add_router("", catalog.router)
 api.add_router("", members.router)
 api.add_router("", activity.router)
 

@@ -4,7 +4,7 @@ only whether one is set and when it changed, never the token (encrypted or not).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import Field, field_validator
@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from koastops.accounts.models import Role
 from koastops.activity.verbs import VERBS
 from koastops.api.pagination import PageParams
+from koastops.catalog.models import Platform
 
 StatusFilter = Literal["active", "archived", "all"]
 
@@ -70,6 +71,7 @@ class BrandOut(Schema):
     pixel_count: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = Field(description="Bumped by every change; send it back as If-Match.")
 
     @staticmethod
     def resolve_markets(obj: Any) -> list[str]:
@@ -89,6 +91,7 @@ class AdAccountOut(Schema):
     pixel_count: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = Field(description="Bumped by every change; send it back as If-Match.")
 
     @staticmethod
     def resolve_markets(obj: Any) -> list[str]:
@@ -109,6 +112,7 @@ class PixelOut(Schema):
     archived_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = Field(description="Bumped by every change; send it back as If-Match.")
 
     @staticmethod
     def resolve_ad_account_ids(obj: Any) -> list[int]:
@@ -201,3 +205,81 @@ class FieldError(Schema):
 
 class ValidationErrorOut(Schema):
     detail: list[FieldError]
+
+
+# --- catalog writes -----------------------------------------------------------------------
+# Create bodies name every field; edit bodies (PATCH) only the fields to change. Status
+# changes only through the archive / restore operations.
+
+DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+MarketCode = Annotated[str, Field(min_length=2, max_length=2, description="ISO 3166 code.")]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+ExternalId = Annotated[str, Field(min_length=1, max_length=40)]
+Currency = Annotated[str, Field(min_length=3, max_length=3, description="ISO 4217, e.g. EUR.")]
+TimeZone = Annotated[str, Field(min_length=1, max_length=64, description="IANA name.")]
+Slug = Annotated[str, Field(max_length=60, description="Letters, digits, - and _.")]
+Description = Annotated[str, Field(max_length=5000)]
+AccessToken = Annotated[
+    str, Field(min_length=1, max_length=2000, description="Write-only: never returned.")
+]
+
+
+class BrandIn(Schema):
+    name: Name
+    slug: Slug = Field("", description="Derived from the name when left out.")
+    description: Description = ""
+    markets: list[MarketCode] = Field([], max_length=300)
+
+
+class BrandPatch(Schema):
+    name: Name | None = None
+    slug: Slug | None = None
+    description: Description | None = None
+    markets: list[MarketCode] | None = Field(None, max_length=300)
+
+
+class AdAccountIn(Schema):
+    platform: Platform
+    external_id: ExternalId
+    name: Name
+    currency: Currency
+    time_zone: TimeZone
+    markets: list[MarketCode] = Field([], max_length=300, description="Of the brand's markets.")
+
+
+class AdAccountPatch(Schema):
+    platform: Platform | None = None
+    external_id: ExternalId | None = None
+    name: Name | None = None
+    currency: Currency | None = None
+    time_zone: TimeZone | None = None
+    markets: list[MarketCode] | None = Field(None, max_length=300)
+
+
+class PixelIn(Schema):
+    platform: Platform
+    external_id: ExternalId
+    name: Name
+    capi_enabled: bool = False
+    ad_account_ids: list[DbId] = Field([], max_length=500, description="The brand's own.")
+    access_token: AccessToken | None = None
+
+
+class PixelPatch(Schema):
+    platform: Platform | None = None
+    external_id: ExternalId | None = None
+    name: Name | None = None
+    capi_enabled: bool | None = None
+    ad_account_ids: list[DbId] | None = Field(None, max_length=500)
+
+
+class PixelTokenIn(Schema):
+    access_token: AccessToken
+
+
+class VersionErrorOut(Schema):
+    """409 (stale If-Match, or already in the asked-for state) and 428 (no If-Match)."""
+
+    detail: str
+    field: str = Field(description="What to fix: If-Match, or status.")
+    version: int | None = Field(description="The object's current version, if known.")

@@ -63,7 +63,35 @@ def _check_external_id_free(
         )
 
 
-class BrandForm(forms.ModelForm):
+class VersionedForm(forms.ModelForm):
+    """An edit form carries the version of the object it was rendered from (hidden), so
+    the service can refuse the save when someone else changed the object meanwhile."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"] = forms.CharField(
+                required=False, widget=forms.HiddenInput, initial=self.instance.version
+            )
+
+    def clean_version(self) -> int:
+        value = (self.cleaned_data.get("version") or "").strip()
+        if not value.isascii() or not value.isdigit() or len(value) > 9:
+            raise ValidationError(
+                "This form is out of date or incomplete: reload the page and make your"
+                " changes again.",
+                code="version_missing",
+            )
+        return int(value)
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        # A bad hidden version is not the user's typing: show it at the top of the form.
+        if "version" in self._errors:
+            self.add_error(None, self._errors.pop("version"))
+
+
+class BrandForm(VersionedForm):
     class Meta:
         model = Brand
         fields = ["name", "slug", "description", "markets"]
@@ -120,7 +148,7 @@ class BrandForm(forms.ModelForm):
         return cleaned
 
 
-class AdAccountForm(forms.ModelForm):
+class AdAccountForm(VersionedForm):
     class Meta:
         model = AdAccount
         fields = ["name", "platform", "external_id", "currency", "time_zone", "markets"]
@@ -172,7 +200,7 @@ class AdAccountForm(forms.ModelForm):
         return self.cleaned_data
 
 
-class PixelForm(forms.ModelForm):
+class PixelForm(VersionedForm):
     """Edit a pixel. Its credentials have their own page (``PixelTokenForm``)."""
 
     class Meta:

@@ -58,6 +58,9 @@ class Brand(TimestampedModel):
         max_length=16, choices=CatalogStatus.choices, default=CatalogStatus.ACTIVE
     )
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every write (edit, archive, restore, token change); edits name the
+    # version they were based on, so a concurrent change is refused, not overwritten.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -92,6 +95,9 @@ class AdAccount(TimestampedModel):
         max_length=16, choices=CatalogStatus.choices, default=CatalogStatus.ACTIVE
     )
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every write (edit, archive, restore, token change); edits name the
+    # version they were based on, so a concurrent change is refused, not overwritten.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -135,6 +141,9 @@ class Pixel(TimestampedModel):
         max_length=16, choices=CatalogStatus.choices, default=CatalogStatus.ACTIVE
     )
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every write (edit, archive, restore, token change); edits name the
+    # version they were based on, so a concurrent change is refused, not overwritten.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 
 from koastops.accounts import policies
 from koastops.accounts.models import User
+from koastops.activity.models import ActivityEntry
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel
 
 
@@ -100,3 +101,13 @@ def brand_stats(*, user: User, brand: Brand) -> dict[str, int]:
         pixels_without_token=Count("pk", filter=active & Q(access_token_encrypted="")),
     )
     return accounts | pixels
+
+
+def last_change(*, obj: Brand | AdAccount | Pixel) -> ActivityEntry | None:
+    """The latest activity row about ``obj``: who changed it last, and when (for the
+    "changed by … meanwhile" notice of a refused stale edit)."""
+    return (
+        ActivityEntry.objects.filter(target_type=obj._meta.label_lower, target_id=str(obj.pk))
+        .order_by("-id")
+        .first()
+    )

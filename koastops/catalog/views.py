@@ -10,6 +10,7 @@ navigates with ``HX-Location`` (or a client redirect) and a toast.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -33,7 +34,8 @@ from koastops.catalog.forms import (
     PixelTokenForm,
     add_service_error,
 )
-from koastops.catalog.models import Brand
+from koastops.catalog.models import AdAccount, Brand, Pixel
+from koastops.core.exceptions import StaleVersion
 from koastops.core.htmx import add_toast, render_page
 from koastops.core.pagination import paginate
 
@@ -49,12 +51,41 @@ def _saved(request: HttpRequest, url: str, message: str) -> HttpResponse:
     return redirect(url)
 
 
-def _status_changed(request: HttpRequest, url: str, message: str) -> HttpResponse:
+def _status_changed(
+    request: HttpRequest, url: str, message: str, *, level: int = messages.SUCCESS
+) -> HttpResponse:
     """After archive / restore: the page reloads either way, so the flash message shows."""
-    messages.success(request, message)
+    messages.add_message(request, level, message)
     if request.htmx:
-        return add_toast(HttpResponseClientRedirect(url), message)
+        toast_level = "success" if level == messages.SUCCESS else "info"
+        return add_toast(HttpResponseClientRedirect(url), message, toast_level)
     return redirect(url)
+
+
+def _set_status(
+    request: HttpRequest, change: Callable[[], None], url: str, done: str, already: str
+) -> HttpResponse:
+    """Archive or restore; something already in that state is said so, and nothing is
+    written."""
+    try:
+        change()
+    except services.AlreadyInState:
+        return _status_changed(request, url, already, level=messages.INFO)
+    return _status_changed(request, url, done)
+
+
+def _stale(obj: Brand | AdAccount | Pixel) -> dict[str, Any]:
+    """For the notice on a refused stale edit: who changed the object last, and when."""
+    entry = selectors.last_change(obj=obj)
+    return {
+        "actor": entry.actor_label if entry else "someone",
+        "at": entry.created_at if entry else obj.updated_at,
+    }
+
+
+def _stale_status(request: HttpRequest) -> int:
+    # htmx swaps the 409 (see the htmx config in base.html); a plain form post reads 200.
+    return 409 if request.htmx else 200
 
 
 def _list_context(request: HttpRequest, queryset: Any, search: str, status: str) -> dict[str, Any]:
@@ -94,7 +125,14 @@ def brand_create(request: HttpRequest) -> HttpResponse:
     form = BrandForm(_data(request))
     if request.method == "POST" and form.is_valid():
         try:
-            brand = services.brand_create(user=request.user, **form.cleaned_data)
+            data = form.cleaned_data
+            brand = services.brand_create(
+                user=request.user,
+                name=data["name"],
+                slug=data["slug"],
+                description=data["description"],
+                markets=data["markets"],
+            )
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
@@ -128,39 +166,59 @@ def brand_detail(request: HttpRequest, *, brand: Brand, role: Role | None) -> Ht
 def brand_edit(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     # The form works on a copy, so an invalid name never shows up in the page's header.
     form = BrandForm(_data(request), instance=copy.copy(brand))
+    status, stale = _form_status(request), None
     if request.method == "POST" and form.is_valid():
         fields = dict(form.cleaned_data)
-        markets = fields.pop("markets")
         try:
-            services.brand_update(user=request.user, brand=brand, markets=markets, **fields)
+            saved = services.brand_update(
+                user=request.user,
+                brand=brand,
+                expected_version=fields.pop("version"),
+                name=fields["name"],
+                slug=fields["slug"],
+                description=fields["description"],
+                markets=fields["markets"],
+            )
         except ValidationError as exc:
             add_service_error(form, exc)
+        except StaleVersion:
+            brand = Brand.objects.get(pk=brand.pk)
+            form = BrandForm(instance=copy.copy(brand))
+            status, stale = _stale_status(request), _stale(brand)
         else:
-            url = reverse("catalog:brand_detail", args=[brand.slug])
-            return _saved(request, url, f"Brand “{brand.name}” saved.")
+            url = reverse("catalog:brand_detail", args=[saved.slug])
+            return _saved(request, url, f"Brand “{saved.name}” saved.")
     return render_page(
         request,
         "catalog/brand_form.html",
-        {"form": form, "brand": brand},
+        {"form": form, "brand": brand, "stale": stale},
         partial="brand-form",
-        status=_form_status(request),
+        status=status,
     )
 
 
 @require_POST
 @policies.brand_capability("brand.edit")
 def brand_archive(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
-    services.brand_archive(user=request.user, brand=brand)
-    url = reverse("catalog:brand_detail", args=[brand.slug])
-    return _status_changed(request, url, f"Brand “{brand.name}” archived.")
+    return _set_status(
+        request,
+        lambda: services.brand_archive(user=request.user, brand=brand),
+        reverse("catalog:brand_detail", args=[brand.slug]),
+        f"Brand “{brand.name}” archived.",
+        f"Brand “{brand.name}” is already archived.",
+    )
 
 
 @require_POST
 @policies.brand_capability("brand.edit")
 def brand_restore(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
-    services.brand_restore(user=request.user, brand=brand)
-    url = reverse("catalog:brand_detail", args=[brand.slug])
-    return _status_changed(request, url, f"Brand “{brand.name}” restored.")
+    return _set_status(
+        request,
+        lambda: services.brand_restore(user=request.user, brand=brand),
+        reverse("catalog:brand_detail", args=[brand.slug]),
+        f"Brand “{brand.name}” restored.",
+        f"Brand “{brand.name}” is already active.",
+    )
 
 
 # --- ad accounts -----------------------------------------------------------------------
@@ -188,14 +246,25 @@ def ad_account_list(request: HttpRequest, *, brand: Brand, role: Role | None) ->
 
 
 def _ad_account_form_page(
-    request: HttpRequest, brand: Brand, form: AdAccountForm, ad_account: Any = None
+    request: HttpRequest,
+    brand: Brand,
+    form: AdAccountForm,
+    ad_account: Any = None,
+    *,
+    stale: dict[str, Any] | None = None,
 ) -> HttpResponse:
     return render_page(
         request,
         "catalog/ad_account_form.html",
-        {"brand": brand, "form": form, "ad_account": ad_account, "tab": "ad_accounts"},
+        {
+            "brand": brand,
+            "form": form,
+            "ad_account": ad_account,
+            "stale": stale,
+            "tab": "ad_accounts",
+        },
         partial="ad-account-form",
-        status=_form_status(request),
+        status=_stale_status(request) if stale else _form_status(request),
     )
 
 
@@ -205,8 +274,16 @@ def ad_account_create(request: HttpRequest, *, brand: Brand, role: Role | None) 
     form = AdAccountForm(_data(request), brand=brand)
     if request.method == "POST" and form.is_valid():
         try:
+            data = form.cleaned_data
             ad_account = services.ad_account_create(
-                user=request.user, brand=brand, **form.cleaned_data
+                user=request.user,
+                brand=brand,
+                name=data["name"],
+                platform=data["platform"],
+                external_id=data["external_id"],
+                currency=data["currency"],
+                time_zone=data["time_zone"],
+                markets=data["markets"],
             )
         except ValidationError as exc:
             add_service_error(form, exc)
@@ -225,16 +302,29 @@ def ad_account_edit(
     form = AdAccountForm(_data(request), instance=copy.copy(ad_account), brand=brand)
     if request.method == "POST" and form.is_valid():
         fields = dict(form.cleaned_data)
-        markets = fields.pop("markets")
         try:
-            services.ad_account_update(
-                user=request.user, ad_account=ad_account, markets=markets, **fields
+            saved = services.ad_account_update(
+                user=request.user,
+                ad_account=ad_account,
+                expected_version=fields.pop("version"),
+                name=fields["name"],
+                platform=fields["platform"],
+                external_id=fields["external_id"],
+                currency=fields["currency"],
+                time_zone=fields["time_zone"],
+                markets=fields["markets"],
             )
         except ValidationError as exc:
             add_service_error(form, exc)
+        except StaleVersion:
+            current = selectors.ad_account_for_view(
+                user=request.user, brand=brand, ad_account_id=pk
+            )
+            form = AdAccountForm(instance=copy.copy(current), brand=brand)
+            return _ad_account_form_page(request, brand, form, current, stale=_stale(current))
         else:
             url = reverse("catalog:ad_account_list", args=[brand.slug])
-            return _saved(request, url, f"Ad account “{ad_account.name}” saved.")
+            return _saved(request, url, f"Ad account “{saved.name}” saved.")
     return _ad_account_form_page(request, brand, form, ad_account)
 
 
@@ -244,9 +334,13 @@ def ad_account_archive(
     request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     ad_account = selectors.ad_account_for_view(user=request.user, brand=brand, ad_account_id=pk)
-    services.ad_account_archive(user=request.user, ad_account=ad_account)
-    url = reverse("catalog:ad_account_list", args=[brand.slug])
-    return _status_changed(request, url, f"Ad account “{ad_account.name}” archived.")
+    return _set_status(
+        request,
+        lambda: services.ad_account_archive(user=request.user, ad_account=ad_account),
+        reverse("catalog:ad_account_list", args=[brand.slug]),
+        f"Ad account “{ad_account.name}” archived.",
+        f"Ad account “{ad_account.name}” is already archived.",
+    )
 
 
 @require_POST
@@ -255,9 +349,13 @@ def ad_account_restore(
     request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     ad_account = selectors.ad_account_for_view(user=request.user, brand=brand, ad_account_id=pk)
-    services.ad_account_restore(user=request.user, ad_account=ad_account)
-    url = reverse("catalog:ad_account_list", args=[brand.slug])
-    return _status_changed(request, url, f"Ad account “{ad_account.name}” restored.")
+    return _set_status(
+        request,
+        lambda: services.ad_account_restore(user=request.user, ad_account=ad_account),
+        reverse("catalog:ad_account_list", args=[brand.slug]),
+        f"Ad account “{ad_account.name}” restored.",
+        f"Ad account “{ad_account.name}” is already active.",
+    )
 
 
 # --- pixels ----------------------------------------------------------------------------
@@ -292,14 +390,19 @@ def pixel_detail(request: HttpRequest, pk: int, *, brand: Brand, role: Role | No
 
 
 def _pixel_form_page(
-    request: HttpRequest, brand: Brand, form: PixelForm, pixel: Any = None
+    request: HttpRequest,
+    brand: Brand,
+    form: PixelForm,
+    pixel: Any = None,
+    *,
+    stale: dict[str, Any] | None = None,
 ) -> HttpResponse:
     return render_page(
         request,
         "catalog/pixel_form.html",
-        {"brand": brand, "form": form, "pixel": pixel, "tab": "pixels"},
+        {"brand": brand, "form": form, "pixel": pixel, "stale": stale, "tab": "pixels"},
         partial="pixel-form",
-        status=_form_status(request),
+        status=_stale_status(request) if stale else _form_status(request),
     )
 
 
@@ -311,7 +414,17 @@ def pixel_create(request: HttpRequest, *, brand: Brand, role: Role | None) -> Ht
     )
     if request.method == "POST" and form.is_valid():
         try:
-            pixel = services.pixel_create(user=request.user, brand=brand, **form.cleaned_data)
+            data = form.cleaned_data
+            pixel = services.pixel_create(
+                user=request.user,
+                brand=brand,
+                name=data["name"],
+                platform=data["platform"],
+                external_id=data["external_id"],
+                capi_enabled=data["capi_enabled"],
+                ad_accounts=data["ad_accounts"],
+                access_token=data["access_token"],
+            )
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
@@ -331,14 +444,29 @@ def pixel_edit(request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
     )
     if request.method == "POST" and form.is_valid():
         fields = dict(form.cleaned_data)
-        ad_accounts = fields.pop("ad_accounts")
         try:
-            services.pixel_update(user=request.user, pixel=pixel, ad_accounts=ad_accounts, **fields)
+            saved = services.pixel_update(
+                user=request.user,
+                pixel=pixel,
+                expected_version=fields.pop("version"),
+                name=fields["name"],
+                platform=fields["platform"],
+                external_id=fields["external_id"],
+                capi_enabled=fields["capi_enabled"],
+                ad_accounts=fields["ad_accounts"],
+            )
         except ValidationError as exc:
             add_service_error(form, exc)
+        except StaleVersion:
+            current = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
+            form = PixelForm(
+                instance=copy.copy(current),
+                ad_accounts=policies.ad_accounts_for(request.user, brand),
+            )
+            return _pixel_form_page(request, brand, form, current, stale=_stale(current))
         else:
             url = reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk])
-            return _saved(request, url, f"Pixel “{pixel.name}” saved.")
+            return _saved(request, url, f"Pixel “{saved.name}” saved.")
     return _pixel_form_page(request, brand, form, pixel)
 
 
@@ -352,8 +480,9 @@ def pixel_token(request: HttpRequest, pk: int, *, brand: Brand, role: Role | Non
     if request.method == "POST":
         url = reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk])
         if request.POST.get("action") == "remove":
-            services.pixel_set_access_token(user=request.user, pixel=pixel, access_token="")
-            return _saved(request, url, f"Access token of “{pixel.name}” removed.")
+            if services.pixel_set_access_token(user=request.user, pixel=pixel, access_token=""):
+                return _saved(request, url, f"Access token of “{pixel.name}” removed.")
+            return _saved(request, url, f"“{pixel.name}” has no access token to remove.")
         form = PixelTokenForm(request.POST)
         if form.is_valid():
             services.pixel_set_access_token(
@@ -375,9 +504,13 @@ def pixel_archive(
     request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
-    services.pixel_archive(user=request.user, pixel=pixel)
-    url = reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk])
-    return _status_changed(request, url, f"Pixel “{pixel.name}” archived.")
+    return _set_status(
+        request,
+        lambda: services.pixel_archive(user=request.user, pixel=pixel),
+        reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk]),
+        f"Pixel “{pixel.name}” archived.",
+        f"Pixel “{pixel.name}” is already archived.",
+    )
 
 
 @require_POST
@@ -386,6 +519,10 @@ def pixel_restore(
     request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
-    services.pixel_restore(user=request.user, pixel=pixel)
-    url = reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk])
-    return _status_changed(request, url, f"Pixel “{pixel.name}” restored.")
+    return _set_status(
+        request,
+        lambda: services.pixel_restore(user=request.user, pixel=pixel),
+        reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk]),
+        f"Pixel “{pixel.name}” restored.",
+        f"Pixel “{pixel.name}” is already active.",
+    )

@@ -39,7 +39,7 @@ OWN_OBJECT = "own-object"  # any active user, on their own objects only (foreign
 
 @dataclass(frozen=True)
 class Entry:
-    method: str  # GET, POST or DELETE
+    method: str  # GET, POST, PATCH, PUT or DELETE
     access: str  # PUBLIC, SIGNED_IN, OWN_OBJECT or a capability from docs/permissions.md
     brand_scoped: bool = False
     api: bool = False
@@ -75,6 +75,32 @@ def _role_data(world: World, scope: str) -> dict[str, Any]:
 
 def _grant_data(world: World, scope: str) -> dict[str, Any]:
     return {"email": world.members[scope].email, "role": Role.ANALYST.value}
+
+
+def _brand_data(world: World, scope: str) -> dict[str, Any]:
+    return {"name": "Matrix brand"}
+
+
+def _name_data(world: World, scope: str) -> dict[str, Any]:
+    return {"name": "Matrix name"}
+
+
+def _ad_account_data(world: World, scope: str) -> dict[str, Any]:
+    return {
+        "platform": "meta",
+        "external_id": "act_424242",
+        "name": "Matrix account",
+        "currency": "EUR",
+        "time_zone": "Europe/Berlin",
+    }
+
+
+def _pixel_data(world: World, scope: str) -> dict[str, Any]:
+    return {"platform": "meta", "external_id": "424242424242", "name": "Matrix pixel"}
+
+
+def _token_data(world: World, scope: str) -> dict[str, Any]:
+    return {"access_token": "matrix-token"}
 
 
 def _brand_page(access: str, method: str = "GET", **extra: Any) -> Entry:
@@ -160,6 +186,25 @@ MATRIX: dict[str, Entry] = {
     "api-v1:member_grant": _api("members.manage", "POST", data=_grant_data),
     "api-v1:member_revoke": _api("members.manage", "DELETE", kwargs=_api_member),
     "api-v1:activity_list": _api("activity.view"),
+    # API v1 catalog writes (no If-Match sent: an allowed caller gets 428, past the policy)
+    "api-v1:brand_create": Entry("POST", "brand.create", api=True, data=_brand_data),
+    "api-v1:brand_update": _api("brand.edit", "PATCH", data=_name_data),
+    "api-v1:brand_archive": _api("brand.edit", "POST"),
+    "api-v1:brand_restore": _api("brand.edit", "POST"),
+    "api-v1:ad_account_create": _api("catalog.manage", "POST", data=_ad_account_data),
+    "api-v1:ad_account_detail": _api("catalog.view", kwargs=_ad_account),
+    "api-v1:ad_account_update": _api(
+        "catalog.manage", "PATCH", kwargs=_ad_account, data=_name_data
+    ),
+    "api-v1:ad_account_archive": _api("catalog.manage", "POST", kwargs=_ad_account),
+    "api-v1:ad_account_restore": _api("catalog.manage", "POST", kwargs=_ad_account),
+    "api-v1:pixel_create": _api("catalog.manage", "POST", data=_pixel_data),
+    "api-v1:pixel_detail": _api("catalog.view", kwargs=_pixel),
+    "api-v1:pixel_update": _api("catalog.manage", "PATCH", kwargs=_pixel, data=_name_data),
+    "api-v1:pixel_archive": _api("catalog.manage", "POST", kwargs=_pixel),
+    "api-v1:pixel_restore": _api("catalog.manage", "POST", kwargs=_pixel),
+    "api-v1:pixel_token_set": _api("catalog.manage", "PUT", kwargs=_pixel, data=_token_data),
+    "api-v1:pixel_token_remove": _api("catalog.manage", "DELETE", kwargs=_pixel),
 }
 
 ROLE_PRINCIPALS = {

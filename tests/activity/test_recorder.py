@@ -55,10 +55,15 @@ def test_catalog_changes_write_one_row_each_with_before_and_after(admin_user):
     brand = catalog.brand_create(
         user=admin_user, name="Nordwind", slug="nordwind", markets=[market("DE")]
     )
-    catalog.brand_update(user=admin_user, brand=brand, name="Nordwind Outdoor")
-    catalog.brand_update(user=admin_user, brand=brand, name="Nordwind Outdoor")  # no change
+    brand = catalog.brand_update(
+        user=admin_user, brand=brand, expected_version=1, name="Nordwind Outdoor"
+    )
+    catalog.brand_update(  # no change
+        user=admin_user, brand=brand, expected_version=2, name="Nordwind Outdoor"
+    )
     catalog.brand_archive(user=admin_user, brand=brand)
-    catalog.brand_archive(user=admin_user, brand=brand)  # already archived: no change
+    with pytest.raises(catalog.AlreadyInState):  # already archived: no change
+        catalog.brand_archive(user=admin_user, brand=brand)
     verbs = list(ActivityEntry.objects.order_by("id").values_list("verb", flat=True))
     assert verbs == ["brand.created", "brand.updated", "brand.archived"]
     updated = ActivityEntry.objects.get(verb="brand.updated")

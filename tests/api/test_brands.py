@@ -145,6 +145,7 @@ def test_ad_account_fields(analyst, brand, ad_account, pixel):
         "pixel_count": 1,
         "created_at": None,
         "updated_at": None,
+        "version": 1,
     }
 
 

@@ -52,6 +52,7 @@ def valid_data(**overrides) -> dict:
         "currency": "eur",
         "time_zone": "Europe/Berlin",
         "markets": [market("DE").pk, market("AT").pk],
+        "version": 1,  # the edit form's hidden field (the create form has none)
     }
     data.update(overrides)
     return data

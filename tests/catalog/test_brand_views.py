@@ -320,6 +320,7 @@ def test_admin_edits_brand(admin_client, admin_user, brand, activity):
             "slug": "own-brand",
             "description": "A brand made by a test.",
             "markets": [market("AT").pk],
+            "version": 1,
         },
     )
     assert response.status_code == 302
@@ -344,6 +345,7 @@ def test_brand_edit_that_changes_nothing_writes_no_activity(admin_client, brand,
             "slug": "own-brand",
             "description": "A brand made by a test.",
             "markets": [market("DE").pk],
+            "version": 1,
         },
     )
     assert response.status_code == 302
@@ -354,7 +356,7 @@ def test_admin_edits_brand_with_htmx(admin_client, admin_user, brand, htmx_heade
     kept_markets = list(brand.markets.values_list("pk", flat=True))
     response = admin_client.post(
         reverse("catalog:brand_edit", args=[brand.slug]),
-        {"name": "Own Brand", "slug": "own-brand-new", "markets": kept_markets},
+        {"name": "Own Brand", "slug": "own-brand-new", "markets": kept_markets, "version": 1},
         **htmx_headers,
     )
     assert json.loads(response["HX-Location"])["path"] == "/brands/own-brand-new/"
@@ -368,7 +370,7 @@ def test_brand_edit_to_taken_slug_changes_nothing(admin_client, brand, foreign_b
     brand.markets.set([market("DE")])
     response = admin_client.post(
         reverse("catalog:brand_edit", args=[brand.slug]),
-        {"name": "Renamed", "slug": "foreign-brand", "markets": [market("FR").pk]},
+        {"name": "Renamed", "slug": "foreign-brand", "markets": [market("FR").pk], "version": 1},
     )
     assert_error_by_field(response, "slug", "Another brand already uses the slug foreign-brand.")
     assert "<h1>Edit Own Brand</h1>" in response.content.decode()

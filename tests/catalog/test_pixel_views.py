@@ -62,7 +62,8 @@ def assert_row_holds_no_secret(entry: ActivityEntry, *secrets: str) -> None:
 
 
 def valid_data(**overrides) -> dict:
-    data = {"name": "Web pixel", "platform": "meta", "external_id": "987654321012"}
+    # ``version`` is the hidden field of the edit form (the create form has none).
+    data = {"name": "Web pixel", "platform": "meta", "external_id": "987654321012", "version": 1}
     data.update(overrides)
     return data
 
@@ -224,10 +225,16 @@ def test_admin_creates_pixel_with_token_without_js(
     content = response.content.decode()
     assert "Pixel “Web pixel” added." in content
     assert TOKEN not in content and pixel.access_token_encrypted not in content
-    entry = activity.one("pixel.created", actor=admin_user, brand=brand)
-    assert (entry.target_type, entry.target_id) == ("catalog.pixel", str(pixel.pk))
-    assert entry.after["ad_accounts"] == [str(ad_account)] and entry.after["capi_enabled"]
-    assert_row_holds_no_secret(entry, TOKEN, pixel.access_token_encrypted)
+    # The token set with the pixel is logged like a later change: its own row, no secret.
+    created, token_set = activity.new()
+    assert (created.verb, token_set.verb) == ("pixel.created", "pixel.token_changed")
+    for entry in (created, token_set):
+        assert (entry.target_type, entry.target_id) == ("catalog.pixel", str(pixel.pk))
+        assert (entry.actor_id, entry.brand_id) == (admin_user.pk, brand.pk)
+        assert_row_holds_no_secret(entry, TOKEN, pixel.access_token_encrypted)
+    assert created.after["ad_accounts"] == [str(ad_account)] and created.after["capi_enabled"]
+    assert "access_token" not in created.after
+    assert (token_set.before, token_set.after) == ({}, {"access_token": "set"})
 
 
 def test_admin_creates_pixel_with_htmx(admin_client, admin_user, brand, htmx_headers, activity):

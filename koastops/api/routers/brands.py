@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from koastops.api.common import brand_with_capability, responses
@@ -24,11 +24,13 @@ def brand_list(request: HttpRequest, filters: Query[CatalogFilters]) -> dict[str
 
 
 @router.get("/brands/{slug}", response=responses({200: BrandOut}, errors=(401, 403, 404)))
-def brand_detail(request: HttpRequest, slug: str) -> Any:
+def brand_detail(request: HttpRequest, slug: str, response: HttpResponse) -> Any:
+    """One brand, with its version as ETag (send it back as If-Match to change it)."""
     brand_with_capability(request, slug, "brand.view")
     brand = selectors.brand_list(user=request.auth, status="all").filter(slug=slug).first()
     if brand is None:  # only if it was deleted in between
         raise Http404
+    response["ETag"] = f'"{brand.version}"'
     return brand
 
 
