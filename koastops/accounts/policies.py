@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponse
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
@@ -35,6 +36,7 @@ from koastops.accounts.models import (
 )
 
 if TYPE_CHECKING:
+    from koastops.activity.models import ActivityEntry
     from koastops.catalog.models import AdAccount, Brand, Pixel
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -207,19 +209,16 @@ def visible_ad_account_labels(user: Any, brand: Brand) -> frozenset[str] | None:
     return labels or None
 
 
-def activity_for(user: Any, brand: Brand, *, role: Role | None = None) -> QuerySet[Any]:
+def activity_for(user: Any, brand: Brand, *, role: Role | None = None) -> QuerySet[ActivityEntry]:
     """The brand's activity rows the user may see, as one queryset (subqueries, no
     per-row check): rows on the brand itself for every role; rows on members only with
     ``members.view``; rows on ad accounts and pixels only for those the user may see
     (a narrowed media buyer). Rows on any other kind of target are for admins only, so
     a new kind of object stays hidden until this function says who may see it. Pass
     ``role`` if already known."""
-    from django.db.models import CharField, Subquery
-    from django.db.models.functions import Cast
-
     from koastops.activity.models import ActivityEntry
 
-    queryset = ActivityEntry.objects.filter(brand_id=brand.pk)
+    queryset: QuerySet[ActivityEntry] = ActivityEntry.objects.filter(brand_id=brand.pk)
     if is_admin(user):
         return queryset
     if role is None:
