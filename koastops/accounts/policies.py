@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponse
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
@@ -37,6 +38,7 @@ from koastops.accounts.models import (
 )
 
 if TYPE_CHECKING:
+    from koastops.activity.models import ActivityEntry
     from koastops.catalog.models import AdAccount, Brand, Pixel
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -138,21 +140,99 @@ def brand_for_view(user: Any, slug: str) -> Brand:
     return brand
 
 
+def _narrowings(user: Any) -> QuerySet[AdAccountUserObjectPermission]:
+    return AdAccountUserObjectPermission.objects.filter(
+        user=user, permission__codename="use_adaccount"
+    )
+
+
+def ad_account_visible_q(user: Any) -> Q:
+    """A filter on ``AdAccount`` rows, for any brand: the accounts the user may see and
+    use on brands they may see (combine with ``brands_for`` or a brand already checked).
+    A media buyer narrowed on a brand sees only the chosen accounts of that brand; on a
+    brand where nobody narrowed them, all of its accounts. Subqueries only, so a list or
+    a count per brand costs no extra query."""
+    if is_admin(user):
+        return Q()
+    if not is_active_user(user):
+        return Q(pk__in=[])
+    narrowed_on_brand = _narrowings(user).filter(content_object__brand=OuterRef("brand"))
+    chosen = _narrowings(user).filter(content_object=OuterRef("pk"))
+    return Q(~Exists(narrowed_on_brand)) | Q(Exists(chosen))
+
+
+def pixel_visible_q(user: Any) -> Q:
+    """A filter on ``Pixel`` rows, for any brand. A narrowed media buyer sees a pixel that
+    is linked to at least one of their ad accounts, or to none (a pixel not yet linked
+    belongs to the brand, not to an account they may not see); a pixel linked only to
+    other accounts is hidden. The accounts they may not see are never named: list the
+    pixel's accounts through ``ad_accounts_for`` / ``ad_account_visible_q``."""
+    if is_admin(user):
+        return Q()
+    if not is_active_user(user):
+        return Q(pk__in=[])
+    from koastops.catalog.models import Pixel
+
+    narrowed_on_brand = _narrowings(user).filter(content_object__brand=OuterRef("brand"))
+    links = Pixel.ad_accounts.through.objects.filter(pixel=OuterRef("pk"))
+    chosen_linked = _narrowings(user).filter(content_object__pixels=OuterRef("pk"))
+    return Q(~Exists(narrowed_on_brand)) | Q(~Exists(links)) | Q(Exists(chosen_linked))
+
+
 def ad_accounts_for(user: Any, brand: Brand) -> QuerySet[AdAccount]:
     """The brand's ad accounts the user may use: all of them, unless the user is a media
     buyer narrowed to chosen ones (one query either way)."""
-    queryset = brand.ad_accounts.all()
-    if is_admin(user):
-        return queryset
-    narrowing = AdAccountUserObjectPermission.objects.filter(
-        user=user, content_object__brand=brand, permission__codename="use_adaccount"
-    )
-    chosen = narrowing.filter(content_object=OuterRef("pk"))
-    return queryset.filter(Q(~Exists(narrowing)) | Q(Exists(chosen)))
+    return brand.ad_accounts.filter(ad_account_visible_q(user))
 
 
 def pixels_for(user: Any, brand: Brand) -> QuerySet[Pixel]:
-    return brand.pixels.all()
+    """The brand's pixels the user may see (see ``pixel_visible_q``)."""
+    return brand.pixels.filter(pixel_visible_q(user))
+
+
+def visible_ad_account_labels(user: Any, brand: Brand) -> frozenset[str] | None:
+    """For texts that name ad accounts by label (activity rows): the labels of the
+    brand's accounts the user may see, or None when they may see all of them (one query;
+    none for admins)."""
+    if is_admin(user):
+        return None
+    from koastops.catalog.models import AdAccount
+
+    chosen = AdAccount.objects.filter(
+        brand=brand, pk__in=_narrowings(user).values("content_object_id")
+    )
+    labels = frozenset(str(ad_account) for ad_account in chosen)
+    return labels or None
+
+
+def activity_for(user: Any, brand: Brand, *, role: Role | None = None) -> QuerySet[ActivityEntry]:
+    """The brand's activity rows the user may see, as one queryset (subqueries, no
+    per-row check): rows on the brand itself for every role; rows on members only with
+    ``members.view``; rows on ad accounts and pixels only for those the user may see
+    (a narrowed media buyer). Rows on any other kind of target are for admins only, so
+    a new kind of object stays hidden until this function says who may see it. Pass
+    ``role`` if already known."""
+    from koastops.activity.models import ActivityEntry
+
+    queryset: QuerySet[ActivityEntry] = ActivityEntry.objects.filter(brand_id=brand.pk)
+    if is_admin(user):
+        return queryset
+    if role is None:
+        role = role_for(user, brand)
+    if not can(user, "activity.view", brand, role=role):
+        return queryset.none()
+
+    def ids_of(visible: QuerySet[Any]) -> Subquery:
+        return Subquery(visible.order_by().annotate(key=Cast("pk", CharField())).values("key"))
+
+    visible = Q(target_type="catalog.brand")
+    visible |= Q(
+        target_type="catalog.adaccount", target_id__in=ids_of(ad_accounts_for(user, brand))
+    )
+    visible |= Q(target_type="catalog.pixel", target_id__in=ids_of(pixels_for(user, brand)))
+    if can(user, "members.view", brand, role=role):
+        visible |= Q(target_type="accounts.user")
+    return queryset.filter(visible)
 
 
 def members_for(brand: Brand) -> QuerySet[User]:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
 from django.db.models import QuerySet
 
+from koastops.accounts import policies
+from koastops.accounts.models import Role
 from koastops.activity.models import ActivityEntry
 from koastops.activity.verbs import VERBS
 from koastops.catalog.models import Brand
@@ -21,6 +24,8 @@ from koastops.catalog.models import Brand
 CHANGE_VALUE_MAX = 80
 # The filter selects list at most this many actors / object types.
 CHOICES_MAX = 200
+# Fields of before / after that list ad accounts by label.
+AD_ACCOUNT_FIELDS = frozenset({"ad_accounts"})
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,9 @@ class ActivityRow:
 
 def activity_list(
     *,
+    user: Any,
     brand: Brand,
+    role: Role | None = None,
     actor: str = "",
     actor_exact: bool = False,
     verb: str = "",
@@ -48,8 +55,9 @@ def activity_list(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ) -> QuerySet[ActivityEntry]:
-    """The brand's entries, newest first. Dates are whole UTC days, both ends included."""
-    queryset = ActivityEntry.objects.filter(brand_id=brand.pk)
+    """The brand's entries the user may see (``policies.activity_for``), newest first.
+    Dates are whole UTC days, both ends included."""
+    queryset = policies.activity_for(user, brand, role=role)
     if actor:
         lookup = "actor_label__iexact" if actor_exact else "actor_label__icontains"
         queryset = queryset.filter(**{lookup: actor})
@@ -68,18 +76,20 @@ def _start_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
-def activity_actor_labels(*, brand: Brand) -> list[str]:
+def activity_actor_labels(*, user: Any, brand: Brand, role: Role | None = None) -> list[str]:
+    """Who acted in the rows the user may see (never an actor known only from others)."""
     return list(
-        ActivityEntry.objects.filter(brand_id=brand.pk)
+        policies.activity_for(user, brand, role=role)
         .order_by("actor_label")
         .values_list("actor_label", flat=True)
         .distinct()[:CHOICES_MAX]
     )
 
 
-def activity_target_types(*, brand: Brand) -> list[str]:
+def activity_target_types(*, user: Any, brand: Brand, role: Role | None = None) -> list[str]:
+    """The kinds of object in the rows the user may see."""
     return list(
-        ActivityEntry.objects.filter(brand_id=brand.pk)
+        policies.activity_for(user, brand, role=role)
         .order_by("target_type")
         .values_list("target_type", flat=True)
         .distinct()[:CHOICES_MAX]
@@ -117,6 +127,30 @@ def changes_of(entry: ActivityEntry) -> list[Change]:
         for name in fields
         if before.get(name) != after.get(name)
     ]
+
+
+def activity_redactor(*, user: Any, brand: Brand) -> Callable[[ActivityEntry], ActivityEntry]:
+    """What shows a row to the user: rows name linked ad accounts by label in their
+    before / after (a pixel's ``ad_accounts``); for a narrowed media buyer, the labels of
+    accounts they may not see are left out (the row in memory only, never saved). One
+    query, none for admins."""
+    labels = policies.visible_ad_account_labels(user, brand)
+    if labels is None:
+        return _unchanged
+
+    def redact(entry: ActivityEntry) -> ActivityEntry:
+        for side in (entry.before, entry.after):
+            if isinstance(side, dict):
+                for name, value in side.items():
+                    if name in AD_ACCOUNT_FIELDS and isinstance(value, list):
+                        side[name] = [item for item in value if item in labels]
+        return entry
+
+    return redact
+
+
+def _unchanged(entry: ActivityEntry) -> ActivityEntry:
+    return entry
 
 
 def activity_rows(entries: list[ActivityEntry]) -> list[ActivityRow]:

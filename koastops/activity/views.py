@@ -79,25 +79,29 @@ class ActivityFilterForm(forms.Form):
         }
 
 
-def _filter_form(request: HttpRequest, brand: Brand) -> ActivityFilterForm:
+def _filter_form(request: HttpRequest, brand: Brand, role: Role | None) -> ActivityFilterForm:
+    # The choices come from the rows the user may see, so they name nothing hidden.
+    scope = {"user": request.user, "brand": brand, "role": role}
     return ActivityFilterForm(
         request.GET,
-        actor_labels=selectors.activity_actor_labels(brand=brand),
-        target_types=selectors.activity_target_types(brand=brand),
+        actor_labels=selectors.activity_actor_labels(**scope),
+        target_types=selectors.activity_target_types(**scope),
     )
 
 
 @require_GET
 @policies.brand_capability("activity.view")
 def activity_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
-    form = _filter_form(request, brand)
+    form = _filter_form(request, brand, role)
     valid = form.is_valid()
     page = rows = None
     if valid:
-        page = paginate(
-            request, selectors.activity_list(brand=brand, **form.filters()), per_page=PAGE_SIZE
+        entries = selectors.activity_list(
+            user=request.user, brand=brand, role=role, **form.filters()
         )
-        rows = selectors.activity_rows(list(page.object_list))
+        page = paginate(request, entries, per_page=PAGE_SIZE)
+        redact = selectors.activity_redactor(user=request.user, brand=brand)
+        rows = selectors.activity_rows([redact(entry) for entry in page.object_list])
     export_query = request.GET.copy()
     export_query.pop("page", None)
     context = {
@@ -125,7 +129,7 @@ def activity_export(request: HttpRequest, *, brand: Brand, role: Role | None) ->
             status=422,
             content_type="text/plain; charset=utf-8",
         )
-    form = _filter_form(request, brand)
+    form = _filter_form(request, brand, role)
     if not form.is_valid():
         problems = "; ".join(
             f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()
@@ -134,8 +138,10 @@ def activity_export(request: HttpRequest, *, brand: Brand, role: Role | None) ->
             f"Invalid filters — {problems}", status=422, content_type="text/plain; charset=utf-8"
         )
     content_type, render_rows = EXPORT_FORMATS[chosen]
-    entries = selectors.activity_list(brand=brand, **form.filters()).iterator(chunk_size=2000)
-    response = StreamingHttpResponse(render_rows(entries), content_type=content_type)
+    entries = selectors.activity_list(user=request.user, brand=brand, role=role, **form.filters())
+    redact = selectors.activity_redactor(user=request.user, brand=brand)
+    shown = (redact(entry) for entry in entries.iterator(chunk_size=2000))
+    response = StreamingHttpResponse(render_rows(shown), content_type=content_type)
     today = timezone.now().astimezone(dt.UTC).date().isoformat()
     response["Content-Disposition"] = (
         f'attachment; filename="{brand.slug}-activity-{today}.{chosen}"'

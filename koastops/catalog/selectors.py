@@ -18,11 +18,11 @@ def _status_filter(queryset: QuerySet, status: str) -> QuerySet:
     return queryset  # "all"
 
 
-def _count_per_brand(model: type[AdAccount] | type[Pixel]) -> Coalesce:
-    """A correlated COUNT per brand. Two Count() annotations over joins would multiply
-    the rows (ad accounts x pixels per brand) before counting."""
+def _count_per_brand(model: type[AdAccount] | type[Pixel], visible: Q) -> Coalesce:
+    """A correlated COUNT per brand of the rows the user may see. Two Count() annotations
+    over joins would multiply the rows (ad accounts x pixels per brand) before counting."""
     counts = (
-        model.objects.filter(brand=OuterRef("pk"))
+        model.objects.filter(visible, brand=OuterRef("pk"))
         .order_by()
         .values("brand")
         .annotate(n=Count("pk"))
@@ -33,8 +33,8 @@ def _count_per_brand(model: type[AdAccount] | type[Pixel]) -> Coalesce:
 
 def brand_list(*, user: User, search: str = "", status: str = "active") -> QuerySet[Brand]:
     queryset = policies.brands_for(user).annotate(
-        ad_account_count=_count_per_brand(AdAccount),
-        pixel_count=_count_per_brand(Pixel),
+        ad_account_count=_count_per_brand(AdAccount, policies.ad_account_visible_q(user)),
+        pixel_count=_count_per_brand(Pixel, policies.pixel_visible_q(user)),
     )
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))
@@ -64,11 +64,21 @@ def pixel_list(
     queryset = policies.pixels_for(user, brand)
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
-    return (
-        _status_filter(queryset, status)
-        .prefetch_related(Prefetch("ad_accounts", queryset=AdAccount.objects.order_by("name")))
-        .order_by("name")
-    )
+    # Only the linked accounts the user may see: a narrowed media buyer never reads the
+    # name of another account, not even next to a pixel they share.
+    linked = Prefetch("ad_accounts", queryset=pixel_ad_accounts(user=user, brand=brand))
+    return _status_filter(queryset, status).prefetch_related(linked).order_by("name")
+
+
+def pixel_ad_accounts(
+    *, user: User, brand: Brand, pixel: Pixel | None = None
+) -> QuerySet[AdAccount]:
+    """The ad accounts linked to ``pixel`` (or, for a prefetch, to any pixel) that the
+    user may see, by name."""
+    queryset = policies.ad_accounts_for(user, brand)
+    if pixel is not None:
+        queryset = queryset.filter(pixels=pixel)
+    return queryset.order_by("name")
 
 
 def ad_account_for_view(*, user: User, brand: Brand, ad_account_id: int) -> AdAccount:

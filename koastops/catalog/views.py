@@ -382,7 +382,7 @@ def pixel_detail(request: HttpRequest, pk: int, *, brand: Brand, role: Role | No
     context = {
         "brand": brand,
         "pixel": pixel,
-        "ad_accounts": pixel.ad_accounts.order_by("name"),
+        "ad_accounts": selectors.pixel_ad_accounts(user=request.user, brand=brand, pixel=pixel),
         "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
         "tab": "pixels",
     }

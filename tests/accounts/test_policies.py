@@ -1,10 +1,12 @@
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 
 from koastops.accounts import policies
 from koastops.accounts.models import Role
-from tests.factories import AdAccountFactory, BrandFactory, UserFactory
+from koastops.activity.services import activity_record
+from tests.factories import AdAccountFactory, BrandFactory, PixelFactory, UserFactory
 
 
 @pytest.fixture
@@ -90,6 +92,54 @@ def test_narrowed_media_buyer_sees_only_chosen_ad_accounts(buyer, brand):
     assert list(policies.ad_accounts_for(buyer, brand)) == [second]
     policies.grant_role(buyer, brand, Role.ANALYST)  # not a buyer any more: narrowing goes
     assert set(policies.ad_accounts_for(buyer, brand)) == {first, second, third}
+
+
+def test_narrowed_media_buyer_sees_pixels_of_chosen_accounts_or_of_none(buyer, brand):
+    chosen, other = AdAccountFactory.create_batch(2, brand=brand)
+    shared, other_only, unlinked = PixelFactory.create_batch(3, brand=brand)
+    shared.ad_accounts.set([chosen, other])
+    other_only.ad_accounts.set([other])
+    assert set(policies.pixels_for(buyer, brand)) == {shared, other_only, unlinked}
+    policies.set_ad_account_narrowing(buyer, brand, [chosen])
+    assert set(policies.pixels_for(buyer, brand)) == {shared, unlinked}
+    # Narrowing on one brand says nothing about another brand's pixels.
+    elsewhere = PixelFactory(brand=BrandFactory())
+    elsewhere.ad_accounts.set([AdAccountFactory(brand=elsewhere.brand)])
+    policies.grant_role(buyer, elsewhere.brand, Role.MEDIA_BUYER)
+    assert list(policies.pixels_for(buyer, elsewhere.brand)) == [elsewhere]
+
+
+def test_activity_rows_follow_what_the_role_may_see(buyer, brand, admin_user):
+    chosen, other = AdAccountFactory.create_batch(2, brand=brand)
+    member = UserFactory()
+    with transaction.atomic():
+        rows = {
+            "brand": activity_record(
+                verb="brand.updated", actor=admin_user, target=brand, brand=brand
+            ),
+            "chosen": activity_record(
+                verb="ad_account.updated", actor=admin_user, target=chosen, brand=brand
+            ),
+            "other": activity_record(
+                verb="ad_account.updated", actor=admin_user, target=other, brand=brand
+            ),
+            "member": activity_record(
+                verb="member.invited", actor=admin_user, target=member, brand=brand
+            ),
+        }
+
+    def seen(user) -> set[str]:
+        ids = set(policies.activity_for(user, brand).values_list("pk", flat=True))
+        return {name for name, row in rows.items() if row.pk in ids}
+
+    assert seen(admin_user) == {"brand", "chosen", "other", "member"}
+    assert seen(buyer) == {"brand", "chosen", "other"}
+    policies.set_ad_account_narrowing(buyer, brand, [chosen])
+    assert seen(buyer) == {"brand", "chosen"}
+    policies.grant_role(buyer, brand, Role.OPS_LEAD)
+    assert seen(buyer) == {"brand", "chosen", "other", "member"}
+    policies.revoke_role(buyer, brand)
+    assert seen(buyer) == set()
 
 
 def test_scoped_brand_list_is_one_query_for_1_or_50_brands(db, django_assert_num_queries):

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router
 
+from koastops.accounts.models import Role, User
 from koastops.activity import selectors
 from koastops.activity.models import ActivityEntry
 from koastops.api.common import brand_with_capability, responses
@@ -19,11 +20,16 @@ from koastops.catalog.models import Brand
 router = Router(tags=["activity"])
 
 
-def brand_activity(brand: Brand, filters: ActivityFilters) -> QuerySet[ActivityEntry]:
-    """``actor`` is a user id (all digits) or an email address (exact, any case)."""
+def brand_activity(
+    user: User, brand: Brand, role: Role | None, filters: ActivityFilters
+) -> QuerySet[ActivityEntry]:
+    """The rows the user may see. ``actor`` is a user id (all digits) or an email address
+    (exact, any case)."""
     actor = (filters.actor or "").strip()
     queryset = selectors.activity_list(
+        user=user,
         brand=brand,
+        role=role,
         actor="" if actor.isdigit() else actor,
         actor_exact=True,
         verb=filters.verb or "",
@@ -42,5 +48,8 @@ def activity_list(
 ) -> dict[str, Any]:
     """Who changed or decided what on the brand (capability ``activity.view``), newest
     first. Days are whole UTC days, both ends included."""
-    brand, _ = brand_with_capability(request, slug, "activity.view")
-    return paginate(brand_activity(brand, filters), filters)
+    brand, role = brand_with_capability(request, slug, "activity.view")
+    page = paginate(brand_activity(request.auth, brand, role, filters), filters)
+    redact = selectors.activity_redactor(user=request.auth, brand=brand)
+    page["items"] = [redact(entry) for entry in page["items"]]
+    return page
