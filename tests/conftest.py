@@ -165,7 +165,10 @@ class EnqueuedTasks:
         calls, self.calls = self.calls, []
         results = []
         for task, args, kwargs in calls:
-            outcome = task.apply(args=args, kwargs=kwargs, throw=True)
+            # throw=False: with throw, Celery raises the first Retry instead of retrying.
+            outcome = task.apply(args=args, kwargs=kwargs, throw=False)
+            if outcome.failed():
+                raise outcome.result
             results.append(outcome.result)
         return results
 
