@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from koastops.core.admin_base import ReadOnlyModelAdmin
-from koastops.system.models import Heartbeat, WorkerPing
+from koastops.system.models import Heartbeat, TaskDelivery, WorkerPing
 
 
 @admin.register(WorkerPing)
@@ -15,3 +15,11 @@ class WorkerPingAdmin(ReadOnlyModelAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(ReadOnlyModelAdmin):
     list_display = ("name", "last_seen_at", "detail")
+
+
+@admin.register(TaskDelivery)
+class TaskDeliveryAdmin(ReadOnlyModelAdmin):
+    """Task runs whose worker died mid-run; ``given up`` ones were not run again."""
+
+    list_display = ("task_name", "key", "deliveries", "last_delivered_at", "given_up_at")
+    list_filter = ("task_name",)
