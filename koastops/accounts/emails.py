@@ -26,7 +26,7 @@ def set_password_link(user: User) -> str:
 
 
 def invitation_email(*, user: User, brand: Brand, invited_by: User | None) -> EmailMessage:
-    inviter = (invited_by.get_full_name() if invited_by else "") or "An ops lead"
+    inviter = (invited_by.get_full_name() if invited_by else "") or "Someone"
     return EmailMessage(
         subject=f"You have been invited to {brand.name} on koastops",
         body=(

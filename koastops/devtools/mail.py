@@ -90,7 +90,13 @@ def outbox_list(*, limit: int = 25) -> list[OutboxEmail]:
     folder = outbox_dir()
     if not folder.is_dir():
         return []
-    return [_read(path) for path in sorted(folder.glob("*.eml"), reverse=True)[:limit]]
+    emails = []
+    for path in sorted(folder.glob("*.eml"), reverse=True)[:limit]:
+        try:
+            emails.append(_read(path))
+        except FileNotFoundError:  # pruned by a sending process meanwhile
+            continue
+    return emails
 
 
 def _read(path: Path) -> OutboxEmail:
