@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -17,3 +18,7 @@ urlpatterns = [
     path("api/v1/", include("koastops.api.urls")),
     path("me/", include("koastops.accounts.profile_urls")),
 ]
+
+if settings.DEBUG:
+    # Development pages (the email outbox); a string, so nothing imports devtools.
+    urlpatterns.append(path("dev/", include("koastops.devtools.urls")))

@@ -142,3 +142,45 @@ class ActivityLog:
 @pytest.fixture
 def activity(db) -> ActivityLog:
     return ActivityLog()
+
+
+class EnqueuedTasks:
+    """Task messages the code under test published, recorded at the broker boundary
+    instead of sent. ``run()`` executes them in this process through Celery's ``apply``:
+    the same task code, base class (delivery count) and retry policy a worker runs. The
+    path through a real broker and worker is covered by the ``worker`` tests."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, tuple, dict]] = []
+
+    def record(self, task: Any, args: Any = None, kwargs: Any = None, **options: Any) -> None:
+        self.calls.append((task, tuple(args or ()), dict(kwargs or {})))
+
+    @property
+    def names(self) -> list[str]:
+        return [task.name for task, _, _ in self.calls]
+
+    def run(self) -> list[Any]:
+        """Run every recorded message once (in order) and forget them; the results."""
+        calls, self.calls = self.calls, []
+        results = []
+        for task, args, kwargs in calls:
+            # throw=False: with throw, Celery raises the first Retry instead of retrying.
+            outcome = task.apply(args=args, kwargs=kwargs, throw=False)
+            if outcome.failed():
+                raise outcome.result
+            results.append(outcome.result)
+        return results
+
+
+@pytest.fixture
+def enqueued(monkeypatch) -> EnqueuedTasks:
+    from koastops.celery import KoastopsTask
+
+    recorder = EnqueuedTasks()
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        recorder.record(self, args, kwargs, **options)
+
+    monkeypatch.setattr(KoastopsTask, "apply_async", apply_async)
+    return recorder

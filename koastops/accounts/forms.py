@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from koastops.accounts.models import Role
+from koastops.accounts.tasks import send_password_reset
 from koastops.catalog.models import AdAccount, CatalogStatus
 
 NARROWING_HELP = (
@@ -87,3 +88,15 @@ class MemberInviteForm(_MemberFormMixin):
 
 class MemberRoleForm(_MemberFormMixin):
     pass
+
+
+class EnqueuingPasswordResetForm(PasswordResetForm):
+    """Django's reset form sends the email in the request (an SMTP hiccup is a 500, a slow
+    server a slow page, and the link's host comes from the request). This one enqueues
+    ``accounts.send_password_reset`` for each matching active user instead; the worker
+    builds the link from ``SITE_URL``. The page answers the same whether or not the
+    address belongs to anyone."""
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        for user in self.get_users(self.cleaned_data["email"]):
+            send_password_reset.delay_on_commit(user_id=user.pk)

@@ -10,39 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
-from koastops.accounts import policies
+from koastops.accounts import policies, tasks
 from koastops.accounts.models import Role, User
 from koastops.accounts.tokens import api_tokens_revoke_all
 from koastops.activity.services import activity_record
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus
-
-
-def _send_set_password_email(*, user: User, brand: Brand, invited_by: User, base_url: str) -> None:
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    link = base_url.rstrip("/") + reverse(
-        "password_reset_confirm", kwargs={"uidb64": uid, "token": token}
-    )
-    send_mail(
-        subject=f"You have been invited to {brand.name} on koastops",
-        message=(
-            f"{invited_by.get_full_name()} invited you to work on {brand.name} in koastops.\n\n"
-            f"Choose your password here (the link works once and expires):\n{link}\n\n"
-            "Then sign in with this email address."
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[user.email],
-    )
 
 
 def _lock_user(user: User) -> User:
@@ -100,10 +76,10 @@ def member_invite(
     role: Role,
     full_name: str = "",
     ad_accounts: Iterable[AdAccount] = (),
-    base_url: str,
 ) -> User:
     """Create the user if new (no usable password until they choose one), grant the role
-    and email a set-password link. Inviting an existing user just grants the role."""
+    and email a set-password link (a worker sends it after the commit; the link starts with
+    ``SITE_URL``). Inviting an existing user just grants the role."""
     policies.require(policies.can(actor, "members.manage", brand), "You may not invite members.")
     role = _role(role)
     chosen = list(ad_accounts)
@@ -118,10 +94,8 @@ def member_invite(
         activity_record(
             verb="member.invited", actor=actor, target=user, brand=brand, after={"email": email}
         )
-        transaction.on_commit(
-            lambda: _send_set_password_email(
-                user=user, brand=brand, invited_by=actor, base_url=base_url
-            )
+        tasks.send_invitation.delay_on_commit(
+            user_id=user.pk, brand_id=brand.pk, inviter_id=actor.pk
         )
     elif not user.is_active:
         raise ValidationError({"email": "This user is deactivated; an admin must reactivate them."})

@@ -2,7 +2,7 @@ from django.contrib.auth import views as django_auth_views
 from django.urls import include, path
 
 from koastops.accounts import auth_views
-from koastops.accounts.forms import EmailAuthenticationForm
+from koastops.accounts.forms import EmailAuthenticationForm, EnqueuingPasswordResetForm
 
 urlpatterns = [
     path(
@@ -11,6 +11,11 @@ urlpatterns = [
         name="login",
     ),
     # Before Django's own URLs, so these (logged) views answer the same names and paths.
+    path(
+        "password_reset/",
+        django_auth_views.PasswordResetView.as_view(form_class=EnqueuingPasswordResetForm),
+        name="password_reset",
+    ),
     path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "reset/<uidb64>/<token>/",

@@ -164,7 +164,6 @@ def member_invite(request: HttpRequest, *, brand: Brand, role: Role | None) -> H
                 role=Role(data["role"]),
                 full_name=data["full_name"],
                 ad_accounts=data["ad_accounts"],
-                base_url=request.build_absolute_uri("/"),
             )
         except ValidationError as exc:
             form.add_service_error(exc)

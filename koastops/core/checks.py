@@ -1,4 +1,5 @@
 import re
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
@@ -52,3 +53,17 @@ def activity_log_keys_configured(app_configs, **kwargs):
             )
         )
     return errors
+@register(Tags.security, deploy=True)
+def site_url_configured(app_configs, **kwargs):
+    """Links in emails are built from SITE_URL, never from the request's Host header."""
+    site_url = urlsplit(getattr(settings, "SITE_URL", ""))
+    if site_url.scheme not in ("http", "https") or not site_url.netloc:
+        return [
+            Error(
+                "SITE_URL is not set (or not an http(s) URL): emails cannot link back to koastops.",
+                hint="Set SITE_URL to the address users reach koastops by, e.g. "
+                "https://koastops.example.com",
+                id="koastops.E010",
+            )
+        ]
+    return []

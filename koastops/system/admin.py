@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from koastops.core.admin_base import ReadOnlyModelAdmin
-from koastops.system.models import Heartbeat, WorkerPing
+from koastops.system.models import Heartbeat, SentEmail, TaskDelivery, WorkerPing
 
 
 @admin.register(WorkerPing)
@@ -15,3 +15,19 @@ class WorkerPingAdmin(ReadOnlyModelAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(ReadOnlyModelAdmin):
     list_display = ("name", "last_seen_at", "detail")
+
+
+@admin.register(TaskDelivery)
+class TaskDeliveryAdmin(ReadOnlyModelAdmin):
+    """Task runs whose worker died mid-run; ``given up`` ones were not run again."""
+
+    list_display = ("task_name", "key", "deliveries", "last_delivered_at", "given_up_at")
+    list_filter = ("task_name",)
+
+
+@admin.register(SentEmail)
+class SentEmailAdmin(ReadOnlyModelAdmin):
+    """One row per task run that handed its email to the mail server (no addresses)."""
+
+    list_display = ("task_name", "key", "sent_at")
+    list_filter = ("task_name",)

@@ -220,7 +220,7 @@ def test_who_may_deactivate_whom(brand, foreign_brand, ops_lead, admin_user, mem
 
 
 def test_ops_lead_invites_a_new_member_who_gets_a_set_password_link(
-    lead_client, brand, mailoutbox, django_capture_on_commit_callbacks
+    lead_client, brand, mailoutbox, django_capture_on_commit_callbacks, enqueued
 ):
     before = activity_count()
     with django_capture_on_commit_callbacks(execute=True):
@@ -236,6 +236,8 @@ def test_ops_lead_invites_a_new_member_who_gets_a_set_password_link(
     assert not user.has_usable_password()
     assert policies.role_for(user, brand) == Role.ANALYST
     assert verbs_since(before) == ["member.invited", "member.role_granted"]
+    assert enqueued.names == ["koastops.accounts.send_invitation"]
+    enqueued.run()
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["new.person@example.com"]
     assert "http://testserver/accounts/reset/" in mailoutbox[0].body

@@ -44,10 +44,14 @@ def test_wrong_old_password_changes_nothing_and_logs_nothing(db):
     assert not ActivityEntry.objects.exists()
 
 
-def test_password_reset_from_the_emailed_link_is_logged_once(db, mailoutbox):
+def test_password_reset_from_the_emailed_link_is_logged_once(
+    db, mailoutbox, enqueued, django_capture_on_commit_callbacks
+):
     user = UserFactory(email="forgetful@example.com")
     client = Client()
-    client.post(reverse("password_reset"), {"email": user.email})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("password_reset"), {"email": user.email})
+    enqueued.run()
     link = re.search(r"/accounts/reset/\S+/\S+/", mailoutbox[0].body).group(0)
     form_url = client.get(link)["Location"]  # Django swaps the token for a session key
     response = client.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})

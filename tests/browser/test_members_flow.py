@@ -14,6 +14,7 @@ from koastops.accounts import policies
 from koastops.accounts.models import Role
 from tests.browser.test_walkthrough import sign_in
 from tests.factories import DEFAULT_PASSWORD, AdAccountFactory, BrandFactory, UserFactory
+from tests.system.test_worker import running_worker, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,7 +32,18 @@ def brands():
     return {"own": own, "foreign": foreign, "lead": lead}
 
 
-def test_invite_grant_sign_in_and_revoke(chromium_browser, live_server, brands, console_errors):
+@pytest.fixture
+def celery_worker():
+    """The invitation email is sent by a worker, as in production."""
+    with running_worker() as worker:
+        yield worker
+
+
+@pytest.mark.worker
+def test_invite_grant_sign_in_and_revoke(
+    chromium_browser, live_server, brands, console_errors, celery_worker, settings
+):
+    settings.SITE_URL = live_server.url  # links in emails start with SITE_URL
     lead_context = chromium_browser.new_context(base_url=live_server.url)
     member_context = chromium_browser.new_context(base_url=live_server.url)
     for context in (lead_context, member_context):
@@ -60,7 +72,7 @@ def test_invite_grant_sign_in_and_revoke(chromium_browser, live_server, brands, 
     expect(table.get_by_text(NEW_MEMBER).first).to_be_visible()
 
     # The invitation email carries a set-password link.
-    assert len(mail.outbox) == 1
+    assert wait_for(lambda: len(mail.outbox) == 1), "the worker sent no invitation"
     link = re.search(r"https?://\S+/accounts/reset/\S+/", mail.outbox[0].body)
     assert link, mail.outbox[0].body
     member_page.goto(link.group(0))

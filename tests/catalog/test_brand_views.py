@@ -478,11 +478,16 @@ def test_wrong_password_shows_an_error(client, admin_user):
     assert "correct email address and password" in response.content.decode()
 
 
-def test_password_reset_sends_an_email(client, admin_user, mailoutbox):
+def test_password_reset_sends_an_email(
+    client, admin_user, mailoutbox, enqueued, django_capture_on_commit_callbacks
+):
     assert client.get(reverse("password_reset")).status_code == 200
-    response = client.post(reverse("password_reset"), {"email": "admin@example.com"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": "admin@example.com"})
     assert response.status_code == 302
     assert client.get(response["Location"]).status_code == 200
+    assert enqueued.names == ["koastops.accounts.send_password_reset"]
+    enqueued.run()
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["admin@example.com"]
     link = re.search(r"https?://\S+/reset/\S+/", mailoutbox[0].body).group(0)

@@ -192,11 +192,15 @@ class Command(BaseCommand):
             stopped.append("beat")
         what = stopped[0] if len(stopped) == 1 else ", ".join(stopped[:-1]) + " and " + stopped[-1]
         host = "127.0.0.1" if addr in ("0.0.0.0", "::") else addr  # noqa: S104 — display only
+        # Links in the emails the worker sends point at this server unless SITE_URL is set
+        # (the children read their settings from this environment).
+        os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
 
         def announce() -> None:
             self.stdout.write(
                 self.style.SUCCESS(f"koastops is running at http://{host}:{port}/")
                 + f" — Ctrl-C stops {what}."
+                + (f" Sent emails: http://{host}:{port}/dev/outbox/" if settings.DEBUG else "")
             )
             self.stdout.flush()
 
