@@ -20,7 +20,7 @@ from koastops.activity.models import ActivityEntry
 from koastops.activity.services import activity_record
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
 from koastops.core import crypto
-from koastops.system.models import Heartbeat, WorkerPing
+from koastops.system.models import Heartbeat, SentEmail, TaskDelivery, WorkerPing
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -103,6 +103,28 @@ class HeartbeatFactory(factory.django.DjangoModelFactory):
 
     name = "beat"
     last_seen_at = factory.LazyFunction(timezone.now)
+
+
+class TaskDeliveryFactory(factory.django.DjangoModelFactory):
+    """A run counted at start whose worker died (a returned run deletes its row)."""
+
+    class Meta:
+        model = TaskDelivery
+
+    key = factory.Sequence(lambda n: f"task-{n}:0")
+    task_name = "koastops.system.worker_ping"
+    deliveries = 1
+    first_delivered_at = factory.LazyFunction(timezone.now)
+    last_delivered_at = factory.LazyFunction(timezone.now)
+
+
+class SentEmailFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SentEmail
+
+    key = factory.Sequence(lambda n: f"email-task-{n}")
+    task_name = "koastops.accounts.send_invitation"
+    sent_at = factory.LazyFunction(timezone.now)
 
 
 class ApiTokenFactory(factory.django.DjangoModelFactory):
