@@ -504,3 +504,14 @@ def test_page_and_api_refuse_the_same_ad_account_input(ops_lead, brand, ad_accou
         assert [e for e in response.json()["detail"] if e["loc"][-1] == field]
     assert AdAccount.objects.get(pk=ad_account.pk).version == 1
     activity.none()
+
+
+@pytest.mark.parametrize("bad", ["Nul\x00name", "Lone \ud800 surrogate"])
+def test_text_the_database_cannot_store_is_422_naming_the_field(ops_lead, activity, bad):
+    # json.dumps escapes both (\u0000, \ud800), as a client would send them.
+    response = writer(ops_lead, activity).send(
+        "POST", "/brands/own-brand/ad-accounts", ad_account_body(name=bad)
+    )
+    assert response.status_code == 422, response.content
+    assert "name" in loc_fields(response)
+    activity.none()
