@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from koastops.accounts.models import Role
 from koastops.activity.verbs import VERBS
@@ -211,16 +211,30 @@ class ValidationErrorOut(Schema):
 # Create bodies name every field; edit bodies (PATCH) only the fields to change. Status
 # changes only through the archive / restore operations.
 
+
+def _storable_text(value: str) -> str:
+    """Text the database can store: PostgreSQL refuses NUL characters and lone surrogates
+    (which JSON can spell), and would answer with a 500 instead of naming the field."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable_text)]
 DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-MarketCode = Annotated[str, Field(min_length=2, max_length=2, description="ISO 3166 code.")]
-Name = Annotated[str, Field(min_length=1, max_length=120)]
-ExternalId = Annotated[str, Field(min_length=1, max_length=40)]
-Currency = Annotated[str, Field(min_length=3, max_length=3, description="ISO 4217, e.g. EUR.")]
-TimeZone = Annotated[str, Field(min_length=1, max_length=64, description="IANA name.")]
-Slug = Annotated[str, Field(max_length=60, description="Letters, digits, - and _.")]
-Description = Annotated[str, Field(max_length=5000)]
+MarketCode = Annotated[Text, Field(min_length=2, max_length=2, description="ISO 3166 code.")]
+Name = Annotated[Text, Field(min_length=1, max_length=120)]
+ExternalId = Annotated[Text, Field(min_length=1, max_length=40)]
+Currency = Annotated[Text, Field(min_length=3, max_length=3, description="ISO 4217, e.g. EUR.")]
+TimeZone = Annotated[Text, Field(min_length=1, max_length=64, description="IANA name.")]
+Slug = Annotated[Text, Field(max_length=60, description="Letters, digits, - and _.")]
+Description = Annotated[Text, Field(max_length=5000)]
 AccessToken = Annotated[
-    str, Field(min_length=1, max_length=2000, description="Write-only: never returned.")
+    Text, Field(min_length=1, max_length=2000, description="Write-only: never returned.")
 ]
 
 

@@ -466,3 +466,52 @@ def test_pixel_factory_pixels_of_another_brand_are_404(ops_lead, foreign_brand):
         ).status_code
         == 404
     )
+
+
+# --- one write path: the page and the API refuse the same input ----------------------------
+
+
+def test_page_and_api_refuse_the_same_ad_account_input(ops_lead, brand, ad_account, activity):
+    from django.test import Client
+    from django.urls import reverse
+
+    AdAccountFactory(brand=brand, external_id="act_777")
+    page = Client()
+    page.force_login(ops_lead)
+    client = writer(ops_lead, activity)
+    cases = [
+        ({"external_id": "act_777"}, "external_id", "Another Meta ad account already uses act_777"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone", "Mars/Olympus"),
+    ]
+    for change, field, message in cases:
+        data = {
+            "name": "Main DE",
+            "platform": "meta",
+            "external_id": "act_5550001",
+            "currency": "EUR",
+            "time_zone": "Europe/Berlin",
+            "version": 1,
+        } | change
+        response = page.post(
+            reverse("catalog:ad_account_edit", args=[brand.slug, ad_account.pk]), data
+        )
+        assert response.status_code == 422
+        assert any(message in error for error in response.context["form"].errors[field])
+        response = client.send(
+            "PATCH", f"/brands/own-brand/ad-accounts/{ad_account.pk}", change, if_match=1
+        )
+        assert response.status_code == 422
+        assert [e for e in response.json()["detail"] if e["loc"][-1] == field]
+    assert AdAccount.objects.get(pk=ad_account.pk).version == 1
+    activity.none()
+
+
+@pytest.mark.parametrize("bad", ["Nul\x00name", "Lone \ud800 surrogate"])
+def test_text_the_database_cannot_store_is_422_naming_the_field(ops_lead, activity, bad):
+    # json.dumps escapes both (\u0000, \ud800), as a client would send them.
+    response = writer(ops_lead, activity).send(
+        "POST", "/brands/own-brand/ad-accounts", ad_account_body(name=bad)
+    )
+    assert response.status_code == 422, response.content
+    assert "name" in loc_fields(response)
+    activity.none()
