@@ -53,6 +53,8 @@ def activity_log_keys_configured(app_configs, **kwargs):
             )
         )
     return errors
+
+
 @register(Tags.security, deploy=True)
 def site_url_configured(app_configs, **kwargs):
     """Links in emails are built from SITE_URL, never from the request's Host header."""
