@@ -12,6 +12,7 @@ from koastops.accounts.models import (
     AdAccountUserObjectPermission,
     ApiToken,
     BrandUserObjectPermission,
+    Membership,
     Role,
     User,
 )
@@ -186,6 +187,23 @@ class RoleGrantFactory(factory.django.DjangoModelFactory):
         return model_class.objects.get(
             user=user, content_object=content_object, permission__codename=Role(role).codename
         )
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """A user's one role on a brand: the membership row and its guardian grant, written
+    together by the policy."""
+
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    brand = factory.SubFactory(BrandFactory)
+    role = Role.ANALYST
+
+    @classmethod
+    def _create(cls, model_class, *args, user, brand, role):
+        policies.grant_role(user, brand, role)
+        return model_class.objects.get(user=user, brand=brand)
 
 
 class AdAccountNarrowingFactory(factory.django.DjangoModelFactory):

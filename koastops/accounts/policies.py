@@ -6,7 +6,8 @@ own. A brand the user holds no role on answers 404 (its existence does not leak)
 brand the user may see but not change answers 403 on change.
 
 Roles are granted per brand as guardian object permissions on the brand
-(``catalog.role_<role>``); a media buyer can be narrowed to chosen ad accounts with
+(``catalog.role_<role>``), each mirrored by a ``Membership`` row whose unique key allows
+one role per user and brand; a media buyer can be narrowed to chosen ad accounts with
 ``catalog.use_adaccount`` on each. Admin is ``is_superuser`` and may do everything.
 Nothing is cached across requests, so a revoked role or a deactivated user loses
 access on the very next request, API call or task run.
@@ -27,6 +28,7 @@ from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.timezone import now
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from koastops.accounts.models import (
@@ -327,7 +329,10 @@ def grant_role(user: User, brand: Brand, role: Role) -> Role | None:
     """Give ``user`` exactly ``role`` on ``brand``; returns the role it replaced."""
     role = Role(role)
     previous = membership_role(user, brand)
-    Membership.objects.update_or_create(user=user, brand=brand, defaults={"role": role.value})
+    if previous is None:
+        Membership.objects.create(user=user, brand=brand, role=role.value)
+    elif previous != role:
+        Membership.objects.filter(user=user, brand=brand).update(role=role.value, updated_at=now())
     for other in Role:
         if other != role:
             remove_perm(f"catalog.{other.codename}", user, brand)
@@ -354,6 +359,7 @@ def lock_ops_leads(brand: Brand) -> set[int]:
     return set(
         Membership.objects.select_for_update(of=("self",))
         .filter(brand=brand, role=Role.OPS_LEAD, user__is_active=True)
+        .order_by("pk")  # one locking order for everyone: no deadlock between two leads
         .values_list("user_id", flat=True)
     )
 
@@ -366,6 +372,7 @@ def last_ops_lead_brands(user: User) -> list[Brand]:
     rows = (
         Membership.objects.select_for_update(of=("self",))
         .filter(brand_id__in=led, role=Role.OPS_LEAD, user__is_active=True)
+        .order_by("pk")
         .values_list("brand_id", "user_id")
     )
     leads: dict[int, set[int]] = {}

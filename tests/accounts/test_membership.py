@@ -18,7 +18,7 @@ from koastops.accounts.models import (
     Membership,
     Role,
 )
-from tests.factories import AdAccountFactory, UserFactory
+from tests.factories import AdAccountFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +96,9 @@ def test_the_migration_keeps_the_latest_of_several_role_grants(brand, foreign_br
     )
     assert role_grants(doubled, brand) == ["role_analyst"]
     assert policies.role_for(doubled, brand) == Role.ANALYST
+
+
+def test_the_membership_factory_grants_through_the_policy(brand):
+    membership = MembershipFactory(brand=brand, role=Role.MEDIA_BUYER)
+    assert policies.role_for(membership.user, brand) == Role.MEDIA_BUYER
+    assert role_grants(membership.user, brand) == ["role_media_buyer"]
