@@ -68,10 +68,15 @@ def test_changing_the_case_does_not_buy_more_attempts_before_the_lockout(user, p
     assert "_auth_user_id" not in client.session
 
 
-def test_password_reset_by_a_mixed_case_email_reaches_the_user(user, mailoutbox):
+def test_password_reset_by_a_mixed_case_email_reaches_the_user(
+    user, mailoutbox, enqueued, django_capture_on_commit_callbacks
+):
     client = Client()
-    response = client.post(reverse("password_reset"), {"email": MIXED})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": MIXED})
     assert response.status_code == 302
+    assert enqueued.names == ["koastops.accounts.send_password_reset"]
+    enqueued.run()
     [mail] = mailoutbox
     assert mail.to == [EMAIL]
     link = re.search(r"/accounts/reset/\S+/\S+/", mail.body).group(0)
