@@ -64,7 +64,9 @@ def _context(
                 row.non_field_errors = form.non_field_errors()
                 row.form_role = form.data.get("role", "")
                 row.form_ad_account_ids = {
-                    int(value) for value in form.data.getlist("ad_accounts") if value.isdigit()
+                    int(value)
+                    for value in form.data.getlist("ad_accounts")
+                    if value.isascii() and value.isdigit()
                 }
     narrowable = selectors.active_ad_accounts(ad_accounts)
     return {

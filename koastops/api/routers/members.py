@@ -17,7 +17,7 @@ from koastops.accounts import policies, services
 from koastops.accounts.models import Role, User
 from koastops.api.common import brand_with_capability, invalid, renamed, responses
 from koastops.api.pagination import paginate
-from koastops.api.schemas import MemberFilters, MemberGrantIn, MemberOut, MemberPage
+from koastops.api.schemas import DbId, MemberFilters, MemberGrantIn, MemberOut, MemberPage
 from koastops.catalog.models import Brand
 
 router = Router(tags=["members"])
@@ -87,7 +87,7 @@ def member_grant(request: HttpRequest, slug: str, payload: MemberGrantIn) -> dic
     "/brands/{slug}/members/{user_id}",
     response=responses({204: None}, errors=(401, 403, 404)),
 )
-def member_revoke(request: HttpRequest, slug: str, user_id: int) -> Status[None]:
+def member_revoke(request: HttpRequest, slug: str, user_id: DbId) -> Status[None]:
     """Take the user's role on the brand away (and any ad account narrowing)."""
     brand, _ = brand_with_capability(request, slug, "members.manage")
     user = policies.members_for(brand).filter(pk=user_id).first()
