@@ -12,6 +12,7 @@ urlpatterns = [
     ),
     # Before Django's own URLs, so these (logged) views answer the same names and paths.
     path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password_reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(),
