@@ -12,7 +12,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from koastops.accounts.models import Role
 from koastops.catalog.models import AdAccount
-from koastops.core.ids import parse_id
+from koastops.core.forms import IdModelMultipleChoiceField
 
 NARROWING_HELP = (
     "Only for media buyers: the ad accounts they may use. Choose none for all of the "
@@ -34,21 +34,6 @@ class MemberSearchForm(forms.Form):
         return self.cleaned_data.get("q", "") if self.is_valid() else ""
 
 
-class _AdAccountsField(forms.ModelMultipleChoiceField):
-    """Refuses a value that is no id (past bigint, "²", negative) as a choice that is not
-    available, before it reaches the database (where it would be a 500)."""
-
-    def _check_values(self, value: Any) -> Any:
-        for pk in value:
-            if parse_id(str(pk)) is None:
-                raise ValidationError(
-                    self.error_messages["invalid_choice"],
-                    code="invalid_choice",
-                    params={"value": str(pk)[:30]},
-                )
-        return super()._check_values(value)
-
-
 class _MemberFormMixin(forms.Form):
     """Role and ad-account narrowing, shared by the invite and the change-role forms.
 
@@ -57,7 +42,7 @@ class _MemberFormMixin(forms.Form):
     """
 
     role = forms.ChoiceField(choices=Role.choices)
-    ad_accounts = _AdAccountsField(
+    ad_accounts = IdModelMultipleChoiceField(
         queryset=AdAccount.objects.none(),
         required=False,
         help_text=NARROWING_HELP,

@@ -196,3 +196,39 @@ def test_api_unknown_path_is_a_json_404(api, method):
     response = getattr(api.client, method)("/api/v1/brands/own-brand/members/a/b", **api._headers())
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        ("catalog:ad_account_edit", "get"),
+        ("catalog:ad_account_archive", "post"),
+        ("catalog:pixel_detail", "get"),
+        ("catalog:pixel_edit", "get"),
+        ("members:role", "post"),
+        ("members:revoke", "post"),
+    ],
+)
+def test_page_path_id_past_bigint_is_not_found(web, seeded, name, method):
+    response = getattr(web, method)(reverse(name, args=[seeded.slug, int(HUGE)]))
+    assert response.status_code == 404
+
+
+def test_system_ping_past_bigint_is_not_found(admin_client):
+    response = admin_client.get(reverse("system:ping_status", args=[int(HUGE)]))
+    assert response.status_code == 404
+
+
+def test_token_revoke_past_bigint_is_not_found(web):
+    response = web.post(reverse("profile:token_revoke", args=[int(HUGE)]))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("value", [HUGE, "²", "-1"])
+def test_pixel_form_with_an_impossible_ad_account_names_the_field(web, seeded, value):
+    response = web.post(
+        reverse("catalog:pixel_create", args=[seeded.slug]),
+        {"name": "x", "platform": "meta", "external_id": "123456", "ad_accounts": [value]},
+    )
+    assert response.status_code == 422
+    assert "ad_accounts" in response.context["form"].errors
