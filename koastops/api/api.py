@@ -55,15 +55,16 @@ class KoastopsAPI(NinjaAPI):
         for item in schema["paths"].values():
             for operation in item.values():
                 responses = operation.setdefault("responses", {})
+                # ninja keys responses by int; "422" beside 422 would be a duplicate key.
+                declared = {int(code) for code in responses}
+                added = {429: _json_response("Too many requests.", _ERROR)}
                 if "requestBody" in operation:
-                    responses.setdefault(
-                        "400", _json_response("The request body is not valid JSON.", _ERROR)
-                    )
+                    added[400] = _json_response("The request body is not valid JSON.", _ERROR)
                 if "requestBody" in operation or operation.get("parameters"):
-                    responses.setdefault(
-                        "422", _json_response("Invalid input, by field.", _VALIDATION_ERROR)
-                    )
-                responses.setdefault("429", _json_response("Too many requests.", _ERROR))
+                    added[422] = _json_response("Invalid input, by field.", _VALIDATION_ERROR)
+                responses.update(
+                    {code: answer for code, answer in added.items() if code not in declared}
+                )
         return schema
 
 

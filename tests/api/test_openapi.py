@@ -3,6 +3,7 @@ from our own static files (no CDN) under the site's content security policy."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -50,6 +51,17 @@ def test_openapi_document_is_valid_json_and_openapi_3():
     assert schema["openapi"].startswith("3.")
     assert schema["info"]["title"] == "koastops API"
     assert schema["info"]["version"] == "1"
+
+
+def test_openapi_document_has_no_duplicate_keys():
+    """Swagger UI refuses a document with a key twice (ninja's int 422 beside "422")."""
+
+    def no_duplicates(pairs):
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), keys
+        return dict(pairs)
+
+    json.loads(Client().get("/api/v1/openapi.json").content, object_pairs_hook=no_duplicates)
 
 
 def test_every_route_is_documented_and_every_documented_route_exists():
