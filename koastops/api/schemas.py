@@ -47,7 +47,9 @@ class ActivityFilters(PageParams):
         pattern=NO_NUL,
         description="A user id, or the actor's email address (exact).",
     )
-    verb: Verb | None = Field(None, description="A registered verb, e.g. member.role_granted.")
+    verb: Verb | None = Field(  # type: ignore[valid-type]
+        None, description="A registered verb, e.g. member.role_granted."
+    )
     target_type: str | None = Field(
         None,
         max_length=64,
