@@ -21,6 +21,7 @@ Every operation's OpenAPI description lists the 400 / 422 / 429 answers it can g
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from django.conf import settings
@@ -68,11 +69,29 @@ class KoastopsAPI(NinjaAPI):
         return schema
 
 
+def _per_thread(name: str) -> Any:
+    return property(
+        lambda self: getattr(self._local, name),
+        lambda self, value: setattr(self._local, name, value),
+    )
+
+
 class TokenRateThrottle(AuthRateThrottle):
     """Per user, at ``settings.API_THROTTLE_RATE`` (e.g. ``"600/min"``; empty: off). The
-    rate is read on each request, so a deployment's setting (and a test's) takes effect."""
+    rate is read on each request, so a deployment's setting (and a test's) takes effect.
+
+    ninja keeps one request's rate, cache key, history and clock on the throttle, which
+    every thread shares; here they live per thread."""
+
+    rate = _per_thread("rate")
+    num_requests = _per_thread("num_requests")
+    duration = _per_thread("duration")
+    key = _per_thread("key")
+    history = _per_thread("history")
+    now = _per_thread("now")
 
     def __init__(self) -> None:
+        self._local = threading.local()
         super().__init__(rate="1/s")  # replaced per request
 
     def allow_request(self, request: HttpRequest) -> bool:
