@@ -10,7 +10,6 @@ import base64
 import datetime
 import hashlib
 import secrets
-import sys
 from pathlib import Path
 
 import environ
@@ -23,21 +22,19 @@ if (BASE_DIR / ".env").exists():
 VAR_DIR = Path(env.str("KOASTOPS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
-# Management commands that sign nothing may run without a key (a random one per process),
-# so `makemigrations --check` and friends work on a bare checkout. Serving never does.
-_KEYLESS_COMMANDS = {"makemigrations", "showmigrations", "check", "help", "collectstatic"}
 SECRET_KEY = env.str("SECRET_KEY", default="")
+# Without a key (and DEBUG off) the process gets a random one of its own, so commands that
+# sign nothing lasting (`makemigrations --check`, `check`, `collectstatic`) work on a bare
+# checkout. Nothing signed with it outlives the process, so serving refuses it: the WSGI /
+# ASGI entry points and the Celery app stop at once (koastops.core.checks.
+# require_secret_key) and `check --deploy` fails (koastops.E002).
+SECRET_KEY_MISSING = not SECRET_KEY and not DEBUG
 if not SECRET_KEY:
-    if DEBUG:
-        SECRET_KEY = "django-insecure-dev-only-" + "x" * 40
-    elif (
-        Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] and sys.argv[1] in _KEYLESS_COMMANDS
-    ):
-        SECRET_KEY = secrets.token_urlsafe(50)
-    else:
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = (
+        "django-insecure-dev-only-" + "x" * 40
+        if DEBUG
+        else "ephemeral-" + secrets.token_urlsafe(50)
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -381,6 +378,15 @@ LOGGING = {
         "axes": {"level": env.str("AXES_LOG_LEVEL", default="WARNING")},
     },
 }
+
+# --- Rate limits (django's cache; per process with the default local-memory cache) -----
+# The API, per token user: "<requests>/<s|min|hour|day>"; empty switches it off.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
+# Password-reset requests: at most this many per email address and per client IP in
+# PASSWORD_RESET_WINDOW_MINUTES (0 switches that limit off).
+PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
+PASSWORD_RESET_LIMIT_PER_IP = env.int("PASSWORD_RESET_LIMIT_PER_IP", default=20)
+PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60)
 
 # --- koastops --------------------------------------------------------------------------
 KOASTOPS_PAGE_SIZE = env.int("KOASTOPS_PAGE_SIZE", default=25)

@@ -13,6 +13,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from koastops.accounts.models import Role
 from koastops.accounts.tasks import send_password_reset
 from koastops.catalog.models import AdAccount, CatalogStatus
+from koastops.core.forms import IdModelMultipleChoiceField
 
 NARROWING_HELP = (
     "Only for media buyers: the ad accounts they may use. Choose none for all of the "
@@ -45,7 +46,7 @@ class _MemberFormMixin(forms.Form):
     """
 
     role = forms.ChoiceField(choices=Role.choices)
-    ad_accounts = forms.ModelMultipleChoiceField(
+    ad_accounts = IdModelMultipleChoiceField(
         queryset=AdAccount.objects.none(),
         required=False,
         help_text=NARROWING_HELP,

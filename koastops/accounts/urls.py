@@ -10,13 +10,14 @@ urlpatterns = [
         django_auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm),
         name="login",
     ),
-    # Before Django's own URLs, so these (logged) views answer the same names and paths.
+    # Before Django's own URLs, so these (logged, rate-limited, enqueuing) views answer
+    # the same names and paths.
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password_reset/",
-        django_auth_views.PasswordResetView.as_view(form_class=EnqueuingPasswordResetForm),
+        auth_views.PasswordResetView.as_view(form_class=EnqueuingPasswordResetForm),
         name="password_reset",
     ),
-    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(),

@@ -65,7 +65,9 @@ def _context(
                 row.non_field_errors = form.non_field_errors()
                 row.form_role = form.data.get("role", "")
                 row.form_ad_account_ids = {
-                    int(value) for value in form.data.getlist("ad_accounts") if value.isdigit()
+                    int(value)
+                    for value in form.data.getlist("ad_accounts")
+                    if value.isascii() and value.isdigit()
                 }
     if refused is not None:
         user_id, error = refused

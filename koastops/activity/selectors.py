@@ -67,7 +67,8 @@ def activity_list(
         queryset = queryset.filter(target_type=target_type)
     if date_from:
         queryset = queryset.filter(created_at__gte=_start_of_day(date_from))
-    if date_to:
+    # The last representable day has no next day to stop before: no upper bound then.
+    if date_to and date_to < dt.date.max:
         queryset = queryset.filter(created_at__lt=_start_of_day(date_to + dt.timedelta(days=1)))
     return queryset.order_by("-id")
 

@@ -3,15 +3,20 @@ and the translation of service errors into the API's field-naming error format."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from koastops.accounts import policies
 from koastops.accounts.models import Role
 from koastops.catalog.models import Brand
+
+# What a brand slug can be (``SlugField(max_length=60)``): anything else names no brand,
+# and never reaches the database (PostgreSQL refuses a NUL in a string).
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,60}")
 
 
 def responses(ok: dict[int, Any], *, errors: tuple[int, ...] = (401, 403, 404, 422)) -> dict:
@@ -27,6 +32,8 @@ def brand_with_capability(
 ) -> tuple[Brand, Role | None]:
     """404 for a brand the token's user holds no role on (its existence does not leak),
     403 when their role lacks ``capability``."""
+    if not _SLUG.fullmatch(slug):
+        raise Http404("No such brand.")
     brand = policies.brand_for_view(request.auth, slug)
     role = policies.role_for(request.auth, brand)
     policies.require(

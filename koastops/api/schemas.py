@@ -4,6 +4,7 @@ only whether one is set and when it changed, never the token (encrypted or not).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
@@ -13,38 +14,71 @@ from koastops.accounts.models import Role
 from koastops.activity.verbs import VERBS
 from koastops.api.pagination import PageParams
 from koastops.catalog.models import Platform
+from koastops.core.ids import MAX_ID
 
 StatusFilter = Literal["active", "archived", "all"]
+
+# Ids are bigints: a larger value is a 422 naming the field, never a database error.
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# PostgreSQL text cannot hold NUL; a string with one is a 422, not a database error.
+NO_NUL = r"^[^\x00]*$"
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Only registered verbs can be in the log, so only they are accepted (and documented).
+Verb = Literal[tuple(sorted(VERBS))]  # type: ignore[valid-type]
 
 
 # --- query parameters ---------------------------------------------------------------------
 
 
 class CatalogFilters(PageParams):
-    q: str = Field("", max_length=100, description="Search in names and ids.")
+    q: str = Field("", max_length=100, pattern=NO_NUL, description="Search in names and ids.")
     status: StatusFilter = Field("active", description="Which rows: active, archived or all.")
 
 
 class MemberFilters(PageParams):
-    q: str = Field("", max_length=100, description="Search in email addresses and names.")
+    q: str = Field(
+        "", max_length=100, pattern=NO_NUL, description="Search in email addresses and names."
+    )
 
 
 class ActivityFilters(PageParams):
     actor: str | None = Field(
-        None, max_length=254, description="A user id, or the actor's email address (exact)."
+        None,
+        max_length=254,
+        pattern=NO_NUL,
+        description="A user id, or the actor's email address (exact).",
     )
-    verb: str | None = Field(None, description="A registered verb, e.g. member.role_granted.")
+    verb: Verb | None = Field(  # type: ignore[valid-type]
+        None, description="A registered verb, e.g. member.role_granted."
+    )
     target_type: str | None = Field(
-        None, max_length=64, description="The target's model label, e.g. accounts.user."
+        None,
+        max_length=64,
+        pattern=NO_NUL,
+        description="The target's model label, e.g. accounts.user.",
     )
-    date_from: dt.date | None = Field(None, description="From this day (UTC), inclusive.")
-    date_to: dt.date | None = Field(None, description="Up to this day (UTC), inclusive.")
+    date_from: dt.date | None = Field(
+        None, description="From this day (UTC, YYYY-MM-DD), inclusive."
+    )
+    date_to: dt.date | None = Field(
+        None,
+        description="Up to this day (UTC, YYYY-MM-DD), inclusive; not before date_from.",
+    )
 
-    @field_validator("verb")
+    @field_validator("date_from", "date_to", mode="before")
     @classmethod
-    def _registered_verb(cls, value: str | None) -> str | None:
-        if value and value not in VERBS:
-            raise ValueError(f"Unknown verb {value!r}. See VERBS in the API documentation.")
+    def _iso_day(cls, value: Any) -> Any:
+        # pydantic would also take a number of seconds since 1970 ("0"): only YYYY-MM-DD.
+        if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+            raise ValueError("Use a day as YYYY-MM-DD.")
+        return value
+
+    @field_validator("actor")
+    @classmethod
+    def _actor_id_in_range(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if is_user_id(value) and not 1 <= int(value) <= MAX_ID:
+            raise ValueError(f"A user id is between 1 and {MAX_ID}.")
         return value or None
 
     @field_validator("date_to")
@@ -54,6 +88,11 @@ class ActivityFilters(PageParams):
         if value and date_from and value < date_from:
             raise ValueError("date_to must not be before date_from.")
         return value
+
+
+def is_user_id(value: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes "²" and other digits ``int`` refuses)."""
+    return value.isascii() and value.isdigit()
 
 
 # --- catalog ------------------------------------------------------------------------------
@@ -134,10 +173,13 @@ class MemberOut(Schema):
 
 
 class MemberGrantIn(Schema):
-    email: str = Field(max_length=254, description="An existing user's email address.")
+    email: str = Field(
+        max_length=254, pattern=NO_NUL, description="An existing user's email address."
+    )
     role: Role
-    ad_account_ids: list[int] | None = Field(
+    ad_account_ids: list[DbId] | None = Field(
         None,
+        max_length=1000,
         description="Media buyers only: narrow to these ad accounts of the brand ([]: all).",
     )
 

@@ -3,7 +3,9 @@ operations authenticate with a bearer token instead, and the OpenAPI document an
 docs page are public (they describe the API, they hold no data)."""
 
 from django.contrib.auth.decorators import login_not_required
-from django.urls import URLPattern
+from django.http import HttpRequest, JsonResponse
+from django.urls import URLPattern, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from koastops.api.api import api
 
@@ -12,4 +14,12 @@ for pattern in patterns:
     if isinstance(pattern, URLPattern):
         login_not_required(pattern.callback)
 
-urlpatterns = patterns
+
+@csrf_exempt  # like the API itself: a bearer token, never a session
+@login_not_required
+def not_found(request: HttpRequest, path: str) -> JsonResponse:
+    """Any other path under /api/v1/: a JSON 404 like the API's own, not the HTML page."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+urlpatterns = [*patterns, re_path(r"^(?P<path>.*)$", not_found, name="not-found")]

@@ -17,6 +17,7 @@ from django.utils.text import slugify
 
 from koastops.catalog import validators
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel, Platform
+from koastops.core.forms import IdModelMultipleChoiceField
 
 
 def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
@@ -206,6 +207,7 @@ class PixelForm(VersionedForm):
     class Meta:
         model = Pixel
         fields = ["name", "platform", "external_id", "capi_enabled", "ad_accounts"]
+        field_classes = {"ad_accounts": IdModelMultipleChoiceField}  # no 500 on a huge id
         labels = {
             "external_id": "Pixel (dataset) id",
             "capi_enabled": "Conversions API (server events) is set up",

@@ -1,8 +1,46 @@
 import re
 from urllib.parse import urlsplit
 
+from celery import signals
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.core.exceptions import ImproperlyConfigured
+
+MISSING_SECRET_KEY = "SECRET_KEY must be set when DEBUG is off."  # noqa: S105 - a message
+
+
+def require_secret_key() -> None:
+    """Called by the WSGI / ASGI / Celery entry points: a process that serves requests or
+    runs tasks must not sign with the random per-process key settings fall back to."""
+    if getattr(settings, "SECRET_KEY_MISSING", False):
+        raise ImproperlyConfigured(MISSING_SECRET_KEY)
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _worker_requires_secret_key(**kwargs: object) -> None:
+    """Workers and beat refuse the random per-process key, as serving does (connected
+    when the core app loads, before any worker starts). Celery logs and swallows a
+    handler's exceptions, so this one leaves by SystemExit."""
+    try:
+        require_secret_key()
+    except ImproperlyConfigured as exc:
+        raise SystemExit(str(exc)) from exc
+
+
+@register(Tags.security, deploy=True)
+def secret_key_configured(app_configs, **kwargs):
+    if getattr(settings, "SECRET_KEY_MISSING", False):
+        return [
+            Error(
+                f"{MISSING_SECRET_KEY} This process runs with a random key of its own: "
+                "sessions, password-reset links and CSRF tokens would not survive it.",
+                hint='Generate one with: python -c "import secrets; '
+                'print(secrets.token_urlsafe(64))"',
+                id="koastops.E002",
+            )
+        ]
+    return []
 
 
 @register(Tags.security, deploy=True)

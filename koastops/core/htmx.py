@@ -7,6 +7,10 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+
+# The request headers ``wants_fragment`` reads: a page answers differently to each.
+HTMX_VARY = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request", "HX-Target")
 
 
 def wants_fragment(request: HttpRequest) -> bool:
@@ -26,9 +30,13 @@ def render_page(
     partial: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """Render the whole page, or only its named partial when htmx swaps that region."""
+    """Render the whole page, or only its named partial when htmx swaps that region.
+    ``Vary`` names the htmx headers, so no cache (the browser's back button included)
+    hands a fragment to a full-page request or the other way round."""
     name = f"{template}#{partial}" if partial and wants_fragment(request) else template
-    return render(request, name, context, status=status)
+    response = render(request, name, context, status=status)
+    patch_vary_headers(response, HTMX_VARY)
+    return response
 
 
 def add_toast(response: HttpResponse, message: str, level: str = "success") -> HttpResponse:

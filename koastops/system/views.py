@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,6 +14,8 @@ from koastops.celery import app as celery_app
 from koastops.core.htmx import render_page
 from koastops.system import selectors, services
 from koastops.system.models import WorkerPing
+
+logger = logging.getLogger(__name__)
 
 
 @login_not_required
@@ -26,20 +30,27 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: the database and the broker are reachable; 503 naming what is not."""
-    problems: dict[str, str] = {}
+    """Readiness: the database and the broker are reachable; 503 naming what is not.
+    Anyone may call it, so the answer says only ok / unavailable per component; why is
+    in the log (with the request id)."""
+    problems: list[str] = []
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:
-        problems["database"] = f"{type(exc).__name__}: {exc}"[:300]
+    except Exception:
+        logger.exception("readyz: the database is unavailable")
+        problems.append("database")
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
-    except Exception as exc:
-        problems["broker"] = f"{type(exc).__name__}: {exc}"[:300]
+    except Exception:
+        logger.exception("readyz: the broker is unavailable")
+        problems.append("broker")
     if problems:
-        return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
+        body = {"status": "unavailable"} | {
+            name: "unavailable" if name in problems else "ok" for name in ("database", "broker")
+        }
+        return JsonResponse(body, status=503)
     return JsonResponse({"status": "ok", "database": "ok", "broker": "ok"})
 
 

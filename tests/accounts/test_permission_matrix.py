@@ -177,6 +177,9 @@ MATRIX: dict[str, Entry] = {
     # ninja's bare prefix: no operation lives there, so it is 404 for everyone.
     "api-v1:api-root": Entry("GET", PUBLIC, api=True, success="not-found"),
     "api-v1:openapi-json": Entry("GET", PUBLIC, api=True),
+    "api-v1:not-found": Entry(
+        "GET", PUBLIC, api=True, kwargs=lambda world, scope: {"path": "nope"}, success="not-found"
+    ),
     "api-v1:openapi-view": Entry("GET", PUBLIC, api=True),
     "api-v1:brand_list": Entry("GET", SIGNED_IN, api=True),
     "api-v1:brand_detail": _api("brand.view"),

@@ -3,6 +3,7 @@ from our own static files (no CDN) under the site's content security policy."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -50,6 +51,17 @@ def test_openapi_document_is_valid_json_and_openapi_3():
     assert schema["openapi"].startswith("3.")
     assert schema["info"]["title"] == "koastops API"
     assert schema["info"]["version"] == "1"
+
+
+def test_openapi_document_has_no_duplicate_keys():
+    """Swagger UI refuses a document with a key twice (ninja's int 422 beside "422")."""
+
+    def no_duplicates(pairs):
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), keys
+        return dict(pairs)
+
+    json.loads(Client().get("/api/v1/openapi.json").content, object_pairs_hook=no_duplicates)
 
 
 def test_every_route_is_documented_and_every_documented_route_exists():
@@ -102,3 +114,38 @@ def test_docs_page_keeps_the_strict_content_security_policy():
     inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
     assert inline == [' type="application/json" id="swagger-settings"']
     assert " style=" not in html and "<style" not in html
+
+
+def _operations(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield f"{method.upper()} {path}", operation
+
+
+def test_every_answer_ninja_can_give_is_documented():
+    """422 wherever a parameter or body can be malformed (a path id out of range too),
+    400 where a body can be unparsable, 429 everywhere (throttling)."""
+    schema = Client().get("/api/v1/openapi.json").json()
+    for name, operation in _operations(schema):
+        responses = operation["responses"]
+        assert "429" in responses, name
+        if operation.get("parameters") or "requestBody" in operation:
+            assert "422" in responses, name
+        if "requestBody" in operation:
+            assert "400" in responses, name
+    revoke = schema["paths"]["/api/v1/brands/{slug}/members/{user_id}"]["delete"]
+    assert "422" in revoke["responses"]
+    [user_id] = [p for p in revoke["parameters"] if p["name"] == "user_id"]
+    assert user_id["schema"]["minimum"] == 1
+    assert user_id["schema"]["maximum"] == 2**63 - 1
+
+
+def test_activity_verb_is_documented_as_the_registry_enum():
+    from koastops.activity.verbs import VERBS
+
+    schema = Client().get("/api/v1/openapi.json").json()
+    parameters = schema["paths"]["/api/v1/brands/{slug}/activity"]["get"]["parameters"]
+    [verb] = [p for p in parameters if p["name"] == "verb"]
+    enums = [option.get("enum") for option in verb["schema"].get("anyOf", [verb["schema"]])]
+    assert sorted(VERBS) in enums, verb

@@ -24,3 +24,20 @@ def test_partial_only_for_region_swaps(admin_client, brand, headers, whole_page)
     for url in pages:
         html = admin_client.get(url, **headers).content.decode()
         assert ("<!doctype html>" in html.lower()) is whole_page, url
+
+
+@pytest.mark.parametrize("headers", [{}, {"HTTP_HX_REQUEST": "true"}])
+def test_pages_that_answer_htmx_differently_vary_on_its_headers(admin_client, brand, headers):
+    """Both answers carry the same Vary, so a cache never serves one for the other."""
+    pages = [
+        reverse("catalog:brand_list"),
+        reverse("catalog:ad_account_list", args=[brand.slug]),
+        reverse("members:list", args=[brand.slug]),
+        reverse("activity:list", args=[brand.slug]),
+        reverse("system:system"),
+    ]
+    for url in pages:
+        response = admin_client.get(url, **headers)
+        assert response.status_code == 200, url
+        vary = {value.strip().lower() for value in response["Vary"].split(",")}
+        assert {"hx-request", "hx-boosted", "hx-history-restore-request", "hx-target"} <= vary, url

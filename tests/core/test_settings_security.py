@@ -115,14 +115,19 @@ def test_clickjacking_and_sniffing_protections():
     assert response["Referrer-Policy"] == "same-origin"
 
 
-def _run_without_secret_key(*args: str):
+def _run_without_secret_key(*args: str, **extra_env: str):
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
     return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        env=env | extra_env,
+        timeout=120,
+        check=False,
     )
 
 
@@ -136,3 +141,73 @@ def test_commands_that_sign_nothing_run_without_a_secret_key():
     result = _run_without_secret_key("manage.py", "makemigrations", "--check", "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "No changes detected" in result.stdout
+
+
+def test_asgi_refuses_to_start_without_a_secret_key():
+    result = _run_without_secret_key("-c", "import koastops.asgi")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_workers_refuse_to_start_without_a_secret_key():
+    """Celery swallows exceptions from signal handlers: the worker_init one exits."""
+    code = (
+        "import django; django.setup(); from celery import signals; "
+        "signals.worker_init.send(sender=None); print('still running')"
+    )
+    result = _run_without_secret_key("-c", code, DJANGO_SETTINGS_MODULE="koastops.settings")
+    assert result.returncode != 0
+    assert "still running" not in result.stdout
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_settings_do_not_guess_from_the_command_line():
+    """Whatever runs them (a script, a shell, a test runner), settings without a key load
+    with a random per-process key and say so; nothing reads sys.argv."""
+    code = (
+        "import sys; sys.argv = ['gunicorn']; "
+        "from django.conf import settings; "
+        "print(settings.SECRET_KEY_MISSING, settings.SECRET_KEY.startswith('ephemeral-'))"
+    )
+    result = _run_without_secret_key("-c", code, DJANGO_SETTINGS_MODULE="koastops.settings")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
+    first = _run_without_secret_key(
+        "-c", "from koastops import settings; print(settings.SECRET_KEY)"
+    )
+    second = _run_without_secret_key(
+        "-c", "from koastops import settings; print(settings.SECRET_KEY)"
+    )
+    assert first.stdout != second.stdout  # per process, never a fixed guessable key
+
+
+def test_manage_check_runs_without_a_secret_key():
+    result = _run_without_secret_key("manage.py", "check")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_without_a_secret_key():
+    """Everything else a deployment needs is set, so the key is what fails."""
+    from cryptography.fernet import Fernet
+
+    result = _run_without_secret_key(
+        "manage.py",
+        "check",
+        "--deploy",
+        ALLOWED_HOSTS="koastops.example.com",
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+    )
+    assert result.returncode != 0
+    assert "koastops.E002" in result.stderr
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+    assert "koastops.E001" not in result.stderr
+
+
+def test_check_deploy_passes_the_key_check_with_one(settings):
+    from koastops.core.checks import secret_key_configured
+
+    settings.SECRET_KEY_MISSING = False
+    assert secret_key_configured(None) == []
+    settings.SECRET_KEY_MISSING = True
+    assert [error.id for error in secret_key_configured(None)] == ["koastops.E002"]

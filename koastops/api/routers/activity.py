@@ -14,7 +14,7 @@ from koastops.activity import selectors
 from koastops.activity.models import ActivityEntry
 from koastops.api.common import brand_with_capability, responses
 from koastops.api.pagination import paginate
-from koastops.api.schemas import ActivityFilters, ActivityPage
+from koastops.api.schemas import ActivityFilters, ActivityPage, is_user_id
 from koastops.catalog.models import Brand
 
 router = Router(tags=["activity"])
@@ -25,19 +25,19 @@ def brand_activity(
 ) -> QuerySet[ActivityEntry]:
     """The rows the user may see. ``actor`` is a user id (all digits) or an email address
     (exact, any case)."""
-    actor = (filters.actor or "").strip()
+    actor = filters.actor or ""  # stripped, and an id in range (the schema checks)
     queryset = selectors.activity_list(
         user=user,
         brand=brand,
         role=role,
-        actor="" if actor.isdigit() else actor,
+        actor="" if is_user_id(actor) else actor,
         actor_exact=True,
         verb=filters.verb or "",
         target_type=(filters.target_type or "").strip().lower(),
         date_from=filters.date_from,
         date_to=filters.date_to,
     )
-    if actor.isdigit():
+    if is_user_id(actor):
         queryset = queryset.filter(actor_id=int(actor))
     return queryset
 

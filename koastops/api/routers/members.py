@@ -18,7 +18,7 @@ from koastops.accounts import selectors, services
 from koastops.accounts.models import User
 from koastops.api.common import brand_with_capability, field_errors, invalid, renamed, responses
 from koastops.api.pagination import paginate
-from koastops.api.schemas import MemberFilters, MemberGrantIn, MemberOut, MemberPage
+from koastops.api.schemas import DbId, MemberFilters, MemberGrantIn, MemberOut, MemberPage
 from koastops.catalog.models import Brand
 
 router = Router(tags=["members"])
@@ -83,7 +83,7 @@ def member_grant(request: HttpRequest, slug: str, payload: MemberGrantIn) -> dic
     "/brands/{slug}/members/{user_id}",
     response=responses({204: None}, errors=(401, 403, 404, 422)),
 )
-def member_revoke(request: HttpRequest, slug: str, user_id: int) -> Status[Any]:
+def member_revoke(request: HttpRequest, slug: str, user_id: DbId) -> Status[Any]:
     """Take the user's role on the brand away (and any ad account narrowing). Refused
     with 422 (``["path", "user_id"]``) for the brand's last ops lead, unless by an admin."""
     brand, _ = brand_with_capability(request, slug, "members.manage")
