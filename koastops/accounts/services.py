@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from koastops.accounts import policies, tasks
@@ -86,11 +86,20 @@ def member_invite(
     _check_narrowing(brand=brand, role=role, ad_accounts=chosen)
     email = User.objects.normalize_email(email).strip().lower()
     user = User.objects.filter(email__iexact=email).first()
+    created = False
     if user is None:
         user = User(email=email, full_name=full_name)
         user.set_unusable_password()
         user.full_clean(exclude=["password"])
-        user.save()
+        try:
+            with transaction.atomic():
+                user.save()
+            created = True
+        except IntegrityError:
+            # Someone invited the same address at this very moment and committed first:
+            # their invitation stands (and its email); this one only grants the role.
+            user = User.objects.get(email__iexact=email)
+    if created:
         activity_record(
             verb="member.invited", actor=actor, target=user, brand=brand, after={"email": email}
         )

@@ -184,3 +184,34 @@ def test_two_ops_leads_stepping_down_at_once_leave_the_brand_with_one(racers):
     assert sorted(verbs) == sorted(brand_ids)
     for brand_verbs in verbs.values():
         assert brand_verbs in (["member.role_revoked"], ["member.role_changed"])
+
+
+def test_two_ops_leads_inviting_the_same_new_address_at_once_make_one_user(racers):
+    """The second insert of the same email waits for the first transaction and then hits
+    the unique key: the loser takes the winner's user and only grants its role."""
+    pool = racers(2)
+    brand = BrandFactory()
+    first = UserFactory(email="inviter-a@example.com")
+    second = UserFactory(email="inviter-b@example.com")
+    policies.grant_role(first, brand, Role.OPS_LEAD)
+    policies.grant_role(second, brand, Role.OPS_LEAD)
+    rounds = 50
+    for number in range(rounds):
+        email = f"new-{number}@example.com"
+        results = pool.race(
+            [
+                lambda email=email, actor=actor, role=role: services.member_invite(
+                    actor=actor, brand=brand, email=email, role=role
+                )
+                for actor, role in ((first, Role.ANALYST), (second, Role.MEDIA_BUYER))
+            ]
+        )
+        assert all(isinstance(result, User) for result in results), results
+        assert results[0].pk == results[1].pk
+
+    invited = User.objects.filter(email__startswith="new-")
+    assert invited.count() == rounds
+    assert Membership.objects.filter(user__in=invited, brand=brand).count() == rounds
+    assert (
+        ActivityEntry.objects.filter(verb="member.invited", brand=brand).count() == rounds
+    )  # one invitation (and one email) per address, by whoever committed first

@@ -23,7 +23,7 @@ from koastops.accounts.models import Role
 from koastops.accounts.tokens import api_token_create
 from tests.factories import AdAccountFactory, BrandFactory, PixelFactory, UserFactory
 
-ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "428", "429", "5xx"]
 BUSINESS_RULES_422 = {"positive_data_acceptance": {"expected-statuses": ACCEPTED}}
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20"))
 
@@ -108,10 +108,16 @@ def test_api_conforms_to_its_openapi_document(ops_lead_token, wsgi_probes_withou
             "workers": 1,
             # A schema-valid request may still break a rule the schema cannot state: a
             # write naming a user or ad account that does not exist, a date range whose
-            # end is before its start. Those answer 422 by the field, which
-            # positive_data_acceptance must then accept (as it accepts 404 and 409).
+            # end is before its start, revoking a brand's last ops lead. Those answer 422
+            # by the field, which positive_data_acceptance must then accept (as it accepts
+            # 404 and 409). Writes to an existing object also need If-Match, which the
+            # schema documents as an optional header so that leaving it out answers the
+            # documented 428 (RFC 6585) rather than a validation error.
             "operations": [
-                {"include-method": ["POST", "PUT", "PATCH"], "checks": BUSINESS_RULES_422},
+                {
+                    "include-method": ["POST", "PUT", "PATCH", "DELETE"],
+                    "checks": BUSINESS_RULES_422,
+                },
                 {"include-path-regex": "/activity$", "checks": BUSINESS_RULES_422},
             ],
         }
