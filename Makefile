@@ -99,6 +99,7 @@ bench: install ## seed a large dataset in PostgreSQL, time the pages, write docs
 	@export DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" \
 		DEBUG="$${DEBUG:-0}" \
 		SECRET_KEY="$${SECRET_KEY:-bench-only-secret-key-not-for-production-0123456789abcdef}" \
+		ACTIVITY_LOG_KEYS="$${ACTIVITY_LOG_KEYS:-bench:bench-only-activity-log-key}" \
 		STATIC_MANIFEST="$${STATIC_MANIFEST:-false}" \
 		LOG_LEVEL="$${LOG_LEVEL:-WARNING}"; \
 	$(BIN)/python manage.py bench --create-database --runs $(BENCH_RUNS)
