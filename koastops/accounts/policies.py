@@ -148,7 +148,17 @@ def _narrowings(user: Any) -> QuerySet[AdAccountUserObjectPermission]:
     )
 
 
-def ad_account_visible_q(user: Any) -> Q:
+def is_narrowed_anywhere(user: Any) -> bool:
+    """Does a narrowing limit the user on any brand (one query; none for admins)? Lists
+    across many brands ask once, then build their filters with ``narrowed=False`` for the
+    many users nobody narrowed: the per-row subqueries cost more to plan than the list
+    itself."""
+    if is_admin(user) or not is_active_user(user):
+        return False
+    return _narrowings(user).exists()
+
+
+def ad_account_visible_q(user: Any, *, narrowed: bool = True) -> Q:
     """A filter on ``AdAccount`` rows, for any brand: the accounts the user may see and
     use on brands they may see (combine with ``brands_for`` or a brand already checked).
     A media buyer narrowed on a brand sees only the chosen accounts of that brand; on a
@@ -158,12 +168,14 @@ def ad_account_visible_q(user: Any) -> Q:
         return Q()
     if not is_active_user(user):
         return Q(pk__in=[])
+    if not narrowed:  # the caller asked is_narrowed_anywhere: no narrowing anywhere
+        return Q()
     narrowed_on_brand = _narrowings(user).filter(content_object__brand=OuterRef("brand"))
     chosen = _narrowings(user).filter(content_object=OuterRef("pk"))
     return Q(~Exists(narrowed_on_brand)) | Q(Exists(chosen))
 
 
-def pixel_visible_q(user: Any) -> Q:
+def pixel_visible_q(user: Any, *, narrowed: bool = True) -> Q:
     """A filter on ``Pixel`` rows, for any brand. A narrowed media buyer sees a pixel that
     is linked to at least one of their ad accounts, or to none (a pixel not yet linked
     belongs to the brand, not to an account they may not see); a pixel linked only to
@@ -173,6 +185,8 @@ def pixel_visible_q(user: Any) -> Q:
         return Q()
     if not is_active_user(user):
         return Q(pk__in=[])
+    if not narrowed:  # see ad_account_visible_q
+        return Q()
     from koastops.catalog.models import Pixel
 
     narrowed_on_brand = _narrowings(user).filter(content_object__brand=OuterRef("brand"))
@@ -228,10 +242,14 @@ def activity_for(user: Any, brand: Brand, *, role: Role | None = None) -> QueryS
         return Subquery(visible.order_by().annotate(key=Cast("pk", CharField())).values("key"))
 
     visible = Q(target_type="catalog.brand")
-    visible |= Q(
-        target_type="catalog.adaccount", target_id__in=ids_of(ad_accounts_for(user, brand))
-    )
-    visible |= Q(target_type="catalog.pixel", target_id__in=ids_of(pixels_for(user, brand)))
+    if role == Role.MEDIA_BUYER:
+        # Only a media buyer can be narrowed: only then do rows depend on the object.
+        visible |= Q(
+            target_type="catalog.adaccount", target_id__in=ids_of(ad_accounts_for(user, brand))
+        )
+        visible |= Q(target_type="catalog.pixel", target_id__in=ids_of(pixels_for(user, brand)))
+    else:
+        visible |= Q(target_type__in=["catalog.adaccount", "catalog.pixel"])
     if can(user, "members.view", brand, role=role):
         visible |= Q(target_type="accounts.user")
     return queryset.filter(visible)

@@ -32,9 +32,12 @@ def _count_per_brand(model: type[AdAccount] | type[Pixel], visible: Q) -> Coales
 
 
 def brand_list(*, user: User, search: str = "", status: str = "active") -> QuerySet[Brand]:
+    narrowed = policies.is_narrowed_anywhere(user)
     queryset = policies.brands_for(user).annotate(
-        ad_account_count=_count_per_brand(AdAccount, policies.ad_account_visible_q(user)),
-        pixel_count=_count_per_brand(Pixel, policies.pixel_visible_q(user)),
+        ad_account_count=_count_per_brand(
+            AdAccount, policies.ad_account_visible_q(user, narrowed=narrowed)
+        ),
+        pixel_count=_count_per_brand(Pixel, policies.pixel_visible_q(user, narrowed=narrowed)),
     )
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))
