@@ -31,6 +31,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.timezone import now
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
+from koastops.accounts.http import AuthenticatedRequest, BrandRequest
 from koastops.accounts.models import (
     AdAccountUserObjectPermission,
     BrandUserObjectPermission,
@@ -415,7 +416,7 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         require(is_admin(request.user), "Only admins can open this page.")
         return view(request, *args, **kwargs)
 
@@ -448,7 +449,7 @@ def brand_capability(
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: BrandRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
             brand = brand_for_view(request.user, slug)
             role = role_for(request.user, brand)
             require(can(request.user, capability, brand, role=role))

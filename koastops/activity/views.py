@@ -11,11 +11,12 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from koastops.accounts import policies
+from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
 from koastops.activity import export, selectors
 from koastops.activity.verbs import VERBS
@@ -79,7 +80,9 @@ class ActivityFilterForm(forms.Form):
         }
 
 
-def _filter_form(request: HttpRequest, brand: Brand, role: Role | None) -> ActivityFilterForm:
+def _filter_form(
+    request: AuthenticatedRequest, brand: Brand, role: Role | None
+) -> ActivityFilterForm:
     # The choices come from the rows the user may see, so they name nothing hidden.
     scope = {"user": request.user, "brand": brand, "role": role}
     return ActivityFilterForm(
@@ -91,7 +94,9 @@ def _filter_form(request: HttpRequest, brand: Brand, role: Role | None) -> Activ
 
 @require_GET
 @policies.brand_capability("activity.view")
-def activity_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def activity_list(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     form = _filter_form(request, brand, role)
     valid = form.is_valid()
     page = rows = None
@@ -121,7 +126,9 @@ def activity_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> H
 
 @require_GET
 @policies.brand_capability("activity.export")
-def activity_export(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def activity_export(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     chosen = request.GET.get("format", "csv")
     if chosen not in EXPORT_FORMATS:
         return HttpResponse(
