@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.timezone import now
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
@@ -442,14 +443,16 @@ def capabilities_on(request: HttpRequest, brand: Brand) -> dict[str, bool]:
 
 def brand_capability(
     capability: str,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """For views under ``/brands/<slug>/``: resolve the brand (404 if the user holds no
     role on it), require ``capability`` (403) and pass ``brand`` and ``role`` on."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @login_required
         @wraps(view)
-        def wrapper(request: BrandRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(
+            request: BrandRequest, slug: str, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
             brand = brand_for_view(request.user, slug)
             role = role_for(request.user, brand)
             require(can(request.user, capability, brand, role=role))

@@ -69,7 +69,8 @@ class _Refused(Exception):
 
     def __init__(self, status: int, detail: str, field: str, version: int | None) -> None:
         super().__init__(detail)
-        self.status, self.body = status, {"detail": detail, "field": field, "version": version}
+        self.status = status
+        self.body: dict[str, Any] = {"detail": detail, "field": field, "version": version}
 
 
 def _expected_version(if_match: str | None) -> int:
