@@ -13,11 +13,11 @@ comes back after a change shows the same search and page.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -65,9 +65,11 @@ def _context(
                 row.errors = form.errors
                 row.non_field_errors = form.non_field_errors()
                 row.form_role = form.data.get("role", "")
+                # Bound to request.POST by member_role (forms type ``data`` as a Mapping).
+                posted = cast(QueryDict, form.data)
                 row.form_ad_account_ids = {
                     int(value)
-                    for value in form.data.getlist("ad_accounts")
+                    for value in posted.getlist("ad_accounts")
                     if value.isascii() and value.isdigit()
                 }
     if refused is not None:
