@@ -78,9 +78,11 @@ test: install ## run the test suite (PostgreSQL if DATABASE_URL is set, SQLite o
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: install ## ruff check + ruff format --check
+lint: install ## ruff check + ruff format --check + mypy + lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	SECRET_KEY=ci-only-secret-key-not-for-production-0123456789abcdef $(BIN)/mypy koastops
+	$(BIN)/lint-imports
 
 .PHONY: fmt
 fmt: install ## fix what ruff can fix and format the code

@@ -34,7 +34,8 @@ class KoastopsTask(DjangoTask):
     leave one behind.
     """
 
-    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:
+    # celery-types says AsyncResult; Celery's DjangoTask.delay_on_commit returns None.
+    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         # robust: the transaction has committed whatever happens here; a broker that is
         # down must not turn the committed change into a 500 (the failure is logged).
         transaction.on_commit(functools.partial(self.delay, *args, **kwargs), robust=True)

@@ -7,7 +7,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.hashers import is_password_usable
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
@@ -26,6 +26,14 @@ from koastops.core.admin_base import ReadOnlyModelAdmin
 
 # The user fields whose changes the activity log records (never the password hash).
 LOGGED_USER_FIELDS = ("email", "full_name", "is_active", "is_staff", "is_superuser")
+
+
+def _signed_in_admin(request: HttpRequest) -> User:
+    """The admin site lets only signed-in staff in: its ``request.user`` is a ``User``."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
 
 
 class AdminUserChangeForm(UserChangeForm):
@@ -68,7 +76,8 @@ class UserAdmin(BaseUserAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.actor = request.user  # a class made for this request by modelform_factory
+        if issubclass(form, AdminUserChangeForm):
+            form.actor = request.user  # a class made for this request by modelform_factory
         return form
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
@@ -93,7 +102,7 @@ class UserAdmin(BaseUserAdmin):
                 after={name: after[name] for name in changed},
             )
         if deactivating:
-            user_deactivate(actor=request.user, user=obj)
+            user_deactivate(actor=_signed_in_admin(request), user=obj)
 
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""

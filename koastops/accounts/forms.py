@@ -13,7 +13,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from koastops.accounts.models import Role
 from koastops.accounts.tasks import send_password_reset
 from koastops.catalog.models import AdAccount, CatalogStatus
-from koastops.core.forms import IdModelMultipleChoiceField
+from koastops.core.forms import IdModelMultipleChoiceField, form_field
 
 NARROWING_HELP = (
     "Only for media buyers: the ad accounts they may use. Choose none for all of the "
@@ -58,7 +58,7 @@ class _MemberFormMixin(forms.Form):
         """``ad_accounts``: all of the brand's (archived ones too, which the service refuses
         with its reason); only the active ones are offered."""
         super().__init__(*args, **kwargs)
-        field = self.fields["ad_accounts"]
+        field = form_field(self, "ad_accounts", IdModelMultipleChoiceField)
         field.queryset = AdAccount.objects.filter(pk__in=[account.pk for account in ad_accounts])
         # Render from the list the page already holds (no query per rendered select).
         field.choices = [

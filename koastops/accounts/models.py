@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
@@ -40,18 +40,22 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A person who signs in with their email address. ``is_superuser`` is the Admin role."""
 
-    username = None
-    first_name = None
-    last_name = None
+    # Removing an inherited field by setting it to None is what Django documents; the
+    # stubs type AbstractUser's fields as always present.
+    username = None  # type: ignore[assignment]
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=150, blank=True)
     # Bumped to end every session of the user at once (deactivation, forced sign-out).
     session_version = models.PositiveIntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    # The stubs pin AbstractUser.objects to Django's username-based UserManager; Django
+    # accepts any BaseUserManager for a custom user model (this one is email-based).
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["email"]

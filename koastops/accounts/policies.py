@@ -28,9 +28,11 @@ from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.timezone import now
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
+from koastops.accounts.http import AuthenticatedRequest, BrandRequest
 from koastops.accounts.models import (
     AdAccountUserObjectPermission,
     BrandUserObjectPermission,
@@ -433,7 +435,7 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         require(is_admin(request.user), "Only admins can open this page.")
         return view(request, *args, **kwargs)
 
@@ -459,14 +461,16 @@ def capabilities_on(request: HttpRequest, brand: Brand) -> dict[str, bool]:
 
 def brand_capability(
     capability: str,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """For views under ``/brands/<slug>/``: resolve the brand (404 if the user holds no
     role on it), require ``capability`` (403) and pass ``brand`` and ``role`` on."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(
+            request: BrandRequest, slug: str, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
             brand = brand_for_view(request.user, slug)
             role = role_for(request.user, brand)
             require(can(request.user, capability, brand, role=role))

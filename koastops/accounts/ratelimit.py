@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-from axes.helpers import get_client_ip_address  # type: ignore[import-untyped]
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest

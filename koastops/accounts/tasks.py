@@ -9,18 +9,20 @@ message does not send the email twice."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 
 from koastops.accounts import emails
 from koastops.accounts.models import User
 from koastops.catalog.models import Brand
+from koastops.celery import KoastopsTask
 from koastops.system.services import email_send_once
 
 logger = logging.getLogger(__name__)
 
-EMAIL_TASK_OPTIONS = {
-    "bind": True,
+# ``bind`` and ``base`` are passed by name: the stubs pick the task type from them.
+EMAIL_TASK_OPTIONS: dict[str, Any] = {
     "autoretry_for": (OSError,),
     "retry_backoff": 30,  # 30 s, 60 s, 120 s, … (with jitter), capped below
     "retry_backoff_max": 60 * 60,
@@ -31,7 +33,9 @@ EMAIL_TASK_OPTIONS = {
 }
 
 
-@shared_task(name="koastops.accounts.send_invitation", **EMAIL_TASK_OPTIONS)
+@shared_task(
+    name="koastops.accounts.send_invitation", bind=True, base=KoastopsTask, **EMAIL_TASK_OPTIONS
+)
 def send_invitation(self, user_id: int, brand_id: int, inviter_id: int | None) -> bool:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     brand = Brand.objects.filter(pk=brand_id).first()
@@ -43,7 +47,9 @@ def send_invitation(self, user_id: int, brand_id: int, inviter_id: int | None) -
     return email_send_once(key=self.request.id, task_name=self.name, message=message)
 
 
-@shared_task(name="koastops.accounts.send_password_reset", **EMAIL_TASK_OPTIONS)
+@shared_task(
+    name="koastops.accounts.send_password_reset", bind=True, base=KoastopsTask, **EMAIL_TASK_OPTIONS
+)
 def send_password_reset(self, user_id: int) -> bool:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:

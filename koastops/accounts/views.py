@@ -13,11 +13,11 @@ comes back after a change shows the same search and page.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseLocation, reswap, retarget
 
 from koastops.accounts import policies, selectors, services
 from koastops.accounts.forms import MemberInviteForm, MemberRoleForm, MemberSearchForm
+from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role, User
 from koastops.catalog.models import AdAccount, Brand
 from koastops.core.htmx import add_toast, render_page, wants_fragment
@@ -36,14 +37,14 @@ TEMPLATE = "accounts/members.html"
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _list_url(brand: Brand, request: HttpRequest) -> str:
+def _list_url(brand: Brand, request: AuthenticatedRequest) -> str:
     url = reverse("members:list", args=[brand.slug])
     query = request.GET.urlencode()
     return f"{url}?{query}" if query else url
 
 
 def _context(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     *,
     brand: Brand,
     role: Role | None,
@@ -64,9 +65,11 @@ def _context(
                 row.errors = form.errors
                 row.non_field_errors = form.non_field_errors()
                 row.form_role = form.data.get("role", "")
+                # Bound to request.POST by member_role (forms type ``data`` as a Mapping).
+                posted = cast(QueryDict, form.data)
                 row.form_ad_account_ids = {
                     int(value)
-                    for value in form.data.getlist("ad_accounts")
+                    for value in posted.getlist("ad_accounts")
                     if value.isascii() and value.isdigit()
                 }
     if refused is not None:
@@ -91,7 +94,7 @@ def _context(
 
 
 def _changed(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     *,
     brand: Brand,
     role: Role | None,
@@ -117,7 +120,7 @@ def _changed(
 
 
 def _refused(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     *,
     brand: Brand,
     role: Role | None,
@@ -145,7 +148,7 @@ def _member_name(user: User) -> str:
 
 @require_GET
 @policies.brand_capability("members.view")
-def member_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def member_list(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
     context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts)
     return render_page(request, TEMPLATE, context, partial="member-table")
@@ -153,7 +156,9 @@ def member_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> Htt
 
 @require_POST
 @policies.brand_capability("members.manage")
-def member_invite(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def member_invite(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
     form = MemberInviteForm(request.POST, ad_accounts=ad_accounts)
     if form.is_valid():
@@ -189,7 +194,7 @@ def member_invite(request: HttpRequest, *, brand: Brand, role: Role | None) -> H
 @require_POST
 @policies.brand_capability("members.manage")
 def member_role(
-    request: HttpRequest, user_id: int, *, brand: Brand, role: Role | None
+    request: AuthenticatedRequest, user_id: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     member = selectors.member_for_change(brand=brand, user_id=user_id)
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
@@ -230,7 +235,7 @@ def member_role(
 @require_POST
 @policies.brand_capability("members.manage")
 def member_revoke(
-    request: HttpRequest, user_id: int, *, brand: Brand, role: Role | None
+    request: AuthenticatedRequest, user_id: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     member = selectors.member_for_change(brand=brand, user_id=user_id)
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
@@ -252,7 +257,7 @@ def member_revoke(
 @require_POST
 @policies.brand_capability("members.manage")
 def member_deactivate(
-    request: HttpRequest, user_id: int, *, brand: Brand, role: Role | None
+    request: AuthenticatedRequest, user_id: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     member = selectors.member_for_change(brand=brand, user_id=user_id)
     ad_accounts = selectors.brand_ad_accounts(brand=brand)

@@ -13,13 +13,14 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from koastops.accounts import policies, tokens
+from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import ApiToken, User
 from koastops.core.htmx import add_toast, render_page
 
@@ -65,21 +66,21 @@ def _context(
     }
 
 
-def _partial(request: HttpRequest) -> str | None:
+def _partial(request: AuthenticatedRequest) -> str | None:
     """The token region only when htmx swaps that region; otherwise the whole page."""
     htmx = request.htmx
     return TOKENS_REGION if htmx and htmx.target == TOKENS_REGION else None
 
 
 @require_GET
-def profile_detail(request: HttpRequest) -> HttpResponse:
+def profile_detail(request: AuthenticatedRequest) -> HttpResponse:
     return render_page(
         request, TEMPLATE, _context(request.user, ApiTokenForm()), partial=_partial(request)
     )
 
 
 @require_POST
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: AuthenticatedRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST)
     if form.is_valid():
         try:
@@ -104,7 +105,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     # Another user's token answers 404, like one that does not exist.
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     if tokens.api_token_revoke(user=request.user, token=token):

@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models, transaction
+from django.db.models.fields.reverse_related import ForeignObjectRel
 from django.utils import timezone
 
 from koastops.activity.models import ActivityEntry
@@ -94,6 +95,9 @@ def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
         if field.many_to_many:
             # Labels, not ids: the log is read by people, and outlives the rows it names.
             data[name] = sorted(str(related) for related in getattr(obj, name).all())
+        elif isinstance(field, ForeignObjectRel):
+            # A reverse relation is another model's field: not part of this row.
+            raise TypeError(f"snapshot() of {name}: a reverse relation, not a field")
         elif field.is_relation:
             data[name] = _jsonable(getattr(obj, field.attname))
         else:

@@ -11,15 +11,17 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from koastops.accounts import policies
+from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
 from koastops.activity import export, selectors
 from koastops.activity.verbs import VERBS
 from koastops.catalog.models import Brand
+from koastops.core.forms import form_field
 from koastops.core.htmx import render_page
 from koastops.core.pagination import paginate
 
@@ -45,8 +47,11 @@ class ActivityFilterForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(data, **kwargs)
         self.actor_labels = actor_labels
-        self.fields["verb"].choices = [("", "Any action"), *sorted(VERBS.items())]
-        self.fields["type"].choices = [
+        form_field(self, "verb", forms.ChoiceField).choices = [
+            ("", "Any action"),
+            *sorted(VERBS.items()),
+        ]
+        form_field(self, "type", forms.ChoiceField).choices = [
             ("", "Any object"),
             *((value, selectors.target_type_label(value)) for value in target_types),
         ]
@@ -57,7 +62,8 @@ class ActivityFilterForm(forms.Form):
         self.fields["to"] = forms.DateField(required=False, label="To (UTC)", widget=date_widget)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("from"), cleaned.get("to")
         if start and end and start > end:
             self.add_error("to", "The end date is before the start date.")
@@ -79,19 +85,23 @@ class ActivityFilterForm(forms.Form):
         }
 
 
-def _filter_form(request: HttpRequest, brand: Brand, role: Role | None) -> ActivityFilterForm:
+def _filter_form(
+    request: AuthenticatedRequest, brand: Brand, role: Role | None
+) -> ActivityFilterForm:
     # The choices come from the rows the user may see, so they name nothing hidden.
-    scope = {"user": request.user, "brand": brand, "role": role}
+    user = request.user
     return ActivityFilterForm(
         request.GET,
-        actor_labels=selectors.activity_actor_labels(**scope),
-        target_types=selectors.activity_target_types(**scope),
+        actor_labels=selectors.activity_actor_labels(user=user, brand=brand, role=role),
+        target_types=selectors.activity_target_types(user=user, brand=brand, role=role),
     )
 
 
 @require_GET
 @policies.brand_capability("activity.view")
-def activity_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def activity_list(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     form = _filter_form(request, brand, role)
     valid = form.is_valid()
     page = rows = None
@@ -121,7 +131,9 @@ def activity_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> H
 
 @require_GET
 @policies.brand_capability("activity.export")
-def activity_export(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def activity_export(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse | StreamingHttpResponse:
     chosen = request.GET.get("format", "csv")
     if chosen not in EXPORT_FORMATS:
         return HttpResponse(
@@ -132,7 +144,7 @@ def activity_export(request: HttpRequest, *, brand: Brand, role: Role | None) ->
     form = _filter_form(request, brand, role)
     if not form.is_valid():
         problems = "; ".join(
-            f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()
+            f"{field}: {' '.join(map(str, errors))}" for field, errors in form.errors.items()
         )
         return HttpResponse(
             f"Invalid filters — {problems}", status=422, content_type="text/plain; charset=utf-8"

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest
+from django.http import Http404
 
 from koastops.accounts import policies
+from koastops.accounts.http import ApiRequest
 from koastops.accounts.models import Role
 from koastops.catalog.models import Brand
 
@@ -28,7 +29,7 @@ def responses(ok: dict[int, Any], *, errors: tuple[int, ...] = (401, 403, 404, 4
 
 
 def brand_with_capability(
-    request: HttpRequest, slug: str, capability: str
+    request: ApiRequest, slug: str, capability: str
 ) -> tuple[Brand, Role | None]:
     """404 for a brand the token's user holds no role on (its existence does not leak),
     403 when their role lacks ``capability``."""

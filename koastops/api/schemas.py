@@ -267,7 +267,6 @@ def _storable_text(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_storable_text)]
-DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 MarketCode = Annotated[Text, Field(min_length=2, max_length=2, description="ISO 3166 code.")]
 Name = Annotated[Text, Field(min_length=1, max_length=120)]
 ExternalId = Annotated[Text, Field(min_length=1, max_length=40)]

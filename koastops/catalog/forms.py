@@ -17,7 +17,7 @@ from django.utils.text import slugify
 
 from koastops.catalog import validators
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel, Platform
-from koastops.core.forms import IdModelMultipleChoiceField
+from koastops.core.forms import IdModelMultipleChoiceField, form_field
 
 
 def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
@@ -88,8 +88,8 @@ class VersionedForm(forms.ModelForm):
     def full_clean(self) -> None:
         super().full_clean()
         # A bad hidden version is not the user's typing: show it at the top of the form.
-        if "version" in self._errors:
-            self.add_error(None, self._errors.pop("version"))
+        if "version" in self.errors:
+            self.add_error(None, self.errors.pop("version"))
 
 
 class BrandForm(VersionedForm):
@@ -105,7 +105,9 @@ class BrandForm(VersionedForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["slug"].required = False
-        self.fields["markets"].queryset = Market.objects.order_by("name")
+        form_field(
+            self, "markets", forms.ModelMultipleChoiceField
+        ).queryset = Market.objects.order_by("name")
         self.fields["markets"].widget.attrs["size"] = 8
 
     def clean_name(self) -> str:
@@ -177,7 +179,9 @@ class AdAccountForm(VersionedForm):
         offered = Q(brands=brand)
         if self.instance.pk:
             offered |= Q(ad_accounts=self.instance)
-        self.fields["markets"].queryset = Market.objects.filter(offered).distinct().order_by("name")
+        form_field(self, "markets", forms.ModelMultipleChoiceField).queryset = (
+            Market.objects.filter(offered).distinct().order_by("name")
+        )
         self.fields["markets"].widget.attrs["size"] = 8
         self.fields["markets"].help_text = (
             "The brand's markets this account serves. Hold Ctrl (⌘ on a Mac) to pick several."
@@ -226,7 +230,7 @@ class PixelForm(VersionedForm):
         allowed = Q(status=CatalogStatus.ACTIVE)
         if self.instance.pk:
             allowed |= Q(pixels=self.instance)
-        self.fields["ad_accounts"].queryset = (
+        form_field(self, "ad_accounts", forms.ModelMultipleChoiceField).queryset = (
             ad_accounts.filter(allowed).distinct().order_by("name")
         )
         self.fields["ad_accounts"].widget.attrs["size"] = 6

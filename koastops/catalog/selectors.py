@@ -3,7 +3,16 @@ number of queries (annotations and prefetches, never per-row lookups)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    IntegerField,
+    Model,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 
 from koastops.accounts import policies
@@ -12,7 +21,7 @@ from koastops.activity.models import ActivityEntry
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel
 
 
-def _status_filter(queryset: QuerySet, status: str) -> QuerySet:
+def _status_filter[M: Model](queryset: QuerySet[M], status: str) -> QuerySet[M]:
     if status in (CatalogStatus.ACTIVE, CatalogStatus.ARCHIVED):
         return queryset.filter(status=status)
     return queryset  # "all"

@@ -10,6 +10,7 @@ through archive / restore."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -50,7 +51,9 @@ def _brand_of(obj: Brand | AdAccount | Pixel) -> Brand:
     return obj if isinstance(obj, Brand) else obj.brand
 
 
-def _log_created(user: User, obj: Brand | AdAccount | Pixel, verb: str, fields: tuple) -> None:
+def _log_created(
+    user: User, obj: Brand | AdAccount | Pixel, verb: str, fields: tuple[str, ...]
+) -> None:
     activity_record(
         verb=verb, actor=user, target=obj, brand=_brand_of(obj), after=snapshot(obj, fields)
     )
@@ -70,7 +73,11 @@ def _lock[CatalogObject: (Brand, AdAccount, Pixel)](
 
 
 def _save_changes(
-    user: User, obj: Brand | AdAccount | Pixel, verb: str, fields: tuple, before: dict
+    user: User,
+    obj: Brand | AdAccount | Pixel,
+    verb: str,
+    fields: tuple[str, ...],
+    before: dict[str, Any],
 ) -> None:
     """Save the locked row with a new version and log what changed; an edit that changes
     nothing saves nothing, keeps the version and writes no activity row."""
@@ -186,9 +193,9 @@ def brand_update(
     return brand
 
 
-def _set_status(
+def _set_status[CatalogObject: (Brand, AdAccount, Pixel)](
     user: User,
-    obj: Brand | AdAccount | Pixel,
+    obj: CatalogObject,
     status: str,
     verb: str,
     expected_version: int | None,

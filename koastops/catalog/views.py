@@ -15,13 +15,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
 from koastops.accounts import policies
+from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
 from koastops.catalog import selectors, services
 from koastops.catalog.forms import (
@@ -42,7 +43,7 @@ from koastops.core.pagination import paginate
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _saved(request: HttpRequest, url: str, message: str) -> HttpResponse:
+def _saved(request: AuthenticatedRequest, url: str, message: str) -> HttpResponse:
     """After a successful form POST: redirect (no JS) or navigate the main region (htmx)."""
     if request.htmx:
         response = HttpResponseLocation(url, target="#main", select="#main", swap="outerHTML")
@@ -52,7 +53,7 @@ def _saved(request: HttpRequest, url: str, message: str) -> HttpResponse:
 
 
 def _status_changed(
-    request: HttpRequest, url: str, message: str, *, level: int = messages.SUCCESS
+    request: AuthenticatedRequest, url: str, message: str, *, level: int = messages.SUCCESS
 ) -> HttpResponse:
     """After archive / restore: the page reloads either way, so the flash message shows."""
     messages.add_message(request, level, message)
@@ -63,7 +64,7 @@ def _status_changed(
 
 
 def _set_status(
-    request: HttpRequest, change: Callable[[], None], url: str, done: str, already: str
+    request: AuthenticatedRequest, change: Callable[[], None], url: str, done: str, already: str
 ) -> HttpResponse:
     """Archive or restore; something already in that state is said so, and nothing is
     written."""
@@ -83,12 +84,14 @@ def _stale(obj: Brand | AdAccount | Pixel) -> dict[str, Any]:
     }
 
 
-def _stale_status(request: HttpRequest) -> int:
+def _stale_status(request: AuthenticatedRequest) -> int:
     # htmx swaps the 409 (see the htmx config in base.html); a plain form post reads 200.
     return 409 if request.htmx else 200
 
 
-def _list_context(request: HttpRequest, queryset: Any, search: str, status: str) -> dict[str, Any]:
+def _list_context(
+    request: AuthenticatedRequest, queryset: Any, search: str, status: str
+) -> dict[str, Any]:
     return {
         "page": paginate(request, queryset),
         "q": search,
@@ -97,12 +100,12 @@ def _list_context(request: HttpRequest, queryset: Any, search: str, status: str)
     }
 
 
-def _data(request: HttpRequest) -> Any:
+def _data(request: AuthenticatedRequest) -> Any:
     """The POSTed data for a bound form, or None on GET (an empty POST is still bound)."""
     return request.POST if request.method == "POST" else None
 
 
-def _form_status(request: HttpRequest) -> int:
+def _form_status(request: AuthenticatedRequest) -> int:
     # Only reached on GET or after an invalid POST.
     return 422 if request.method == "POST" else 200
 
@@ -111,7 +114,7 @@ def _form_status(request: HttpRequest) -> int:
 
 
 @require_GET
-def brand_list(request: HttpRequest) -> HttpResponse:
+def brand_list(request: AuthenticatedRequest) -> HttpResponse:
     search, status = ListFilterForm(request.GET).values()
     queryset = selectors.brand_list(user=request.user, search=search, status=status)
     context = _list_context(request, queryset, search, status)
@@ -120,7 +123,7 @@ def brand_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def brand_create(request: HttpRequest) -> HttpResponse:
+def brand_create(request: AuthenticatedRequest) -> HttpResponse:
     policies.require(policies.can_create_brand(request.user), "Only admins can create brands.")
     form = BrandForm(_data(request))
     if request.method == "POST" and form.is_valid():
@@ -149,7 +152,7 @@ def brand_create(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @policies.brand_capability("brand.view")
-def brand_detail(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def brand_detail(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     context = {
         "brand": brand,
         "markets": brand.markets.order_by("code"),
@@ -163,7 +166,7 @@ def brand_detail(request: HttpRequest, *, brand: Brand, role: Role | None) -> Ht
 
 @require_http_methods(["GET", "POST"])
 @policies.brand_capability("brand.edit")
-def brand_edit(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def brand_edit(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     # The form works on a copy, so an invalid name never shows up in the page's header.
     form = BrandForm(_data(request), instance=copy.copy(brand))
     status, stale = _form_status(request), None
@@ -199,7 +202,9 @@ def brand_edit(request: HttpRequest, *, brand: Brand, role: Role | None) -> Http
 
 @require_POST
 @policies.brand_capability("brand.edit")
-def brand_archive(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def brand_archive(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     return _set_status(
         request,
         lambda: services.brand_archive(user=request.user, brand=brand),
@@ -211,7 +216,9 @@ def brand_archive(request: HttpRequest, *, brand: Brand, role: Role | None) -> H
 
 @require_POST
 @policies.brand_capability("brand.edit")
-def brand_restore(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def brand_restore(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     return _set_status(
         request,
         lambda: services.brand_restore(user=request.user, brand=brand),
@@ -226,7 +233,9 @@ def brand_restore(request: HttpRequest, *, brand: Brand, role: Role | None) -> H
 
 @require_GET
 @policies.brand_capability("catalog.view")
-def ad_account_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def ad_account_list(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     search, status = ListFilterForm(request.GET).values()
     queryset = selectors.ad_account_list(
         user=request.user, brand=brand, search=search, status=status
@@ -246,7 +255,7 @@ def ad_account_list(request: HttpRequest, *, brand: Brand, role: Role | None) ->
 
 
 def _ad_account_form_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     brand: Brand,
     form: AdAccountForm,
     ad_account: Any = None,
@@ -270,7 +279,9 @@ def _ad_account_form_page(
 
 @require_http_methods(["GET", "POST"])
 @policies.brand_capability("catalog.manage")
-def ad_account_create(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def ad_account_create(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     form = AdAccountForm(_data(request), brand=brand)
     if request.method == "POST" and form.is_valid():
         try:
@@ -296,7 +307,7 @@ def ad_account_create(request: HttpRequest, *, brand: Brand, role: Role | None) 
 @require_http_methods(["GET", "POST"])
 @policies.brand_capability("catalog.manage")
 def ad_account_edit(
-    request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
+    request: AuthenticatedRequest, pk: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     ad_account = selectors.ad_account_for_view(user=request.user, brand=brand, ad_account_id=pk)
     form = AdAccountForm(_data(request), instance=copy.copy(ad_account), brand=brand)
@@ -331,7 +342,7 @@ def ad_account_edit(
 @require_POST
 @policies.brand_capability("catalog.manage")
 def ad_account_archive(
-    request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
+    request: AuthenticatedRequest, pk: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     ad_account = selectors.ad_account_for_view(user=request.user, brand=brand, ad_account_id=pk)
     return _set_status(
@@ -346,7 +357,7 @@ def ad_account_archive(
 @require_POST
 @policies.brand_capability("catalog.manage")
 def ad_account_restore(
-    request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
+    request: AuthenticatedRequest, pk: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     ad_account = selectors.ad_account_for_view(user=request.user, brand=brand, ad_account_id=pk)
     return _set_status(
@@ -363,7 +374,7 @@ def ad_account_restore(
 
 @require_GET
 @policies.brand_capability("catalog.view")
-def pixel_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def pixel_list(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     search, status = ListFilterForm(request.GET).values()
     queryset = selectors.pixel_list(user=request.user, brand=brand, search=search, status=status)
     context = _list_context(request, queryset, search, status)
@@ -377,7 +388,9 @@ def pixel_list(request: HttpRequest, *, brand: Brand, role: Role | None) -> Http
 
 @require_GET
 @policies.brand_capability("catalog.view")
-def pixel_detail(request: HttpRequest, pk: int, *, brand: Brand, role: Role | None) -> HttpResponse:
+def pixel_detail(
+    request: AuthenticatedRequest, pk: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
     context = {
         "brand": brand,
@@ -390,7 +403,7 @@ def pixel_detail(request: HttpRequest, pk: int, *, brand: Brand, role: Role | No
 
 
 def _pixel_form_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     brand: Brand,
     form: PixelForm,
     pixel: Any = None,
@@ -408,7 +421,7 @@ def _pixel_form_page(
 
 @require_http_methods(["GET", "POST"])
 @policies.brand_capability("catalog.manage")
-def pixel_create(request: HttpRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+def pixel_create(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     form = PixelCreateForm(
         _data(request), ad_accounts=policies.ad_accounts_for(request.user, brand)
     )
@@ -435,7 +448,9 @@ def pixel_create(request: HttpRequest, *, brand: Brand, role: Role | None) -> Ht
 
 @require_http_methods(["GET", "POST"])
 @policies.brand_capability("catalog.manage")
-def pixel_edit(request: HttpRequest, pk: int, *, brand: Brand, role: Role | None) -> HttpResponse:
+def pixel_edit(
+    request: AuthenticatedRequest, pk: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
     form = PixelForm(
         _data(request),
@@ -472,7 +487,9 @@ def pixel_edit(request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
 
 @require_http_methods(["GET", "POST"])
 @policies.brand_capability("catalog.manage")
-def pixel_token(request: HttpRequest, pk: int, *, brand: Brand, role: Role | None) -> HttpResponse:
+def pixel_token(
+    request: AuthenticatedRequest, pk: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
     """Set, replace (``action=set``) or remove (``action=remove``) the pixel's access token.
     The token itself is write-only: no page ever renders it or its ciphertext."""
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
@@ -501,7 +518,7 @@ def pixel_token(request: HttpRequest, pk: int, *, brand: Brand, role: Role | Non
 @require_POST
 @policies.brand_capability("catalog.manage")
 def pixel_archive(
-    request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
+    request: AuthenticatedRequest, pk: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
     return _set_status(
@@ -516,7 +533,7 @@ def pixel_archive(
 @require_POST
 @policies.brand_capability("catalog.manage")
 def pixel_restore(
-    request: HttpRequest, pk: int, *, brand: Brand, role: Role | None
+    request: AuthenticatedRequest, pk: int, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     pixel = selectors.pixel_for_view(user=request.user, brand=brand, pixel_id=pk)
     return _set_status(

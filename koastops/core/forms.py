@@ -24,3 +24,14 @@ class IdModelMultipleChoiceField(forms.ModelMultipleChoiceField):
                     params={"value": str(pk)[:30]},
                 )
         return super()._check_values(value)  # type: ignore[misc]  # not in django-stubs
+
+
+def form_field[F: forms.Field](form: forms.BaseForm, name: str, kind: type[F]) -> F:
+    """``form.fields[name]`` as the field class it is (``fields`` is typed ``dict[str,
+    Field]``), so setting a ``queryset`` or ``choices`` on it is checked."""
+    field = form.fields[name]
+    if not isinstance(field, kind):
+        raise TypeError(
+            f"{type(form).__name__}.{name} is a {type(field).__name__}, not a {kind.__name__}"
+        )
+    return field

@@ -8,12 +8,19 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django_htmx.middleware import HtmxDetails
 
 # The request headers ``wants_fragment`` reads: a page answers differently to each.
 HTMX_VARY = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request", "HX-Target")
 
 
-def wants_fragment(request: HttpRequest) -> bool:
+class HtmxRequest(HttpRequest):
+    """A request that went through django-htmx's ``HtmxMiddleware`` (every view's does)."""
+
+    htmx: HtmxDetails
+
+
+def wants_fragment(request: HtmxRequest) -> bool:
     """htmx is swapping one region of the page. Boosted links, history restores and
     navigation into ``#main`` (``HX-Location`` after a save) need the whole page."""
     htmx = request.htmx
@@ -23,7 +30,7 @@ def wants_fragment(request: HttpRequest) -> bool:
 
 
 def render_page(
-    request: HttpRequest,
+    request: HtmxRequest,
     template: str,
     context: dict[str, Any],
     *,

@@ -4,10 +4,13 @@ import socket
 
 from celery import shared_task
 
+from koastops.celery import KoastopsTask
 from koastops.system import services
 
 
-@shared_task(name="koastops.system.worker_ping", soft_time_limit=30, time_limit=60)
+@shared_task(
+    name="koastops.system.worker_ping", base=KoastopsTask, soft_time_limit=30, time_limit=60
+)
 def worker_ping(ping_id: int) -> None:
     services.worker_ping_complete(ping_id=ping_id, hostname=socket.gethostname())
 

@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from koastops.accounts import policies
+from koastops.accounts.http import AuthenticatedRequest
 from koastops.celery import app as celery_app
 from koastops.core.htmx import render_page
 from koastops.system import selectors, services
@@ -56,7 +57,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 @policies.admin_required
 @require_GET
-def system(request: HttpRequest) -> HttpResponse:
+def system(request: AuthenticatedRequest) -> HttpResponse:
     context = {
         "pings": selectors.worker_ping_recent(),
         "beat": selectors.heartbeat_get(name="beat"),
@@ -68,7 +69,7 @@ def system(request: HttpRequest) -> HttpResponse:
 
 @policies.admin_required
 @require_POST
-def ping_create(request: HttpRequest) -> HttpResponse:
+def ping_create(request: AuthenticatedRequest) -> HttpResponse:
     ping = services.worker_ping_request(user=request.user)
     if request.htmx:
         response = render_page(request, "system/system.html", {"ping": ping}, partial="ping-status")
@@ -79,7 +80,7 @@ def ping_create(request: HttpRequest) -> HttpResponse:
 
 @policies.admin_required
 @require_GET
-def ping_status(request: HttpRequest, ping_id: int) -> HttpResponse:
+def ping_status(request: AuthenticatedRequest, ping_id: int) -> HttpResponse:
     ping = get_object_or_404(WorkerPing, pk=ping_id)
     response = render_page(request, "system/system.html", {"ping": ping}, partial="ping-status")
     if request.htmx and ping.status == WorkerPing.Status.DONE:

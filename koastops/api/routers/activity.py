@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from ninja import Query, Router
 
+from koastops.accounts.http import ApiRequest
 from koastops.accounts.models import Role, User
 from koastops.activity import selectors
 from koastops.activity.models import ActivityEntry
@@ -44,7 +44,7 @@ def brand_activity(
 
 @router.get("/brands/{slug}/activity", response=responses({200: ActivityPage}))
 def activity_list(
-    request: HttpRequest, slug: str, filters: Query[ActivityFilters]
+    request: ApiRequest, slug: str, filters: Query[ActivityFilters]
 ) -> dict[str, Any]:
     """Who changed or decided what on the brand (capability ``activity.view``), newest
     first. Days are whole UTC days, both ends included."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from ninja import Query, Router
 
+from koastops.accounts.http import ApiRequest
 from koastops.api.common import brand_with_capability, responses
 from koastops.api.pagination import paginate
 from koastops.api.schemas import AdAccountPage, BrandOut, BrandPage, CatalogFilters, PixelPage
@@ -17,14 +18,14 @@ router = Router(tags=["brands"])
 
 
 @router.get("/brands", response=responses({200: BrandPage}, errors=(401, 422)))
-def brand_list(request: HttpRequest, filters: Query[CatalogFilters]) -> dict[str, Any]:
+def brand_list(request: ApiRequest, filters: Query[CatalogFilters]) -> dict[str, Any]:
     """The brands the token's user holds a role on (every brand for admins)."""
     queryset = selectors.brand_list(user=request.auth, search=filters.q, status=filters.status)
     return paginate(queryset, filters)
 
 
 @router.get("/brands/{slug}", response=responses({200: BrandOut}, errors=(401, 403, 404)))
-def brand_detail(request: HttpRequest, slug: str, response: HttpResponse) -> Any:
+def brand_detail(request: ApiRequest, slug: str, response: HttpResponse) -> Any:
     """One brand, with its version as ETag (send it back as If-Match to change it)."""
     brand_with_capability(request, slug, "brand.view")
     brand = selectors.brand_list(user=request.auth, status="all").filter(slug=slug).first()
@@ -36,7 +37,7 @@ def brand_detail(request: HttpRequest, slug: str, response: HttpResponse) -> Any
 
 @router.get("/brands/{slug}/ad-accounts", response=responses({200: AdAccountPage}))
 def ad_account_list(
-    request: HttpRequest, slug: str, filters: Query[CatalogFilters]
+    request: ApiRequest, slug: str, filters: Query[CatalogFilters]
 ) -> dict[str, Any]:
     """The brand's ad accounts; a media buyer narrowed to some sees only those."""
     brand, _ = brand_with_capability(request, slug, "catalog.view")
@@ -47,7 +48,7 @@ def ad_account_list(
 
 
 @router.get("/brands/{slug}/pixels", response=responses({200: PixelPage}))
-def pixel_list(request: HttpRequest, slug: str, filters: Query[CatalogFilters]) -> dict[str, Any]:
+def pixel_list(request: ApiRequest, slug: str, filters: Query[CatalogFilters]) -> dict[str, Any]:
     """The brand's pixels. Access tokens are never returned, only whether one is set."""
     brand, _ = brand_with_capability(request, slug, "catalog.view")
     queryset = selectors.pixel_list(

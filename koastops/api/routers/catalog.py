@@ -22,10 +22,11 @@ from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from ninja import Header, Path, Status
 
 from koastops.accounts import policies
+from koastops.accounts.http import ApiRequest
 from koastops.api.common import brand_with_capability, renamed, responses
 from koastops.api.routers.brands import router
 from koastops.api.schemas import (
@@ -68,7 +69,8 @@ class _Refused(Exception):
 
     def __init__(self, status: int, detail: str, field: str, version: int | None) -> None:
         super().__init__(detail)
-        self.status, self.body = status, {"detail": detail, "field": field, "version": version}
+        self.status = status
+        self.body: dict[str, Any] = {"detail": detail, "field": field, "version": version}
 
 
 def _expected_version(if_match: str | None) -> int:
@@ -154,14 +156,14 @@ def _ad_accounts(brand: Brand, ids: Iterable[int]) -> list[AdAccount]:
 # --- reads for one object: shaped like the lists (counts, prefetches) ----------------------
 
 
-def _brand_out(request: HttpRequest, brand: Brand) -> Brand:
+def _brand_out(request: ApiRequest, brand: Brand) -> Brand:
     found = selectors.brand_list(user=request.auth, status="all").filter(pk=brand.pk).first()
     if found is None:
         raise Http404
     return found
 
 
-def _ad_account_out(request: HttpRequest, brand: Brand, pk: int) -> AdAccount:
+def _ad_account_out(request: ApiRequest, brand: Brand, pk: int) -> AdAccount:
     found = (
         selectors.ad_account_list(user=request.auth, brand=brand, status="all")
         .filter(pk=pk)
@@ -172,7 +174,7 @@ def _ad_account_out(request: HttpRequest, brand: Brand, pk: int) -> AdAccount:
     return found
 
 
-def _pixel_out(request: HttpRequest, brand: Brand, pk: int) -> Pixel:
+def _pixel_out(request: ApiRequest, brand: Brand, pk: int) -> Pixel:
     found = selectors.pixel_list(user=request.auth, brand=brand, status="all").filter(pk=pk).first()
     if found is None:
         raise Http404
@@ -183,7 +185,7 @@ def _pixel_out(request: HttpRequest, brand: Brand, pk: int) -> Pixel:
 
 
 @router.post("/brands", response=responses({201: BrandOut}, errors=(401, 403, 422)))
-def brand_create(request: HttpRequest, payload: BrandIn, response: HttpResponse) -> Any:
+def brand_create(request: ApiRequest, payload: BrandIn, response: HttpResponse) -> Any:
     """Create a brand (admins). Answers 201 with the brand and its ETag."""
     policies.require(policies.can_create_brand(request.auth), "Only admins can create brands.")
     brand = services.brand_create(
@@ -198,7 +200,7 @@ def brand_create(request: HttpRequest, payload: BrandIn, response: HttpResponse)
 
 @router.patch("/brands/{slug}", response=responses({200: BrandOut} | _VERSIONED))
 def brand_update(
-    request: HttpRequest,
+    request: ApiRequest,
     slug: str,
     payload: BrandPatch,
     response: HttpResponse,
@@ -228,7 +230,7 @@ def brand_update(
 
 
 def _brand_status(
-    request: HttpRequest, slug: str, response: HttpResponse, if_match: str | None, status: str
+    request: ApiRequest, slug: str, response: HttpResponse, if_match: str | None, status: str
 ) -> Any:
     brand, _ = brand_with_capability(request, slug, "brand.edit")
     change = services.brand_archive if status == CatalogStatus.ARCHIVED else services.brand_restore
@@ -245,7 +247,7 @@ def _brand_status(
 
 @router.post("/brands/{slug}/archive", response=responses({200: BrandOut} | _VERSIONED))
 def brand_archive(
-    request: HttpRequest, slug: str, response: HttpResponse, if_match: IfMatch = None
+    request: ApiRequest, slug: str, response: HttpResponse, if_match: IfMatch = None
 ) -> Any:
     """Archive a brand (admins). Needs If-Match; 409 if it is already archived."""
     return _brand_status(request, slug, response, if_match, CatalogStatus.ARCHIVED)
@@ -253,7 +255,7 @@ def brand_archive(
 
 @router.post("/brands/{slug}/restore", response=responses({200: BrandOut} | _VERSIONED))
 def brand_restore(
-    request: HttpRequest, slug: str, response: HttpResponse, if_match: IfMatch = None
+    request: ApiRequest, slug: str, response: HttpResponse, if_match: IfMatch = None
 ) -> Any:
     """Restore an archived brand (admins). Needs If-Match; 409 if it is already active."""
     return _brand_status(request, slug, response, if_match, CatalogStatus.ACTIVE)
@@ -264,7 +266,7 @@ def brand_restore(
 
 @router.post("/brands/{slug}/ad-accounts", response=responses({201: AdAccountOut}))
 def ad_account_create(
-    request: HttpRequest, slug: str, payload: AdAccountIn, response: HttpResponse
+    request: ApiRequest, slug: str, payload: AdAccountIn, response: HttpResponse
 ) -> Any:
     """Add an ad account to the brand. Answers 201 with it and its ETag."""
     brand, _ = brand_with_capability(request, slug, "catalog.manage")
@@ -285,7 +287,7 @@ def ad_account_create(
     "/brands/{slug}/ad-accounts/{pk}",
     response=responses({200: AdAccountOut}, errors=(401, 403, 404)),
 )
-def ad_account_detail(request: HttpRequest, slug: str, pk: ObjectId, response: HttpResponse) -> Any:
+def ad_account_detail(request: ApiRequest, slug: str, pk: ObjectId, response: HttpResponse) -> Any:
     """One ad account, with its version as ETag (a narrowed media buyer: only theirs)."""
     brand, _ = brand_with_capability(request, slug, "catalog.view")
     return _answer(response, _ad_account_out(request, brand, pk))
@@ -295,7 +297,7 @@ def ad_account_detail(request: HttpRequest, slug: str, pk: ObjectId, response: H
     "/brands/{slug}/ad-accounts/{pk}", response=responses({200: AdAccountOut} | _VERSIONED)
 )
 def ad_account_update(
-    request: HttpRequest,
+    request: ApiRequest,
     slug: str,
     pk: ObjectId,
     payload: AdAccountPatch,
@@ -329,7 +331,7 @@ def ad_account_update(
 
 
 def _ad_account_status(
-    request: HttpRequest,
+    request: ApiRequest,
     slug: str,
     pk: int,
     response: HttpResponse,
@@ -361,7 +363,7 @@ def _ad_account_status(
     response=responses({200: AdAccountOut} | _VERSIONED),
 )
 def ad_account_archive(
-    request: HttpRequest,
+    request: ApiRequest,
     slug: str,
     pk: ObjectId,
     response: HttpResponse,
@@ -376,7 +378,7 @@ def ad_account_archive(
     response=responses({200: AdAccountOut} | _VERSIONED),
 )
 def ad_account_restore(
-    request: HttpRequest,
+    request: ApiRequest,
     slug: str,
     pk: ObjectId,
     response: HttpResponse,
@@ -390,7 +392,7 @@ def ad_account_restore(
 
 
 @router.post("/brands/{slug}/pixels", response=responses({201: PixelOut}))
-def pixel_create(request: HttpRequest, slug: str, payload: PixelIn, response: HttpResponse) -> Any:
+def pixel_create(request: ApiRequest, slug: str, payload: PixelIn, response: HttpResponse) -> Any:
     """Add a pixel to the brand, optionally with its access token (write-only: stored
     encrypted, never returned). Answers 201 with it and its ETag."""
     brand, _ = brand_with_capability(request, slug, "catalog.manage")
@@ -413,7 +415,7 @@ def pixel_create(request: HttpRequest, slug: str, payload: PixelIn, response: Ht
 @router.get(
     "/brands/{slug}/pixels/{pk}", response=responses({200: PixelOut}, errors=(401, 403, 404))
 )
-def pixel_detail(request: HttpRequest, slug: str, pk: ObjectId, response: HttpResponse) -> Any:
+def pixel_detail(request: ApiRequest, slug: str, pk: ObjectId, response: HttpResponse) -> Any:
     """One pixel, with its version as ETag. Never its access token."""
     brand, _ = brand_with_capability(request, slug, "catalog.view")
     return _answer(response, _pixel_out(request, brand, pk))
@@ -421,7 +423,7 @@ def pixel_detail(request: HttpRequest, slug: str, pk: ObjectId, response: HttpRe
 
 @router.patch("/brands/{slug}/pixels/{pk}", response=responses({200: PixelOut} | _VERSIONED))
 def pixel_update(
-    request: HttpRequest,
+    request: ApiRequest,
     slug: str,
     pk: ObjectId,
     payload: PixelPatch,
@@ -455,7 +457,7 @@ def pixel_update(
 
 
 def _pixel_change(
-    request: HttpRequest,
+    request: ApiRequest,
     slug: str,
     pk: int,
     response: HttpResponse,
@@ -473,7 +475,7 @@ def _pixel_change(
 
 @router.post("/brands/{slug}/pixels/{pk}/archive", response=responses({200: PixelOut} | _VERSIONED))
 def pixel_archive(
-    request: HttpRequest,
+    request: ApiRequest,
     slug: str,
     pk: ObjectId,
     response: HttpResponse,
@@ -494,7 +496,7 @@ def pixel_archive(
 
 @router.post("/brands/{slug}/pixels/{pk}/restore", response=responses({200: PixelOut} | _VERSIONED))
 def pixel_restore(
-    request: HttpRequest,
+    request: ApiRequest,
     slug: str,
     pk: ObjectId,
     response: HttpResponse,
@@ -515,7 +517,7 @@ def pixel_restore(
 
 @router.put("/brands/{slug}/pixels/{pk}/token", response=responses({200: PixelOut} | _VERSIONED))
 def pixel_token_set(
-    request: HttpRequest,
+    request: ApiRequest,
     slug: str,
     pk: ObjectId,
     payload: PixelTokenIn,
@@ -541,7 +543,7 @@ def pixel_token_set(
 
 @router.delete("/brands/{slug}/pixels/{pk}/token", response=responses({200: PixelOut} | _VERSIONED))
 def pixel_token_remove(
-    request: HttpRequest,
+    request: ApiRequest,
     slug: str,
     pk: ObjectId,
     response: HttpResponse,

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from koastops.accounts import selectors, services
+from koastops.accounts.http import ApiRequest
 from koastops.accounts.models import User
 from koastops.api.common import brand_with_capability, field_errors, invalid, renamed, responses
 from koastops.api.pagination import paginate
@@ -45,7 +45,7 @@ def _member_rows(brand: Brand, users: Iterable[User]) -> list[dict[str, Any]]:
 
 
 @router.get("/brands/{slug}/members", response=responses({200: MemberPage}))
-def member_list(request: HttpRequest, slug: str, filters: Query[MemberFilters]) -> dict[str, Any]:
+def member_list(request: ApiRequest, slug: str, filters: Query[MemberFilters]) -> dict[str, Any]:
     """Everyone holding a role on the brand (capability ``members.view``)."""
     brand, _ = brand_with_capability(request, slug, "members.view")
     page = paginate(selectors.member_list(brand=brand, search=filters.q), filters)
@@ -54,7 +54,7 @@ def member_list(request: HttpRequest, slug: str, filters: Query[MemberFilters]) 
 
 
 @router.post("/brands/{slug}/members", response=responses({200: MemberOut}))
-def member_grant(request: HttpRequest, slug: str, payload: MemberGrantIn) -> dict[str, Any]:
+def member_grant(request: ApiRequest, slug: str, payload: MemberGrantIn) -> dict[str, Any]:
     """Grant an existing user a role on the brand, or change their role (one per brand).
     A media buyer can be narrowed to chosen active ad accounts of the brand. Refused with
     422 naming the field: a deactivated user, a narrowing for another role, an archived
@@ -83,7 +83,7 @@ def member_grant(request: HttpRequest, slug: str, payload: MemberGrantIn) -> dic
     "/brands/{slug}/members/{user_id}",
     response=responses({204: None}, errors=(401, 403, 404, 422)),
 )
-def member_revoke(request: HttpRequest, slug: str, user_id: DbId) -> Status[Any]:
+def member_revoke(request: ApiRequest, slug: str, user_id: DbId) -> Status[Any]:
     """Take the user's role on the brand away (and any ad account narrowing). Refused
     with 422 (``["path", "user_id"]``) for the brand's last ops lead, unless by an admin."""
     brand, _ = brand_with_capability(request, slug, "members.manage")

@@ -21,6 +21,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import django
 from django.conf import settings
@@ -51,7 +52,9 @@ class Page:
     headers: tuple[tuple[str, str], ...] = ()  # e.g. (("HTTP_AUTHORIZATION", "Bearer …"),)
 
     def get(self, client: Client):
-        return client.get(self.path, secure=True, **dict(self.headers))
+        # WSGI environ entries for the request (the test client's ``**extra``).
+        environ: dict[str, Any] = dict(self.headers)
+        return client.get(self.path, secure=True, **environ)
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,10 @@ def seed_bench_data(*, brands: int = 200, ad_accounts: int = 20, pixels: int = 1
     pixel_ids = dict(
         Pixel.objects.filter(brand_id__in=brand_ids.values()).values_list("external_id", "pk")
     )
-    brand_markets, account_markets, pixel_accounts = [], [], []
+    # Rows of the generated many-to-many "through" models (no class to name statically).
+    brand_markets: list[Any] = []
+    account_markets: list[Any] = []
+    pixel_accounts: list[Any] = []
     for i in range(brands):
         brand_id = brand_ids[bench_slug(i)]
         for k in range(min(3, len(markets))):
@@ -393,7 +399,7 @@ def ensure_postgres_database() -> None:
     from psycopg import sql
 
     params = connection.settings_dict
-    conninfo = {
+    conninfo: dict[str, Any] = {
         "dbname": "postgres",
         "host": params.get("HOST") or None,
         "port": params.get("PORT") or None,

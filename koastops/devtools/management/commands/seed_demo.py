@@ -304,7 +304,9 @@ class Command(BaseCommand):
                 self._grant(admin, brands[1], lead, Role.OPS_LEAD)
                 buyer = User.objects.get(email=f"buyer.{DEMO_BRANDS[0].short}@koastops.demo")
                 first_account = brands[0].ad_accounts.order_by("name").first()
-                if not policies.narrowed_ad_account_ids(brands[0], [buyer]):
+                if first_account is not None and not policies.narrowed_ad_account_ids(
+                    brands[0], [buyer]
+                ):
                     access_services.member_narrow_ad_accounts(
                         actor=admin, brand=brands[0], user=buyer, ad_accounts=[first_account]
                     )
@@ -369,21 +371,21 @@ class Command(BaseCommand):
                     markets=_markets(spec.markets),
                 )
             accounts[spec.key] = account
-        for spec in demo.pixels:
+        for pixel_spec in demo.pixels:
             exists = Pixel.objects.filter(
-                platform=spec.platform, external_id=spec.external_id
+                platform=pixel_spec.platform, external_id=pixel_spec.external_id
             ).exists()
             tally.add("pixels", created=not exists)
             if not exists:
                 catalog_services.pixel_create(
                     user=admin,
                     brand=brand,
-                    platform=spec.platform,
-                    external_id=spec.external_id,
-                    name=spec.name,
-                    capi_enabled=spec.capi_enabled,
-                    ad_accounts=[accounts[key] for key in spec.ad_accounts],
-                    access_token=spec.demo_credential,
+                    platform=pixel_spec.platform,
+                    external_id=pixel_spec.external_id,
+                    name=pixel_spec.name,
+                    capi_enabled=pixel_spec.capi_enabled,
+                    ad_accounts=[accounts[key] for key in pixel_spec.ad_accounts],
+                    access_token=pixel_spec.demo_credential,
                 )
         return brand
 
