@@ -197,14 +197,21 @@ def pixel_visible_q(user: Any, *, narrowed: bool = True) -> Q:
     return Q(~Exists(narrowed_on_brand)) | Q(~Exists(links)) | Q(Exists(chosen_linked))
 
 
-def ad_accounts_for(user: Any, brand: Brand) -> QuerySet[AdAccount]:
+def ad_accounts_for(user: Any, brand: Brand, *, role: Role | None = None) -> QuerySet[AdAccount]:
     """The brand's ad accounts the user may use: all of them, unless the user is a media
-    buyer narrowed to chosen ones (one query either way)."""
+    buyer narrowed to chosen ones (one query either way). Pass the user's ``role`` on the
+    brand when known: only a media buyer can be narrowed, so for any other role the
+    narrowing subqueries (costly to plan) are left out."""
+    if role is not None and role != Role.MEDIA_BUYER and is_active_user(user):
+        return brand.ad_accounts.all()
     return brand.ad_accounts.filter(ad_account_visible_q(user))
 
 
-def pixels_for(user: Any, brand: Brand) -> QuerySet[Pixel]:
-    """The brand's pixels the user may see (see ``pixel_visible_q``)."""
+def pixels_for(user: Any, brand: Brand, *, role: Role | None = None) -> QuerySet[Pixel]:
+    """The brand's pixels the user may see (see ``pixel_visible_q``; ``role`` as in
+    ``ad_accounts_for``)."""
+    if role is not None and role != Role.MEDIA_BUYER and is_active_user(user):
+        return brand.pixels.all()
     return brand.pixels.filter(pixel_visible_q(user))
 
 

@@ -16,7 +16,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from koastops.accounts import policies
-from koastops.accounts.models import User
+from koastops.accounts.models import Role, User
 from koastops.activity.models import ActivityEntry
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel
 
@@ -58,9 +58,17 @@ def brand_list(*, user: User, search: str = "", status: str = "active") -> Query
 
 
 def ad_account_list(
-    *, user: User, brand: Brand, search: str = "", status: str = "active"
+    *,
+    user: User,
+    brand: Brand,
+    search: str = "",
+    status: str = "active",
+    role: Role | None = None,
 ) -> QuerySet[AdAccount]:
-    queryset = policies.ad_accounts_for(user, brand).annotate(pixel_count=Count("pixels"))
+    """``role``: the user's role on the brand when the caller knows it (cheaper query)."""
+    queryset = policies.ad_accounts_for(user, brand, role=role).annotate(
+        pixel_count=Count("pixels")
+    )
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
     return (
@@ -71,23 +79,29 @@ def ad_account_list(
 
 
 def pixel_list(
-    *, user: User, brand: Brand, search: str = "", status: str = "active"
+    *,
+    user: User,
+    brand: Brand,
+    search: str = "",
+    status: str = "active",
+    role: Role | None = None,
 ) -> QuerySet[Pixel]:
-    queryset = policies.pixels_for(user, brand)
+    """``role``: the user's role on the brand when the caller knows it (cheaper query)."""
+    queryset = policies.pixels_for(user, brand, role=role)
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
     # Only the linked accounts the user may see: a narrowed media buyer never reads the
     # name of another account, not even next to a pixel they share.
-    linked = Prefetch("ad_accounts", queryset=pixel_ad_accounts(user=user, brand=brand))
+    linked = Prefetch("ad_accounts", queryset=pixel_ad_accounts(user=user, brand=brand, role=role))
     return _status_filter(queryset, status).prefetch_related(linked).order_by("name")
 
 
 def pixel_ad_accounts(
-    *, user: User, brand: Brand, pixel: Pixel | None = None
+    *, user: User, brand: Brand, pixel: Pixel | None = None, role: Role | None = None
 ) -> QuerySet[AdAccount]:
     """The ad accounts linked to ``pixel`` (or, for a prefetch, to any pixel) that the
     user may see, by name."""
-    queryset = policies.ad_accounts_for(user, brand)
+    queryset = policies.ad_accounts_for(user, brand, role=role)
     if pixel is not None:
         queryset = queryset.filter(pixels=pixel)
     return queryset.order_by("name")

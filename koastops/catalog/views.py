@@ -238,7 +238,7 @@ def ad_account_list(
 ) -> HttpResponse:
     search, status = ListFilterForm(request.GET).values()
     queryset = selectors.ad_account_list(
-        user=request.user, brand=brand, search=search, status=status
+        user=request.user, brand=brand, search=search, status=status, role=role
     )
     context = _list_context(request, queryset, search, status)
     context |= {
@@ -376,7 +376,9 @@ def ad_account_restore(
 @policies.brand_capability("catalog.view")
 def pixel_list(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     search, status = ListFilterForm(request.GET).values()
-    queryset = selectors.pixel_list(user=request.user, brand=brand, search=search, status=status)
+    queryset = selectors.pixel_list(
+        user=request.user, brand=brand, search=search, status=status, role=role
+    )
     context = _list_context(request, queryset, search, status)
     context |= {
         "brand": brand,
@@ -395,7 +397,9 @@ def pixel_detail(
     context = {
         "brand": brand,
         "pixel": pixel,
-        "ad_accounts": selectors.pixel_ad_accounts(user=request.user, brand=brand, pixel=pixel),
+        "ad_accounts": selectors.pixel_ad_accounts(
+            user=request.user, brand=brand, pixel=pixel, role=role
+        ),
         "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
         "tab": "pixels",
     }

@@ -109,6 +109,24 @@ def test_narrowed_media_buyer_sees_pixels_of_chosen_accounts_or_of_none(buyer, b
     assert list(policies.pixels_for(buyer, elsewhere.brand)) == [elsewhere]
 
 
+def test_a_known_role_gives_the_same_rows_and_keeps_a_narrowed_buyer_narrowed(buyer, brand):
+    """Passing the role (views know it) only skips the narrowing subqueries for roles that
+    cannot be narrowed; a media buyer's narrowing still applies."""
+    chosen, other = AdAccountFactory.create_batch(2, brand=brand)
+    linked = PixelFactory(brand=brand)
+    linked.ad_accounts.set([other])
+    policies.set_ad_account_narrowing(buyer, brand, [chosen])
+    role = policies.role_for(buyer, brand)
+    assert role == Role.MEDIA_BUYER
+    assert list(policies.ad_accounts_for(buyer, brand, role=role)) == [chosen]
+    assert list(policies.pixels_for(buyer, brand, role=role)) == []
+    policies.grant_role(buyer, brand, Role.ANALYST)
+    role = policies.role_for(buyer, brand)
+    assert set(policies.ad_accounts_for(buyer, brand, role=role)) == {chosen, other}
+    assert set(policies.pixels_for(buyer, brand, role=role)) == {linked}
+    assert "EXISTS" not in str(policies.pixels_for(buyer, brand, role=role).query).upper()
+
+
 def test_activity_rows_follow_what_the_role_may_see(buyer, brand, admin_user):
     chosen, other = AdAccountFactory.create_batch(2, brand=brand)
     member = UserFactory()

@@ -40,9 +40,9 @@ def ad_account_list(
     request: ApiRequest, slug: str, filters: Query[CatalogFilters]
 ) -> dict[str, Any]:
     """The brand's ad accounts; a media buyer narrowed to some sees only those."""
-    brand, _ = brand_with_capability(request, slug, "catalog.view")
+    brand, role = brand_with_capability(request, slug, "catalog.view")
     queryset = selectors.ad_account_list(
-        user=request.auth, brand=brand, search=filters.q, status=filters.status
+        user=request.auth, brand=brand, search=filters.q, status=filters.status, role=role
     )
     return paginate(queryset, filters)
 
@@ -50,8 +50,8 @@ def ad_account_list(
 @router.get("/brands/{slug}/pixels", response=responses({200: PixelPage}))
 def pixel_list(request: ApiRequest, slug: str, filters: Query[CatalogFilters]) -> dict[str, Any]:
     """The brand's pixels. Access tokens are never returned, only whether one is set."""
-    brand, _ = brand_with_capability(request, slug, "catalog.view")
+    brand, role = brand_with_capability(request, slug, "catalog.view")
     queryset = selectors.pixel_list(
-        user=request.auth, brand=brand, search=filters.q, status=filters.status
+        user=request.auth, brand=brand, search=filters.q, status=filters.status, role=role
     )
     return paginate(queryset, filters)
