@@ -18,6 +18,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/koastops_bench
 BENCH_RUNS ?= 30
+# Test processes (pytest-xdist); each gets its own database, broker and cache db, var dir.
+TEST_WORKERS ?= 2
 
 .PHONY: help
 help: ## list the targets
@@ -75,7 +77,7 @@ run: install ## migrate, seed the demo data and start web + worker + beat (DEBUG
 # --- Quality ------------------------------------------------------------------------------
 .PHONY: test
 test: install ## run the test suite (PostgreSQL if DATABASE_URL is set, SQLite otherwise)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: install ## ruff check + ruff format --check + mypy + lint-imports
