@@ -4,7 +4,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from koastops.urls import handler403, handler404, handler500, urlpatterns as project_urls
+from koastops.urls import handler403, handler404, handler500
+from koastops.urls import urlpatterns as project_urls
 
 __all__ = ["handler403", "handler404", "handler500", "urlpatterns"]
 
