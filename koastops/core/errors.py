@@ -32,7 +32,9 @@ request_logger = logging.getLogger("django.request")
 logger = logging.getLogger(__name__)
 
 CSRF_TOAST = "Your session changed — reload the page to continue."
-NOT_FOUND_TOAST = "That is not there any more, or your role does not let you see it. Reload the page."
+NOT_FOUND_TOAST = (
+    "That is not there any more, or your role does not let you see it. Reload the page."
+)
 FORBIDDEN_TOAST = "Your role does not allow this. Nothing was changed."
 SERVER_ERROR_TOAST = "Something went wrong on the server; the error has been logged. Reload the page and check before you try again."
 
@@ -66,6 +68,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     as bare HTML if even that fails."""
     request_id = getattr(request, "request_id", "") or request_id_var.get()
     context = {"request_id": request_id}
+    body: str
     try:
         body = loader.render_to_string("500.html", context, request=request)
     except Exception:

@@ -22,7 +22,9 @@ from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
-LOST_CHANGE_MESSAGE = "Your session had ended, so your last change was not saved. Sign in and try again."
+LOST_CHANGE_MESSAGE = (
+    "Your session had ended, so your last change was not saved. Sign in and try again."
+)
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -66,7 +68,10 @@ class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
     the 302 (see the module docstring). A write that was refused leaves a message on the
     sign-in page, so the lost change is not silent."""
 
-    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:
+    # django-stubs narrows the return type to HttpResponseRedirect; HX-Redirect is a 200.
+    def handle_no_permission(  # type: ignore[override]
+        self, request: HttpRequest, view_func: Any
+    ) -> HttpResponse:
         if not is_htmx(request):
             return super().handle_no_permission(request, view_func)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
