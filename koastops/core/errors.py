@@ -19,16 +19,20 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core import signals
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
+from django.http.multipartparser import MultiPartParserError
 from django.template import loader
 from django.utils.html import escape
+from django.views.defaults import bad_request
 
 from koastops.core.htmx import add_toast
 from koastops.core.login import is_htmx
 from koastops.core.middleware import request_id_var
 
 request_logger = logging.getLogger("django.request")
+# What Django answers with 400 rather than 500.
+BAD_REQUEST = (BadRequest, SuspiciousOperation, MultiPartParserError)
 logger = logging.getLogger(__name__)
 
 CSRF_TOAST = "Your session changed — reload the page to continue."
@@ -139,6 +143,13 @@ class ErrorPageMiddleware:
             # Production: Django's own path (logging, got_request_exception, handler500)
             # does exactly this already.
             return None
+        if isinstance(exception, BAD_REQUEST):
+            # Bad input is a 400, never a 500 (with DEBUG, Django would show its technical
+            # page with status 400); logged as Django logs it.
+            if isinstance(exception, SuspiciousOperation):
+                security = logging.getLogger(f"django.security.{exception.__class__.__name__}")
+                security.error(str(exception), exc_info=exception, extra={"request": request})
+            return bad_request(request, exception)
         # What django.core.handlers.exception.handle_uncaught_exception does without DEBUG.
         signals.got_request_exception.send(sender=None, request=request)
         request_logger.error(

@@ -131,6 +131,16 @@ def test_the_technical_500_page_is_there_for_developers_who_ask():
     assert "secret detail 1234" in response.content.decode()
 
 
+@BOOM
+@pytest.mark.parametrize("debug", [True, False])
+def test_bad_input_is_a_400_not_a_500(debug):
+    with override_settings(DEBUG=debug):
+        response = Client(raise_request_exception=False).get("/bad/")
+
+    assert response.status_code == 400
+    assert "a tampered value" not in response.content.decode()
+
+
 def test_the_500_page_renders_without_a_request_context(rf):
     request = rf.get("/")
     request.request_id = "abc123"

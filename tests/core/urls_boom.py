@@ -1,6 +1,7 @@
 """The project's URLs plus a view that fails, for the error-page tests."""
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
@@ -15,4 +16,9 @@ def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("the view broke: secret detail 1234")
 
 
-urlpatterns = [path("boom/", boom), *project_urls]
+@login_not_required
+def bad(request: HttpRequest) -> HttpResponse:
+    raise SuspiciousOperation("a tampered value")
+
+
+urlpatterns = [path("boom/", boom), path("bad/", bad), *project_urls]
