@@ -99,8 +99,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """``CSRF_FAILURE_VIEW``. Mostly a tab left open across a sign-out or sign-in (the
-    token rotates). The reason code stays in the log, never on the page."""
-    logger.warning("CSRF check failed for %s %s: %s", request.method, request.path, reason)
+    token rotates). The reason code stays in the log (django.security.csrf logs it), never
+    on the page."""
     if is_htmx(request):
         response = HttpResponse(status=403)
         return add_toast(response, CSRF_TOAST, "error")
