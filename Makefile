@@ -59,8 +59,16 @@ $(BIN)/python:
 	echo "Creating $(VENV) with $$py ($$("$$py" -c 'import platform; print(platform.python_version())'))"; \
 	"$$py" -m venv $(VENV)
 
+# The first install shows pip's progress (it takes a while: something must be seen to
+# happen); re-installs after a change to pyproject.toml or constraints.txt stay quiet.
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@if [ -e $@ ]; then \
+		echo "Updating $(VENV) (pyproject.toml or constraints.txt changed)"; \
+		$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'; \
+	else \
+		echo "Installing koastops and its dev tools into $(VENV) (first time: about a minute)"; \
+		$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e '.[dev]'; \
+	fi
 	@touch $@
 
 .PHONY: install

@@ -69,19 +69,28 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Every view needs a signed-in user unless marked @login_not_required.
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Every view needs a signed-in user unless marked @login_not_required; htmx requests
+    # get HX-Redirect to the sign-in page instead of a 302 that htmx would swap in.
+    "koastops.core.login.HtmxLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Ends a session SESSION_ABSOLUTE_TIMEOUT after sign-in, however active (needs messages).
     "koastops.core.session.AbsoluteSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "koastops.core.middleware.RequestIdMiddleware",
+    # The app's 404 / 403 / 500 pages, with DEBUG too (DEBUG_ERROR_PAGES below).
+    "koastops.core.errors.ErrorPageMiddleware",
     # Last, as axes requires: turns a locked-out login attempt into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "koastops.urls"
+# With DEBUG, the app still answers its own 404 / 403 / 500 pages, as production does (a
+# quickstart user never sees the URL patterns). A developer who wants Django's technical
+# pages (URL patterns, traceback, settings) sets DEBUG_ERROR_PAGES=1.
+DEBUG_ERROR_PAGES = env.bool("DEBUG_ERROR_PAGES", default=False)
+# A refused CSRF check: a friendly page, or a toast for htmx (never the reason codes).
+CSRF_FAILURE_VIEW = "koastops.core.errors.csrf_failure"
 WSGI_APPLICATION = "koastops.wsgi.application"
 
 TEMPLATES = [
@@ -305,7 +314,10 @@ ACTIVITY_CHECKPOINT_MINUTES = env.float("ACTIVITY_CHECKPOINT_MINUTES", default=1
 
 # --- Celery ----------------------------------------------------------------------------
 _celery_fs = VAR_DIR / "celery-broker"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
+if CELERY_BROKER_URL == "filesystem://":
+    # The transport ignores the host, but kombu warns on every connection without one.
+    CELERY_BROKER_URL = "filesystem://localhost/"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("queue", "processed", "control"):
         (_celery_fs / sub).mkdir(parents=True, exist_ok=True)
@@ -357,7 +369,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "koastops.core.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "koastops.core.middleware.RequestIdLogFilter"},
+        "quiet_housekeeping": {"()": "koastops.core.logfilters.QuietHousekeepingTasks"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -374,8 +389,16 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Every record goes through the one root handler, once. Django's default config gives
+    # the "django" logger a console handler of its own (with DEBUG), which printed each of
+    # its lines twice; here it has none and propagates like every other logger.
     "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "INFO"},
+        # Beat's minutely housekeeping sends (and the worker's receipts of them) are DEBUG.
+        "celery.beat": {"filters": ["quiet_housekeeping"]},
+        "celery.worker.strategy": {"filters": ["quiet_housekeeping"]},
+        "celery.app.trace": {"filters": ["quiet_housekeeping"]},
         # axes logs every sign-in at INFO; lock-outs and failures are WARNING.
         "axes": {"level": env.str("AXES_LOG_LEVEL", default="WARNING")},
     },

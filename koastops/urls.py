@@ -5,6 +5,11 @@ from django.views.generic import RedirectView
 
 from koastops.system import views as system_views
 
+# The app's error pages (koastops.core.errors also renders them with DEBUG on).
+handler403 = "koastops.core.errors.permission_denied"
+handler404 = "koastops.core.errors.page_not_found"
+handler500 = "koastops.core.errors.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:brand_list"), name="home"),
     path("healthz", system_views.healthz, name="healthz"),

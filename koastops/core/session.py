@@ -19,7 +19,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
-from django_htmx.http import HttpResponseClientRedirect
+
+from koastops.core.login import htmx_login_redirect, is_htmx
 
 # Seconds since the epoch when the session's user signed in (JSON-serialisable).
 SIGNED_IN_AT = "_koastops_signed_in_at"
@@ -55,9 +56,10 @@ class AbsoluteSessionTimeoutMiddleware:
         messages.info(request, "Your session has expired. Please sign in again.")
         login_url = resolve_url(settings.LOGIN_URL)
         # HtmxMiddleware runs after this one, so request.htmx is not there yet.
-        if request.headers.get("HX-Request") == "true":
-            # A redirect would be followed by htmx and swapped into a fragment.
-            return HttpResponseClientRedirect(login_url)
+        if is_htmx(request):
+            # A redirect would be followed by htmx and swapped into a fragment; the
+            # browser goes to the sign-in page and comes back to the page it was on.
+            return htmx_login_redirect(request, login_url)
         if request.method in ("GET", "HEAD"):
             return redirect_to_login(request.get_full_path(), login_url)
         return redirect_to_login("/", login_url)

@@ -61,7 +61,10 @@
 
   // Failed htmx requests must not fail silently.
   document.body.addEventListener("htmx:responseError", function (event) {
-    var status = event.detail.xhr ? event.detail.xhr.status : "";
+    var xhr = event.detail.xhr;
+    // The server already said what happened (an HX-Trigger toast): one message, not two.
+    if (xhr && /"toast"/.test(xhr.getResponseHeader("HX-Trigger") || "")) return;
+    var status = xhr ? xhr.status : "";
     showToast("The server could not do that (" + status + "). Nothing was changed.", "error");
   });
   document.body.addEventListener("htmx:sendError", function () {

@@ -340,6 +340,8 @@ def outcome(response) -> str:
         return "unauthorized"
     if status in (301, 302) and "/accounts/login/" in response.get("Location", ""):
         return "login"
+    if status == 200 and response.get("HX-Redirect", "").startswith("/accounts/login/"):
+        return "login"  # htmx: the browser goes to the sign-in page (koastops.core.login)
     if status == 405:
         return "wrong-method"
     return "allow"
