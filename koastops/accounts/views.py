@@ -117,9 +117,9 @@ def _editor_context(
         "self_role_consequence": (
             f"As an admin you keep every right on {brand.name}."
             if policies.is_admin(request.user)
-            else f"Unless you keep Ops lead, you will lose ops-lead rights on {brand.name}: "
-            "you can no longer manage its members, ad accounts or pixels, and this page "
-            "closes for you."
+            else f"You will lose ops-lead rights on {brand.name} unless you keep the role "
+            "Ops lead: you can no longer manage its members, ad accounts or pixels, and this "
+            "page closes for you."
         ),
         "self_revoke_consequence": _self_consequence(actor=request.user, brand=brand),
     }
