@@ -40,7 +40,7 @@ def _duplicate_name_message(name: str) -> str:
 
 
 def token_status(token: ApiToken, now: dt.datetime) -> str:
-    """"active", "expired" or "revoked": whichever ended the token first."""
+    """ "active", "expired" or "revoked": whichever ended the token first."""
     if token.revoked_at is not None and token.revoked_at < token.expires_at:
         return "revoked"
     return "active" if token.expires_at > now and token.revoked_at is None else "expired"

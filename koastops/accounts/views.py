@@ -238,7 +238,12 @@ def _member_name(user: User) -> str:
 
 
 def _asks_self_confirmation(
-    request: AuthenticatedRequest, *, brand: Brand, member: User, current: Role | None, new: Role | None
+    request: AuthenticatedRequest,
+    *,
+    brand: Brand,
+    member: User,
+    current: Role | None,
+    new: Role | None,
 ) -> bool:
     """The actor changes (``new``) or revokes (None) their own role without having
     confirmed. Not asked when the service is going to refuse anyway (the last ops lead,

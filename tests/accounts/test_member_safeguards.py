@@ -131,7 +131,7 @@ def test_editor_of_a_member_beyond_the_page_is_shown_on_top(brand, lead, setting
     far = UserFactory(email="zz-far@example.com")
     policies.grant_role(far, brand, Role.ANALYST)
     response = client_for(lead).get(edit_url(brand, far))
-    assert [row.user for row in response.context["rows"]][0] == far
+    assert response.context["rows"][0].user == far
     assert f'id="role-editor-{far.pk}"' in response.content.decode()
 
 
@@ -221,7 +221,7 @@ def test_an_invalid_save_opens_the_editor_on_its_row_with_a_focusable_summary(
     assert response.status_code == 422
     html = response.content.decode()
     row = row_html(html, member)
-    assert 'data-error-summary' in row and 'tabindex="-1"' in row
+    assert "data-error-summary" in row and 'tabindex="-1"' in row
     assert f'href="#role-{member.pk}-role"' in row  # the summary links to the field
     assert f'id="role-{member.pk}-role_error"' in row
     assert "<select" not in row_html(html, lead)
@@ -258,11 +258,11 @@ def test_own_row_asks_before_a_self_removal_and_the_editor_before_a_self_demotio
     assert "(you)" in row
     revoke = re.search(r'<form method="post" action="[^"]*/revoke/"[^>]*>', row).group(0)
     assert LOSE_RIGHTS in revoke and "data-confirm=" in revoke
-    assert "hx-vals='{\"confirm_self\": \"1\"}'" in revoke
+    assert 'hx-vals=\'{"confirm_self": "1"}\'' in revoke
     editor = client.get(edit_url(brand, lead), **htmx_headers).content.decode()
     form = re.search(r"<form [^>]*>", editor).group(0)
     assert "data-confirm=" in form and "lose ops-lead rights on Own Brand" in form
-    assert "hx-vals='{\"confirm_self\": \"1\"}'" in form
+    assert 'hx-vals=\'{"confirm_self": "1"}\'' in form
     # Other people's rows are not asked about in those words.
     assert LOSE_RIGHTS not in row_html(table_html(client, brand, htmx_headers), second_lead)
 
@@ -365,9 +365,7 @@ def test_last_ops_lead_row_explains_the_rule_instead_of_offering_actions(
     assert "last-lead" not in other and "row-menu" in other
 
 
-def test_no_last_lead_note_when_the_brand_has_two_ops_leads(
-    brand, lead, second_lead, htmx_headers
-):
+def test_no_last_lead_note_when_the_brand_has_two_ops_leads(brand, lead, second_lead, htmx_headers):
     html = table_html(client_for(lead), brand, htmx_headers)
     assert "last-lead" not in html
     assert "row-menu" in row_html(html, lead) and "row-menu" in row_html(html, second_lead)

@@ -64,10 +64,8 @@ def test_a_revoked_token_frees_its_name(user):
 
 def test_an_expired_namesake_is_retired_and_the_name_reused(user):
     old, _ = api_token_create(user=user, name="Nightly")
-    ApiToken.objects.filter(pk=old.pk).update(
-        expires_at=timezone.now() - dt.timedelta(days=1)
-    )
-    new, raw = api_token_create(user=user, name="Nightly")
+    ApiToken.objects.filter(pk=old.pk).update(expires_at=timezone.now() - dt.timedelta(days=1))
+    new, _ = api_token_create(user=user, name="Nightly")
     old.refresh_from_db()
     assert old.revoked_at is not None
     # It ended by expiring: it is still listed as expired, not as revoked.
