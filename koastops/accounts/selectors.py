@@ -40,6 +40,9 @@ class MemberRow:
     edit_url: str = ""
     revoke_url: str = ""
     deactivate_url: str = ""
+    ad_accounts_text: str = ""  # "All ad accounts" or the narrowing's names
+    has_notes: bool = False  # a refusal, a confirmation step or the last-ops-lead note
+    show_menu: bool = True  # the actions menu (not for the last ops lead, unless admin)
 
     @property
     def is_media_buyer(self) -> bool:

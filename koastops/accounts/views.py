@@ -154,6 +154,7 @@ def _context(
     )
     list_url = reverse("members:list", args=[brand.slug])
     suffix = f"?{request.GET.urlencode()}" if request.GET else ""
+    admin = policies.is_admin(request.user)
     for row in rows:
         # The row loop is the page's hot path: its strings are made here, once each.
         pk = str(row.user.pk)
@@ -175,6 +176,11 @@ def _context(
                 row.form = _role_form(row.user, ad_accounts=ad_accounts, row=row)
         if refused is not None and row.user.pk == refused[0]:
             row.action_errors = refused[1].messages
+        row.ad_accounts_text = (
+            ", ".join(account.name for account in row.narrowed_to) or "All ad accounts"
+        )
+        row.has_notes = bool(row.action_errors or row.confirm == "revoke" or row.is_sole_ops_lead)
+        row.show_menu = admin or not row.is_sole_ops_lead
     return {
         **_editor_context(request, brand=brand, ad_accounts=ad_accounts),
         "tab": "members",
