@@ -13,7 +13,8 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from koastops.accounts import policies
-from koastops.accounts.models import Role
+from koastops.accounts.models import Role, User
+from tests.browser.test_ui_kit import page_overflow
 from tests.browser.test_walkthrough import sign_in
 from tests.factories import DEFAULT_PASSWORD, AdAccountFactory, BrandFactory, UserFactory
 from tests.system.test_worker import running_worker, wait_for
@@ -169,4 +170,30 @@ def test_the_last_ops_lead_sees_the_rule_instead_of_actions(
     row = page.locator("#member-table tr", has_text="lead@example.com")
     expect(row).to_contain_text("You are the last ops lead of Nordwind Outdoor")
     expect(row.locator("details.row-menu")).to_have_count(0)
+    assert console_errors == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800)])
+def test_members_and_account_pages_never_scroll_sideways(
+    browser_page, live_server, brands, console_errors, width, height
+):
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": height})
+    for index, role in enumerate(list(Role) * 3):
+        user = UserFactory(email=f"person.{index}@example.com", full_name=f"Person {index}")
+        policies.grant_role(user, brands["own"], role)
+    sign_in(page, email="lead@example.com", password=DEFAULT_PASSWORD)
+    page.goto("/brands/nordwind-outdoor/members/")
+    assert page_overflow(page) == 0
+    # The editor opened on a row (the page without JavaScript's way to it, too).
+    person = User.objects.get(email="person.1@example.com")
+    page.goto(f"/brands/nordwind-outdoor/members/{person.pk}/role/edit/")
+    expect(page.locator(".role-editor")).to_be_visible()
+    assert page_overflow(page) == 0
+    page.goto("/me/")
+    form = page.locator("#token-form")
+    form.get_by_label("Token name").fill("A rather long token name for the nightly export")
+    form.get_by_role("button", name="Create token").click()
+    expect(page.locator("#new-token")).to_be_focused()
+    assert page_overflow(page) == 0
     assert console_errors == []
