@@ -41,7 +41,7 @@ class MemberRow:
     revoke_url: str = ""
     deactivate_url: str = ""
     ad_accounts_text: str = ""  # "All ad accounts" or the narrowing's names
-    has_notes: bool = False  # a refusal, a confirmation step or the last-ops-lead note
+    has_notes: bool = False  # a refused revoke / deactivate or a confirmation step
     show_menu: bool = True  # the actions menu (not for the last ops lead, unless admin)
 
     @property

@@ -179,7 +179,7 @@ def _context(
         row.ad_accounts_text = (
             ", ".join(account.name for account in row.narrowed_to) or "All ad accounts"
         )
-        row.has_notes = bool(row.action_errors or row.confirm == "revoke" or row.is_sole_ops_lead)
+        row.has_notes = bool(row.action_errors or row.confirm == "revoke")
         row.show_menu = admin or not row.is_sole_ops_lead
     return {
         **_editor_context(request, brand=brand, ad_accounts=ad_accounts),
