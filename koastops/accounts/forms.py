@@ -84,6 +84,15 @@ class MemberInviteForm(_MemberFormMixin):
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     full_name = forms.CharField(label="Full name", max_length=150, required=False)
+    # The least powerful role is preselected: a stray click never invites an ops lead.
+    role = forms.ChoiceField(
+        choices=Role.choices,
+        initial=Role.ANALYST.value,
+        help_text=(
+            "Analysts read the brand and export its activity; legal reviewers also sign off "
+            "consent; media buyers draft launches; ops leads manage its catalog and members."
+        ),
+    )
     field_order = ["email", "full_name", "role", "ad_accounts"]
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.member_list, name="list"),
     path("invite/", views.member_invite, name="invite"),
     path("<int:user_id>/role/", views.member_role, name="role"),
+    path("<int:user_id>/role/edit/", views.member_role_edit, name="role_edit"),
     path("<int:user_id>/revoke/", views.member_revoke, name="revoke"),
     path("<int:user_id>/deactivate/", views.member_deactivate, name="deactivate"),
 ]

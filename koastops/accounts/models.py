@@ -5,6 +5,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.crypto import salted_hmac
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -165,6 +166,16 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # One name per person among the tokens not revoked, whatever its case (the
+            # service retires an expired namesake first and asks nicely before this).
+            models.UniqueConstraint(
+                "user",
+                Lower("name"),
+                condition=Q(revoked_at__isnull=True),
+                name="accounts_apitoken_name_ci_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from koastops.accounts import policies
-from koastops.accounts.models import Role, User
+from koastops.accounts.models import Membership, Role, User
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus
 
 
@@ -29,6 +29,20 @@ class MemberRow:
     errors: Any = None  # the change-role form's errors after an invalid POST
     non_field_errors: Any = None
     action_errors: list[str] = field(default_factory=list)  # a refused revoke / deactivate
+    is_sole_ops_lead: bool = False  # the brand's last active ops lead
+    is_self: bool = False  # the signed-in user's own row
+    editing: bool = False  # the change-role editor is open on this row
+    confirm: str = ""  # "role" or "revoke": asking the actor to confirm a change of their own
+    form: Any = None  # the open editor's form (a MemberRoleForm)
+    # Filled in by the view, so the template's row loop only prints strings.
+    name: str = ""
+    pk_str: str = ""
+    edit_url: str = ""
+    revoke_url: str = ""
+    deactivate_url: str = ""
+    ad_accounts_text: str = ""  # "All ad accounts" or the narrowing's names
+    has_notes: bool = False  # a refused revoke / deactivate or a confirmation step
+    show_menu: bool = True  # the actions menu (not for the last ops lead, unless admin)
 
     @property
     def is_media_buyer(self) -> bool:
@@ -101,12 +115,25 @@ def brand_ad_accounts_by_id(*, brand: Brand, ids: Iterable[int]) -> list[AdAccou
 
 
 def member_rows(
-    *, actor: User, brand: Brand, users: Iterable[User], ad_accounts: Sequence[AdAccount]
+    *,
+    actor: User,
+    brand: Brand,
+    users: Iterable[User],
+    ad_accounts: Sequence[AdAccount],
+    mark_sole_ops_lead: bool = False,
 ) -> list[MemberRow]:
+    """``mark_sole_ops_lead``: flag the brand's last active ops lead (one more query, and
+    only when an active ops lead is among ``users``: nobody else can be that one)."""
     users = list(users)
     deactivatable = policies.deactivatable_user_ids(actor, users)
+    accesses = member_access(brand=brand, users=users)
+    sole_ops_lead = None
+    if mark_sole_ops_lead and any(
+        access.role == Role.OPS_LEAD and access.user.is_active for access in accesses
+    ):
+        sole_ops_lead = sole_ops_lead_id(brand=brand)
     rows = []
-    for access in member_access(brand=brand, users=users):
+    for access in accesses:
         user, role, narrowed_ids = access.user, access.role, access.narrowed_ids
         rows.append(
             MemberRow(
@@ -116,6 +143,19 @@ def member_rows(
                 can_deactivate=user.is_active and user.pk in deactivatable,
                 form_role=role.value if role else "",
                 form_ad_account_ids=set(narrowed_ids),
+                is_sole_ops_lead=sole_ops_lead is not None and user.pk == sole_ops_lead,
+                is_self=user.pk == actor.pk,
             )
         )
     return rows
+
+
+def sole_ops_lead_id(*, brand: Brand) -> int | None:
+    """The id of the brand's only active ops lead, or None when it has none or several
+    (one query). Only an admin can demote, revoke or deactivate that person."""
+    ids = list(
+        Membership.objects.filter(brand=brand, role=Role.OPS_LEAD, user__is_active=True)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)[:2]
+    )
+    return ids[0] if len(ids) == 1 else None

@@ -1,6 +1,12 @@
 """Personal API tokens: created on the user's own page, shown once, stored as SHA-256
 (the tokens are 256-bit random, so a fast hash is enough), with expiry, last use and
-revocation. Authentication checks the user's ``is_active`` on every call."""
+revocation. Authentication checks the user's ``is_active`` on every call.
+
+A person's tokens that are not revoked have distinct names, whatever their case (the
+name is how they tell them apart when revoking one): the service refuses a namesake by
+the ``name`` field, and a unique constraint on ``lower(name)`` keeps that true when two
+requests race. An expired token is no longer in use, so creating a token with its name
+retires it (sets ``revoked_at``: it stays listed as expired)."""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import hashlib
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -26,6 +32,20 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def _duplicate_name_message(name: str) -> str:
+    return (
+        f"You already have a token named “{name}” (names are compared without case). "
+        "Choose another name, or revoke that token first."
+    )
+
+
+def token_status(token: ApiToken, now: dt.datetime) -> str:
+    """ "active", "expired" or "revoked": whichever ended the token first."""
+    if token.revoked_at is not None and token.revoked_at < token.expires_at:
+        return "revoked"
+    return "active" if token.expires_at > now and token.revoked_at is None else "expired"
+
+
 @transaction.atomic
 def api_token_create(*, user: User, name: str, expires_in_days: int = 90) -> tuple[ApiToken, str]:
     """Returns the token row and the plaintext, which is never retrievable again."""
@@ -33,14 +53,26 @@ def api_token_create(*, user: User, name: str, expires_in_days: int = 90) -> tup
         raise ValidationError(
             {"expires_in_days": f"Choose between 1 and {MAX_LIFETIME_DAYS} days."}
         )
+    name = name.strip()[:100] or "API token"
+    now = timezone.now()
+    namesakes = ApiToken.objects.filter(user=user, name__iexact=name, revoked_at__isnull=True)
+    # An expired namesake is unusable already: retire it so the name is free again.
+    namesakes.filter(expires_at__lte=now).update(revoked_at=now)
+    if namesakes.exists():
+        raise ValidationError({"name": _duplicate_name_message(name)})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user,
-        name=name.strip()[:100] or "API token",
-        prefix=raw[:12],
-        token_hash=_hash(raw),
-        expires_at=timezone.now() + dt.timedelta(days=expires_in_days),
-    )
+    try:
+        with transaction.atomic():
+            token = ApiToken.objects.create(
+                user=user,
+                name=name,
+                prefix=raw[:12],
+                token_hash=_hash(raw),
+                expires_at=now + dt.timedelta(days=expires_in_days),
+            )
+    except IntegrityError:
+        # A request with the same name committed between the check and the insert.
+        raise ValidationError({"name": _duplicate_name_message(name)}) from None
     activity_record(
         verb="api_token.created",
         actor=user,

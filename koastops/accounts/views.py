@@ -9,6 +9,13 @@ member table (and a toast), and an invalid form comes back with its errors and 4
 
 Forms carry the list's query string (``?q=…&page=…``) in their action, so the table that
 comes back after a change shows the same search and page.
+
+The role editor (a form with selects) is not rendered on every row: "Change role" fetches
+it on demand from ``members:role_edit`` (the editor fragment for htmx; without
+JavaScript, the page with that row's editor open). Changing or revoking one's own role
+asks first: with JavaScript the form's ``data-confirm`` dialog (its htmx request then
+carries ``confirm_self=1``); without, the server answers a confirmation step on the row
+and acts only on a post with ``confirm_self=1``.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseLocation, reswap, retarget
 
@@ -28,7 +36,7 @@ from koastops.accounts.forms import MemberInviteForm, MemberRoleForm, MemberSear
 from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role, User
 from koastops.catalog.models import AdAccount, Brand
-from koastops.core.htmx import add_toast, render_page, wants_fragment
+from koastops.core.htmx import HTMX_VARY, add_toast, render_page, wants_fragment
 from koastops.core.pagination import paginate
 
 TEMPLATE = "accounts/members.html"
@@ -43,6 +51,80 @@ def _list_url(brand: Brand, request: AuthenticatedRequest) -> str:
     return f"{url}?{query}" if query else url
 
 
+def _self_consequence(*, actor: User, brand: Brand, new_role: Role | None = None) -> str:
+    """What changing (``new_role``) or revoking (None) one's own role costs, in words."""
+    if policies.is_admin(actor):
+        change = (
+            f"your role there becomes {new_role.label}"
+            if new_role
+            else "you will no longer hold a role there"
+        )
+        return f"As an admin you keep every right on {brand.name}; {change}."
+    if new_role is None:
+        return (
+            f"You will lose ops-lead rights on {brand.name} and every access to it: its pages "
+            "answer “not found” for you from your next click. Only another ops lead or an "
+            "admin can give you a role again."
+        )
+    return (
+        f"You will lose ops-lead rights on {brand.name} and become {new_role.label}: you can "
+        "no longer manage its members, ad accounts or pixels, and this page closes for you. "
+        "Only another ops lead or an admin can make you ops lead again."
+    )
+
+
+def _posted_ad_account_ids(form: MemberRoleForm) -> set[int]:
+    # Bound to request.POST by member_role (forms type ``data`` as a Mapping).
+    posted = cast(QueryDict, form.data)
+    return {
+        int(value) for value in posted.getlist("ad_accounts") if value.isascii() and value.isdigit()
+    }
+
+
+def _role_form(
+    member: User,
+    *,
+    ad_accounts: list[AdAccount],
+    data: QueryDict | None = None,
+    row: selectors.MemberRow | None = None,
+) -> MemberRoleForm:
+    """The change-role form of one member: ids unique per member (several editors can be
+    open), bound to a post or showing the row's role and narrowing."""
+    initial = {}
+    if row is not None:
+        initial = {"role": row.form_role, "ad_accounts": sorted(row.form_ad_account_ids)}
+    form = MemberRoleForm(
+        data, initial=initial, ad_accounts=ad_accounts, auto_id=f"role-{member.pk}-%s"
+    )
+    if data is None:
+        # Opened on demand: the role select takes the focus (htmx honours autofocus).
+        form.fields["role"].widget.attrs["autofocus"] = True
+    return form
+
+
+def _editor_context(
+    request: AuthenticatedRequest, *, brand: Brand, ad_accounts: list[AdAccount]
+) -> dict[str, Any]:
+    """What the role editor needs besides its row (on the page and as a fragment)."""
+    return {
+        "brand": brand,
+        "list_url": reverse("members:list", args=[brand.slug]),
+        "list_query": request.GET.urlencode(),
+        "roles": Role.choices,
+        "narrowable_ad_accounts": selectors.active_ad_accounts(ad_accounts),
+        "is_admin": policies.is_admin(request.user),
+        "self_role_question": f"Change your own role on {brand.name}?",
+        "self_role_consequence": (
+            f"As an admin you keep every right on {brand.name}."
+            if policies.is_admin(request.user)
+            else f"You will lose ops-lead rights on {brand.name} unless you keep the role "
+            "Ops lead: you can no longer manage its members, ad accounts or pixels, and this "
+            "page closes for you."
+        ),
+        "self_revoke_consequence": _self_consequence(actor=request.user, brand=brand),
+    }
+
+
 def _context(
     request: AuthenticatedRequest,
     *,
@@ -50,46 +132,64 @@ def _context(
     role: Role | None,
     ad_accounts: list[AdAccount],
     invite_form: MemberInviteForm | None = None,
-    invalid_row: tuple[int, MemberRoleForm] | None = None,
+    editing: User | None = None,
+    form: MemberRoleForm | None = None,
     refused: tuple[int, ValidationError] | None = None,
+    confirm: str = "",
+    confirm_message: str = "",
 ) -> dict[str, Any]:
+    """The page. ``editing``: the member whose role editor is open (with ``form``'s
+    errors or, with ``confirm``, the values awaiting the actor's confirmation)."""
     search = MemberSearchForm(request.GET).search()
     page = paginate(request, selectors.member_list(brand=brand, search=search))
+    users = list(page.object_list)
+    if editing is not None and editing.pk not in {user.pk for user in users}:
+        users.insert(0, editing)  # not on this page (any more): shown anyway, on top
     rows = selectors.member_rows(
-        actor=request.user, brand=brand, users=page.object_list, ad_accounts=ad_accounts
+        actor=request.user,
+        brand=brand,
+        users=users,
+        ad_accounts=ad_accounts,
+        mark_sole_ops_lead=True,
     )
-    if invalid_row is not None:
-        user_id, form = invalid_row
-        for row in rows:
-            if row.user.pk == user_id:
+    list_url = reverse("members:list", args=[brand.slug])
+    suffix = f"?{request.GET.urlencode()}" if request.GET else ""
+    admin = policies.is_admin(request.user)
+    for row in rows:
+        # The row loop is the page's hot path: its strings are made here, once each.
+        pk = str(row.user.pk)
+        row.pk_str = pk
+        row.name = row.user.full_name or "—"
+        row.edit_url = f"{list_url}{pk}/role/edit/{suffix}"
+        row.revoke_url = f"{list_url}{pk}/revoke/{suffix}"
+        row.deactivate_url = f"{list_url}{pk}/deactivate/{suffix}"
+        if editing is not None and row.user.pk == editing.pk:
+            row.editing = confirm != "revoke"
+            row.confirm = confirm
+            if form is not None:
                 row.errors = form.errors
                 row.non_field_errors = form.non_field_errors()
                 row.form_role = form.data.get("role", "")
-                # Bound to request.POST by member_role (forms type ``data`` as a Mapping).
-                posted = cast(QueryDict, form.data)
-                row.form_ad_account_ids = {
-                    int(value)
-                    for value in posted.getlist("ad_accounts")
-                    if value.isascii() and value.isdigit()
-                }
-    if refused is not None:
-        user_id, error = refused
-        for row in rows:
-            if row.user.pk == user_id:
-                row.action_errors = error.messages
-    narrowable = selectors.active_ad_accounts(ad_accounts)
+                row.form_ad_account_ids = _posted_ad_account_ids(form)
+                row.form = form
+            else:
+                row.form = _role_form(row.user, ad_accounts=ad_accounts, row=row)
+        if refused is not None and row.user.pk == refused[0]:
+            row.action_errors = refused[1].messages
+        row.ad_accounts_text = (
+            ", ".join(account.name for account in row.narrowed_to) or "All ad accounts"
+        )
+        row.has_notes = bool(row.action_errors or row.confirm == "revoke")
+        row.show_menu = admin or not row.is_sole_ops_lead
     return {
-        "brand": brand,
+        **_editor_context(request, brand=brand, ad_accounts=ad_accounts),
         "tab": "members",
         "page": page,
         "rows": rows,
         "q": search,
-        "list_url": reverse("members:list", args=[brand.slug]),
-        "list_query": request.GET.urlencode(),
-        "roles": Role.choices,
-        "narrowable_ad_accounts": narrowable,
         "can_manage": policies.can(request.user, "members.manage", brand, role=role),
         "invite_form": invite_form or MemberInviteForm(ad_accounts=ad_accounts),
+        "confirm_message": confirm_message,
     }
 
 
@@ -143,6 +243,50 @@ def _member_name(user: User) -> str:
     return user.full_name or user.email
 
 
+def _asks_self_confirmation(
+    request: AuthenticatedRequest,
+    *,
+    brand: Brand,
+    member: User,
+    current: Role | None,
+    new: Role | None,
+) -> bool:
+    """The actor changes (``new``) or revokes (None) their own role without having
+    confirmed. Not asked when the service is going to refuse anyway (the last ops lead,
+    for a non-admin): the refusal says why."""
+    if member.pk != request.user.pk or request.POST.get("confirm_self") == "1":
+        return False
+    if current is None or current == new:
+        return False
+    sole = selectors.sole_ops_lead_id(brand=brand) == member.pk
+    return not (sole and not policies.is_admin(request.user) and new != Role.OPS_LEAD)
+
+
+def _confirm_self(
+    request: AuthenticatedRequest,
+    *,
+    brand: Brand,
+    role: Role | None,
+    ad_accounts: list[AdAccount],
+    member: User,
+    form: MemberRoleForm | None,
+    new_role: Role | None,
+) -> HttpResponse:
+    """The confirmation step on the actor's own row (the page, or the table for htmx)."""
+    kind = "role" if new_role else "revoke"
+    context = _context(
+        request,
+        brand=brand,
+        role=role,
+        ad_accounts=ad_accounts,
+        editing=member,
+        form=form,
+        confirm=kind,
+        confirm_message=_self_consequence(actor=request.user, brand=brand, new_role=new_role),
+    )
+    return render_page(request, TEMPLATE, context, partial="member-table")
+
+
 # --- views -----------------------------------------------------------------------------
 
 
@@ -191,6 +335,33 @@ def member_invite(
     return render(request, TEMPLATE, context, status=422)
 
 
+@require_GET
+@policies.brand_capability("members.manage")
+def member_role_edit(
+    request: AuthenticatedRequest, user_id: int, *, brand: Brand, role: Role | None
+) -> HttpResponse:
+    """The change-role editor of one member, on demand: the fragment for htmx, else the
+    page with that row's editor open (so "Change role" works without JavaScript)."""
+    member = selectors.member_for_change(brand=brand, user_id=user_id)
+    ad_accounts = selectors.brand_ad_accounts(brand=brand)
+    if not wants_fragment(request):
+        context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts, editing=member)
+        return render_page(request, TEMPLATE, context)
+    [row] = selectors.member_rows(
+        actor=request.user,
+        brand=brand,
+        users=[member],
+        ad_accounts=ad_accounts,
+        mark_sole_ops_lead=True,
+    )
+    row.editing = True
+    row.form = _role_form(member, ad_accounts=ad_accounts, row=row)
+    context = {**_editor_context(request, brand=brand, ad_accounts=ad_accounts), "row": row}
+    response = render(request, f"{TEMPLATE}#role-editor", context)
+    patch_vary_headers(response, HTMX_VARY)
+    return response
+
+
 @require_POST
 @policies.brand_capability("members.manage")
 def member_role(
@@ -198,10 +369,20 @@ def member_role(
 ) -> HttpResponse:
     member = selectors.member_for_change(brand=brand, user_id=user_id)
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
-    form = MemberRoleForm(request.POST, ad_accounts=ad_accounts)
+    form = _role_form(member, ad_accounts=ad_accounts, data=request.POST)
     if form.is_valid():
         new_role = Role(form.cleaned_data["role"])
         chosen = form.cleaned_data["ad_accounts"]
+        if _asks_self_confirmation(request, brand=brand, member=member, current=role, new=new_role):
+            return _confirm_self(
+                request,
+                brand=brand,
+                role=role,
+                ad_accounts=ad_accounts,
+                member=member,
+                form=form,
+                new_role=new_role,
+            )
         try:
             services.member_grant_role(
                 actor=request.user,
@@ -227,7 +408,7 @@ def member_role(
                 request, brand=brand, role=role, ad_accounts=ad_accounts, message=message
             )
     context = _context(
-        request, brand=brand, role=role, ad_accounts=ad_accounts, invalid_row=(member.pk, form)
+        request, brand=brand, role=role, ad_accounts=ad_accounts, editing=member, form=form
     )
     return render_page(request, TEMPLATE, context, partial="member-table", status=422)
 
@@ -239,6 +420,16 @@ def member_revoke(
 ) -> HttpResponse:
     member = selectors.member_for_change(brand=brand, user_id=user_id)
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
+    if _asks_self_confirmation(request, brand=brand, member=member, current=role, new=None):
+        return _confirm_self(
+            request,
+            brand=brand,
+            role=role,
+            ad_accounts=ad_accounts,
+            member=member,
+            form=None,
+            new_role=None,
+        )
     try:
         services.member_revoke_role(actor=request.user, brand=brand, user=member)
     except ValidationError as exc:

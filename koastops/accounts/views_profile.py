@@ -43,19 +43,13 @@ class ApiTokenForm(forms.Form):
     )
 
 
-def _token_status(token: ApiToken, now: Any) -> str:
-    if token.revoked_at is not None:
-        return "revoked"
-    return "active" if token.expires_at > now else "expired"
-
-
 def _context(
     user: User, form: ApiTokenForm, *, new_token: str = "", new_token_row: ApiToken | None = None
 ) -> dict[str, Any]:
     now = timezone.now()
     api_tokens = list(user.api_tokens.order_by("-created_at", "-pk"))
     for token in api_tokens:
-        token.status = _token_status(token, now)  # type: ignore[attr-defined]
+        token.status = tokens.token_status(token, now)  # type: ignore[attr-defined]
     return {
         "roles": policies.roles_of(user),
         "is_admin": policies.is_admin(user),

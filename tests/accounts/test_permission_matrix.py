@@ -169,6 +169,8 @@ MATRIX: dict[str, Entry] = {
         data=lambda world, scope: {"email": "new.person@example.com", "role": "analyst"},
     ),
     "members:role": _brand_page("members.manage", "POST", kwargs=_member, data=_role_data),
+    # The change-role editor, fetched on demand: the same capability as the change itself.
+    "members:role_edit": _brand_page("members.manage", kwargs=_member),
     "members:revoke": _brand_page("members.manage", "POST", kwargs=_member),
     "members:deactivate": _brand_page("members.manage", "POST", kwargs=_member),
     "activity:list": _brand_page("activity.view"),
