@@ -20,10 +20,10 @@ def _pixels(count: int) -> str:
     return "1 pixel" if count == 1 else f"{count} pixels"
 
 
-def pixel_list_url(brand: Brand, **facets: str) -> str:
-    """The brand's pixel list filtered to a facet (e.g. ``token="missing"``)."""
+def pixel_list_url(brand: Brand, facet: str, value: str) -> str:
+    """The brand's pixel list filtered to a facet (e.g. ``"token", "missing"``)."""
     url = reverse("catalog:pixel_list", args=[brand.slug])
-    return f"{url}?{urlencode(facets)}" if facets else url
+    return f"{url}?{urlencode({facet: value})}"
 
 
 @attention.register("catalog.pixels")
@@ -45,7 +45,7 @@ def pixel_items(
                 title=f"{_pixels(n)} {'has' if n == 1 else 'have'} no access token",
                 detail="Their event statistics cannot be read.",
                 who="Ops leads set a token on the pixel's page.",
-                href=pixel_list_url(brand, token="missing"),
+                href=pixel_list_url(brand, "token", "missing"),
                 count=n,
             )
         if n := stats["never_fired"]:
@@ -56,7 +56,7 @@ def pixel_items(
                 title=f"{_pixels(n)} never fired",
                 detail="No event has reached them yet: check that they are installed on the site.",
                 who="Whoever installs the brand's site tags can check; the pixel's page shows its id.",
-                href=pixel_list_url(brand, fired="never"),
+                href=pixel_list_url(brand, "fired", "never"),
                 count=n,
             )
         if n := stats["without_capi"]:
@@ -67,6 +67,6 @@ def pixel_items(
                 title=f"{_pixels(n)} without Conversions API",
                 detail="They receive browser events only, which ad blockers and lost cookies drop.",
                 who="Ops leads switch it on in the pixel's settings once server events are set up.",
-                href=pixel_list_url(brand, capi="off"),
+                href=pixel_list_url(brand, "capi", "off"),
                 count=n,
             )

@@ -299,7 +299,5 @@ class PixelFilterForm(ListFilterForm):
         """The facets in effect, e.g. ``{"token": "missing"}`` (call after ``values()``)."""
         self.is_valid()
         return {
-            name: self.cleaned_data[name]
-            for name in PIXEL_FACETS
-            if self.cleaned_data.get(name)
+            name: self.cleaned_data[name] for name in PIXEL_FACETS if self.cleaned_data.get(name)
         }

@@ -187,7 +187,16 @@ def pixel_counts_by_brand(
             never_fired=Count("pk", filter=NEVER_FIRED),
         )
     )
-    return {row.pop("brand_id"): row for row in rows}
+    return {
+        row["brand_id"]: {
+            "active": row["active"],
+            "with_capi": row["with_capi"],
+            "without_capi": row["without_capi"],
+            "without_token": row["without_token"],
+            "never_fired": row["never_fired"],
+        }
+        for row in rows
+    }
 
 
 def ad_account_counts_by_brand(

@@ -26,10 +26,10 @@ from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
 from koastops.catalog import selectors, services
 from koastops.catalog.forms import (
+    PIXEL_FACETS,
     STATUS_FILTERS,
     AdAccountForm,
     BrandForm,
-    PIXEL_FACETS,
     ListFilterForm,
     PixelCreateForm,
     PixelFilterForm,

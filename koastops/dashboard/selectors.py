@@ -12,7 +12,9 @@ def brands_with_roles(*, user: User) -> tuple[list[Brand], dict[int, Role]]:
     brand id). One query: an admin sees every brand and holds no role (an empty map); for
     anyone else the role grants are the brands (``policies.roles_of``)."""
     if policies.is_admin(user):
-        brands = list(policies.brands_for(user).filter(status=CatalogStatus.ACTIVE).order_by("name"))
+        brands = list(
+            policies.brands_for(user).filter(status=CatalogStatus.ACTIVE).order_by("name")
+        )
         return brands, {}
     if not policies.is_active_user(user):
         return [], {}
@@ -22,4 +24,3 @@ def brands_with_roles(*, user: User) -> tuple[list[Brand], dict[int, Role]]:
         if brand.status == CatalogStatus.ACTIVE
     ]
     return [brand for brand, _ in rows], {brand.pk: role for brand, role in rows}
-

@@ -104,14 +104,16 @@ def test_a_narrowed_buyer_counts_only_the_pixels_they_may_see():
 
 
 def test_brands_without_an_active_ops_lead_are_shown_to_admins_only(admin_user):
-    led, unled, lead_left = BrandFactory(slug="led"), BrandFactory(slug="unled"), BrandFactory(
-        slug="left"
+    led, unled, lead_left = (
+        BrandFactory(slug="led"),
+        BrandFactory(slug="unled"),
+        BrandFactory(slug="left"),
     )
     policies.grant_role(UserFactory(), led, Role.OPS_LEAD)
     policies.grant_role(UserFactory(), unled, Role.ANALYST)
     policies.grant_role(UserFactory(is_active=False), lead_left, Role.OPS_LEAD)
     brands = [led, unled, lead_left]
-    items = [i for i in attention.collect(user=admin_user, brands=brands, roles={})]
+    items = attention.collect(user=admin_user, brands=brands, roles={})
     no_lead = {i.brand.slug: i for i in items if i.key == "accounts.no_ops_lead"}
     assert set(no_lead) == {"unled", "left"}
     assert no_lead["unled"].href == reverse("members:list", args=["unled"])
