@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.urls import reverse
-
 from koastops.accounts import policies
 from koastops.accounts.models import Membership, Role
 from koastops.dashboard import attention
@@ -23,6 +21,7 @@ def no_ops_lead(
 ) -> Iterator[attention.AttentionItem]:
     if not policies.is_admin(user):
         return
+    members = attention.slug_url("members:list")
     led = set(
         Membership.objects.filter(
             brand_id__in=[brand.pk for brand in brands],
@@ -39,6 +38,6 @@ def no_ops_lead(
                 title="No active ops lead",
                 detail="Nobody but an admin can invite members or add ad accounts and pixels.",
                 who="Only admins see this, as only an admin can add an ops lead: invite one on the members page.",
-                href=reverse("members:list", args=[brand.slug]),
+                href=members(brand.slug),
                 count=1,
             )

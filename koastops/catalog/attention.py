@@ -7,9 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from django.urls import reverse
-from django.utils.http import urlencode
-
 from koastops.accounts.models import Role
 from koastops.catalog import selectors
 from koastops.catalog.models import Brand
@@ -20,16 +17,11 @@ def _pixels(count: int) -> str:
     return "1 pixel" if count == 1 else f"{count} pixels"
 
 
-def pixel_list_url(brand: Brand, facet: str, value: str) -> str:
-    """The brand's pixel list filtered to a facet (e.g. ``"token", "missing"``)."""
-    url = reverse("catalog:pixel_list", args=[brand.slug])
-    return f"{url}?{urlencode({facet: value})}"
-
-
 @attention.register("catalog.pixels")
 def pixel_items(
     *, user: Any, brands: Sequence[Brand], roles: Mapping[int, Role]
 ) -> Iterator[attention.AttentionItem]:
+    pixel_list = attention.slug_url("catalog:pixel_list")
     counts = selectors.pixel_counts_by_brand(
         user=user, brand_ids=[brand.pk for brand in brands], roles=roles
     )
@@ -37,6 +29,7 @@ def pixel_items(
         stats = counts.get(brand.pk)
         if not stats:
             continue
+        url = pixel_list(brand.slug)
         if n := stats["without_token"]:
             yield attention.AttentionItem(
                 brand=brand,
@@ -45,7 +38,7 @@ def pixel_items(
                 title=f"{_pixels(n)} {'has' if n == 1 else 'have'} no access token",
                 detail="Their event statistics cannot be read.",
                 who="Ops leads set a token on the pixel's page.",
-                href=pixel_list_url(brand, "token", "missing"),
+                href=f"{url}?token=missing",
                 count=n,
             )
         if n := stats["never_fired"]:
@@ -56,7 +49,7 @@ def pixel_items(
                 title=f"{_pixels(n)} never fired",
                 detail="No event has reached them yet: check that they are installed on the site.",
                 who="Whoever installs the brand's site tags can check; the pixel's page shows its id.",
-                href=pixel_list_url(brand, "fired", "never"),
+                href=f"{url}?fired=never",
                 count=n,
             )
         if n := stats["without_capi"]:
@@ -67,6 +60,6 @@ def pixel_items(
                 title=f"{_pixels(n)} without Conversions API",
                 detail="They receive browser events only, which ad blockers and lost cookies drop.",
                 who="Ops leads switch it on in the pixel's settings once server events are set up.",
-                href=pixel_list_url(brand, "capi", "off"),
+                href=f"{url}?capi=off",
                 count=n,
             )

@@ -199,21 +199,25 @@ def pixel_counts_by_brand(
     }
 
 
-def ad_account_counts_by_brand(
+def active_counts_by_brand(
     *, user: User, brand_ids: Sequence[int], roles: Mapping[int, Role]
-) -> dict[int, int]:
-    """For each brand, the number of active ad accounts the user may see (one query)."""
+) -> dict[int, tuple[int, int]]:
+    """For each brand, (active ad accounts, active pixels) the user may see: one query
+    (a count subquery each on the brands' rows), for any number of brands."""
     if not brand_ids:
         return {}
-    visible = _visible_on_brands(user, roles, brand_ids, policies.ad_account_visible_q(user))
+    active = Q(status=CatalogStatus.ACTIVE)
+    accounts = _visible_on_brands(user, roles, brand_ids, policies.ad_account_visible_q(user))
+    pixels = _visible_on_brands(user, roles, brand_ids, policies.pixel_visible_q(user))
     rows = (
-        AdAccount.objects.filter(visible, status=CatalogStatus.ACTIVE)
-        .order_by()
-        .values("brand_id")
-        .annotate(n=Count("pk"))
-        .values_list("brand_id", "n")
+        Brand.objects.filter(pk__in=brand_ids)
+        .annotate(
+            active_ad_accounts=_count_per_brand(AdAccount, accounts & active),
+            active_pixels=_count_per_brand(Pixel, pixels & active),
+        )
+        .values_list("pk", "active_ad_accounts", "active_pixels")
     )
-    return dict(rows)
+    return {pk: (ad_accounts, pixel_count) for pk, ad_accounts, pixel_count in rows}
 
 
 STAT_NAMES = (

@@ -42,6 +42,7 @@ from koastops.core.exceptions import StaleVersion
 from koastops.core.htmx import add_toast, render_page
 from koastops.core.pagination import paginate
 from koastops.dashboard import attention
+from koastops.dashboard.panel import panel_context
 
 # --- helpers ---------------------------------------------------------------------------
 
@@ -182,7 +183,9 @@ def brand_detail(request: AuthenticatedRequest, *, brand: Brand, role: Role | No
         "brand": brand,
         "markets": brand.markets.order_by("code"),
         "stats": selectors.brand_stats(user=request.user, brand=brand, role=role),
-        "attention_groups": attention.by_brand(items),
+        "attention": panel_context(
+            items, show_brand=False, empty_text="Nothing needs attention on this brand right now."
+        ),
         "can_edit_brand": policies.can(request.user, "brand.edit", brand, role=role),
         "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
         "tab": "overview",

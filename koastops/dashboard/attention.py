@@ -91,6 +91,18 @@ def providers() -> dict[str, Provider]:
     return dict(_PROVIDERS)
 
 
+def slug_url(name: str) -> Callable[[str], str]:
+    """``reverse()`` once for a URL that takes a brand slug, then ``slug -> url`` by
+    substitution (a slug needs no quoting): providers build an ``href`` per brand without
+    resolving the URL per brand, e.g. ``pixels = attention.slug_url("catalog:pixel_list")``
+    then ``pixels(brand.slug) + "?token=missing"``."""
+    from django.urls import reverse
+
+    marker = "zz-slug-placeholder-0"
+    pattern = reverse(name, args=[marker])
+    return lambda slug: pattern.replace(marker, slug, 1)
+
+
 def _urgency(item: AttentionItem) -> tuple[int, int, str]:
     return (TONE_RANK.get(item.tone, len(TONE_RANK)), -item.count, item.title)
 
@@ -118,6 +130,7 @@ class BrandAttention:
 
     brand: Brand
     items: list[AttentionItem] = field(default_factory=list)
+    url: str = ""  # the brand's overview (set by the page that shows the group)
 
     @property
     def tone(self) -> Tone:

@@ -11,11 +11,14 @@ from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
 from koastops.catalog import selectors as catalog_selectors
 from koastops.dashboard import attention, selectors
+from koastops.dashboard.panel import panel_context
 
 # The start page lists this many brands (the brand list has them all), and the items of
-# this many brands in full; further brands with items are named in one line.
-BRAND_ROWS = 50
-ATTENTION_BRANDS = 20
+# this many brands in full; further brands with items are named in one line (at most
+# MORE_NAMES of them, then "and N more"): the page stays short and cheap with 200 brands.
+BRAND_ROWS = 30
+ATTENTION_BRANDS = 15
+MORE_NAMES = 30
 
 
 @require_GET
@@ -23,25 +26,31 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     brands, roles = selectors.brands_with_roles(user=user)
     items = attention.collect(user=user, brands=brands, roles=roles)
-    groups = attention.by_brand(items)
+    panel = panel_context(
+        items,
+        show_brand=True,
+        empty_text="Nothing needs attention on your brands right now.",
+        limit=ATTENTION_BRANDS,
+        more_limit=MORE_NAMES,
+    )
     shown = brands[:BRAND_ROWS]
     ids = [brand.pk for brand in shown]
-    pixels = catalog_selectors.pixel_counts_by_brand(user=user, brand_ids=ids, roles=roles)
-    accounts = catalog_selectors.ad_account_counts_by_brand(user=user, brand_ids=ids, roles=roles)
-    attention_counts = {group.brand.pk: len(group.items) for group in groups}
+    counts = catalog_selectors.active_counts_by_brand(user=user, brand_ids=ids, roles=roles)
+    attention_counts = {group.brand.pk: len(group.items) for group in panel["all_groups"]}
+    overview = attention.slug_url("catalog:brand_detail")
     rows = [
         {
             "brand": brand,
+            "url": overview(brand.slug),
             "role": roles.get(brand.pk),
-            "ad_accounts": accounts.get(brand.pk, 0),
-            "pixels": pixels.get(brand.pk, {}).get("active", 0),
+            "ad_accounts": counts.get(brand.pk, (0, 0))[0],
+            "pixels": counts.get(brand.pk, (0, 0))[1],
             "attention": attention_counts.get(brand.pk, 0),
         }
         for brand in shown
     ]
     context = {
-        "groups": groups[:ATTENTION_BRANDS],
-        "more_groups": groups[ATTENTION_BRANDS:],
+        "panel": panel,
         "rows": rows,
         "brand_count": len(brands),
         "more_brands": max(len(brands) - BRAND_ROWS, 0),

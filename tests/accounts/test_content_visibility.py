@@ -320,7 +320,7 @@ def test_start_page_names_only_the_principals_brands_and_counts_what_they_see(wo
     assert set(rows) == BRANDS & principal.visible
     without_token = {
         (item.brand.name, item.count)
-        for group in page.context["groups"]
+        for group in page.context["panel"]["groups"]
         for item in group.items
         if item.key == "catalog.pixels_without_token"
     }

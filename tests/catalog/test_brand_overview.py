@@ -31,7 +31,7 @@ def test_the_overview_shows_this_brands_items_linking_to_the_filtered_lists(
     PixelFactory.create_batch(5, brand=foreign_brand)
     response = admin_client.get(reverse("catalog:brand_detail", args=[brand.slug]))
     html = response.content.decode()
-    [group] = response.context["attention_groups"]
+    [group] = response.context["attention"]["groups"]
     assert group.brand == brand
     # Failing before warning, then the larger count.
     assert [item.key for item in group.items] == [

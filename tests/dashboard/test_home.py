@@ -55,7 +55,7 @@ def test_the_panel_groups_items_by_brand_most_urgent_first_with_links(brand, for
     policies.grant_role(lead, quiet, Role.ANALYST)
     response = _client(lead).get(reverse("home"))
     assert response.status_code == 200
-    groups = response.context["groups"]
+    groups = response.context["panel"]["groups"]
     assert [group.brand.slug for group in groups] == ["calm", "own-brand"]
     html = response.content.decode()
     assert "Foreign Brand" not in html
@@ -81,7 +81,7 @@ def test_an_admin_sees_every_brand_and_brands_without_an_ops_lead(admin_client, 
     response = admin_client.get(reverse("home"))
     html = response.content.decode()
     assert {row["brand"].slug for row in response.context["rows"]} == {"own-brand", "other"}
-    assert [group.brand.slug for group in response.context["groups"]] == ["own-brand"]
+    assert [group.brand.slug for group in response.context["panel"]["groups"]] == ["own-brand"]
     assert "No active ops lead" in html
     assert reverse("members:list", args=["own-brand"]) in html
 
