@@ -7,10 +7,14 @@ Any app adds its items by registering a *provider* in its own ``<app>/attention.
 
     @attention.register("taxonomy.plan_drift")
     def plan_drift(*, user, brands, roles):
+        plan = attention.slug_url("taxonomy:plan")
         counts = selectors.drift_counts_by_brand(user=user, brand_ids=[b.pk for b in brands], ...)
         for brand in brands:
-            if counts.get(brand.pk):
-                yield attention.AttentionItem(brand=brand, tone="warning", ...)
+            if n := counts.get(brand.pk):
+                yield attention.AttentionItem(brand=brand, tone="warning", count=n,
+                                              href=plan(brand.slug) + "?drift=yes", ...)
+
+(``docs/architecture.md``, "Needs attention", has the whole recipe.)
 
 A provider is called with keyword arguments:
 

@@ -155,3 +155,18 @@ def test_the_providers_run_in_constant_queries_for_any_number_of_brands(who):
     fifty, items_fifty = count(brands(50))
     assert one == fifty
     assert len(items_fifty) > len(items_one)
+
+
+def test_for_a_non_admin_the_admin_only_provider_costs_no_query(brand):
+    lead = UserFactory()
+    policies.grant_role(lead, brand, Role.OPS_LEAD)
+    PixelFactory(brand=brand)
+    with CaptureQueriesContext(connection) as captured:
+        attention.collect(user=lead, brands=[brand], roles={brand.pk: Role.OPS_LEAD})
+    assert len(captured) == 1  # the pixel counts
+    assert "accounts_membership" not in captured[0]["sql"]
+
+
+def test_slug_url_builds_the_same_url_as_reverse():
+    pixels = attention.slug_url("catalog:pixel_list")
+    assert pixels("acme-de") == reverse("catalog:pixel_list", args=["acme-de"])
