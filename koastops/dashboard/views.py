@@ -16,8 +16,8 @@ from koastops.dashboard.panel import panel_context
 # The start page lists this many brands (the brand list has them all), and the items of
 # this many brands in full; further brands with items are named in one line (at most
 # MORE_NAMES of them, then "and N more"): the page stays short and cheap with 200 brands.
-BRAND_ROWS = 30
-ATTENTION_BRANDS = 15
+BRAND_ROWS = 25
+ATTENTION_BRANDS = 10
 MORE_NAMES = 30
 
 
