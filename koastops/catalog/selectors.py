@@ -3,7 +3,7 @@ number of queries (annotations and prefetches, never per-row lookups)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from django.db.models import (
     Count,
@@ -147,10 +147,14 @@ def pixel_for_view(*, user: User, brand: Brand, pixel_id: int) -> Pixel:
 
 
 def _visible_on_brands(
-    user: User, roles: Mapping[int, Role], brand_ids: Sequence[int], visible: Q
+    user: User,
+    roles: Mapping[int, Role],
+    brand_ids: Sequence[int],
+    visible: Callable[[User], Q],
 ) -> Q:
-    """Rows of ``brand_ids`` the user may see: the narrowing subqueries (``visible``) only
-    on the brands where the user is a media buyer, the only role that can be narrowed."""
+    """Rows of ``brand_ids`` the user may see: the narrowing subqueries (``visible(user)``,
+    built only when needed) only on the brands where the user is a media buyer, the only
+    role that can be narrowed."""
     if policies.is_admin(user):
         return Q(brand_id__in=brand_ids)
     if not policies.is_active_user(user):
@@ -160,7 +164,7 @@ def _visible_on_brands(
     unknown = [pk for pk in brand_ids if pk not in roles]  # role not known: ask the policy
     condition = Q(brand_id__in=others) if others else Q(pk__in=[])
     if buyer or unknown:
-        condition |= Q(brand_id__in=[*buyer, *unknown]) & visible
+        condition |= Q(brand_id__in=[*buyer, *unknown]) & visible(user)
     return condition
 
 
@@ -173,7 +177,7 @@ def pixel_counts_by_brand(
     an admin); a brand missing from it is narrowed as the policy says."""
     if not brand_ids:
         return {}
-    visible = _visible_on_brands(user, roles, brand_ids, policies.pixel_visible_q(user))
+    visible = _visible_on_brands(user, roles, brand_ids, policies.pixel_visible_q)
     active = Q(status=CatalogStatus.ACTIVE)
     rows = (
         Pixel.objects.filter(visible, active)
@@ -207,8 +211,8 @@ def active_counts_by_brand(
     if not brand_ids:
         return {}
     active = Q(status=CatalogStatus.ACTIVE)
-    accounts = _visible_on_brands(user, roles, brand_ids, policies.ad_account_visible_q(user))
-    pixels = _visible_on_brands(user, roles, brand_ids, policies.pixel_visible_q(user))
+    accounts = _visible_on_brands(user, roles, brand_ids, policies.ad_account_visible_q)
+    pixels = _visible_on_brands(user, roles, brand_ids, policies.pixel_visible_q)
     rows = (
         Brand.objects.filter(pk__in=brand_ids)
         .annotate(
