@@ -46,7 +46,7 @@ Tone = Literal["failing", "warning"]
 TONE_RANK: dict[str, int] = {"failing": 0, "warning": 1}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a page builds hundreds; treat them as read-only
 class AttentionItem:
     """One thing to fix on one brand, e.g. "3 pixels have no access token".
 
