@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "koastops.activity",
     "koastops.api",
     "koastops.system",
+    "koastops.dashboard",
     # seed_demo, bench, devserver: may import every app, nothing imports it.
     "koastops.devtools",
     "axes",  # failed-login lockout (see "Login hardening" below)

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+from koastops.dashboard import views as dashboard_views
 from koastops.system import views as system_views
 
 # The app's error pages (koastops.core.errors also renders them with DEBUG on).
@@ -11,7 +11,7 @@ handler404 = "koastops.core.errors.page_not_found"
 handler500 = "koastops.core.errors.server_error"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="catalog:brand_list"), name="home"),
+    path("", dashboard_views.home, name="home"),
     path("healthz", system_views.healthz, name="healthz"),
     path("readyz", system_views.readyz, name="readyz"),
     path("accounts/", include("koastops.accounts.urls")),

@@ -275,3 +275,29 @@ class ListFilterForm(forms.Form):
         """(search, status); a bad value of one does not throw away the other."""
         self.is_valid()
         return self.cleaned_data.get("q") or "", self.cleaned_data.get("status") or "active"
+
+
+# The pixel list's facet filters: the overview's stat cards and the attention panel link
+# to exactly these (``?token=missing``, ``?capi=off``, ``?fired=never``). Each value has the
+# words of its removable chip in the filter bar.
+PIXEL_FACETS: dict[str, dict[str, str]] = {
+    "token": {"missing": "Without access token", "set": "With access token"},
+    "capi": {"on": "With Conversions API", "off": "Without Conversions API"},
+    "fired": {"never": "Never fired", "ever": "Has fired"},
+}
+
+
+class PixelFilterForm(ListFilterForm):
+    """The list filters plus the pixel facets; an unknown facet value is ignored (the
+    default: no filter), and never costs the search or the status."""
+
+    token = forms.ChoiceField(required=False, choices=[("", "Any"), *PIXEL_FACETS["token"].items()])
+    capi = forms.ChoiceField(required=False, choices=[("", "Any"), *PIXEL_FACETS["capi"].items()])
+    fired = forms.ChoiceField(required=False, choices=[("", "Any"), *PIXEL_FACETS["fired"].items()])
+
+    def facets(self) -> dict[str, str]:
+        """The facets in effect, e.g. ``{"token": "missing"}`` (call after ``values()``)."""
+        self.is_valid()
+        return {
+            name: self.cleaned_data[name] for name in PIXEL_FACETS if self.cleaned_data.get(name)
+        }

@@ -3,6 +3,8 @@ number of queries (annotations and prefetches, never per-row lookups)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+
 from django.db.models import (
     Count,
     IntegerField,
@@ -85,15 +87,34 @@ def pixel_list(
     search: str = "",
     status: str = "active",
     role: Role | None = None,
+    facets: Mapping[str, str] | None = None,
 ) -> QuerySet[Pixel]:
-    """``role``: the user's role on the brand when the caller knows it (cheaper query)."""
+    """``role``: the user's role on the brand when the caller knows it (cheaper query).
+    ``facets``: ``{"token": "missing"|"set", "capi": "on"|"off", "fired": "never"|"ever"}``
+    (the pixel list's chips; unknown names or values are ignored)."""
     queryset = policies.pixels_for(user, brand, role=role)
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
+    for name, value in (facets or {}).items():
+        condition = PIXEL_FACET_Q.get(name, {}).get(value)
+        if condition is not None:
+            queryset = queryset.filter(condition)
     # Only the linked accounts the user may see: a narrowed media buyer never reads the
     # name of another account, not even next to a pixel they share.
     linked = Prefetch("ad_accounts", queryset=pixel_ad_accounts(user=user, brand=brand, role=role))
     return _status_filter(queryset, status).prefetch_related(linked).order_by("name")
+
+
+# What each pixel facet means, as a filter; the stat counts below use the same conditions,
+# so a card's number and the rows of the list it links to cannot disagree.
+WITHOUT_TOKEN = Q(access_token_encrypted="")
+NEVER_FIRED = Q(last_fired_at__isnull=True)
+CAPI_ON = Q(capi_enabled=True)
+PIXEL_FACET_Q: dict[str, dict[str, Q]] = {
+    "token": {"missing": WITHOUT_TOKEN, "set": ~WITHOUT_TOKEN},
+    "capi": {"on": CAPI_ON, "off": ~CAPI_ON},
+    "fired": {"never": NEVER_FIRED, "ever": ~NEVER_FIRED},
+}
 
 
 def pixel_ad_accounts(
@@ -125,18 +146,117 @@ def pixel_for_view(*, user: User, brand: Brand, pixel_id: int) -> Pixel:
     return pixel
 
 
-def brand_stats(*, user: User, brand: Brand) -> dict[str, int]:
-    """Counts for the overview's stat cards: two aggregate queries, whatever the size."""
+def _visible_on_brands(
+    user: User,
+    roles: Mapping[int, Role],
+    brand_ids: Sequence[int],
+    visible: Callable[[User], Q],
+) -> Q:
+    """Rows of ``brand_ids`` the user may see: the narrowing subqueries (``visible(user)``,
+    built only when needed) only on the brands where the user is a media buyer, the only
+    role that can be narrowed."""
+    if policies.is_admin(user):
+        return Q(brand_id__in=brand_ids)
+    if not policies.is_active_user(user):
+        return Q(pk__in=[])
+    buyer = [pk for pk in brand_ids if roles.get(pk) == Role.MEDIA_BUYER]
+    others = [pk for pk in brand_ids if pk in roles and roles[pk] != Role.MEDIA_BUYER]
+    unknown = [pk for pk in brand_ids if pk not in roles]  # role not known: ask the policy
+    condition = Q(brand_id__in=others) if others else Q(pk__in=[])
+    if buyer or unknown:
+        condition |= Q(brand_id__in=[*buyer, *unknown]) & visible(user)
+    return condition
+
+
+def pixel_counts_by_brand(
+    *, user: User, brand_ids: Sequence[int], roles: Mapping[int, Role]
+) -> dict[int, dict[str, int]]:
+    """For each brand, counts of the active pixels the user may see: ``active``,
+    ``with_capi``, ``without_capi``, ``without_token``, ``never_fired``. One grouped
+    query for any number of brands. ``roles``: the user's role per brand id (empty for
+    an admin); a brand missing from it is narrowed as the policy says."""
+    if not brand_ids:
+        return {}
+    visible = _visible_on_brands(user, roles, brand_ids, policies.pixel_visible_q)
     active = Q(status=CatalogStatus.ACTIVE)
-    accounts = policies.ad_accounts_for(user, brand).aggregate(
-        active_ad_accounts=Count("pk", filter=active)
+    rows = (
+        Pixel.objects.filter(visible, active)
+        .order_by()
+        .values("brand_id")
+        .annotate(
+            active=Count("pk"),
+            with_capi=Count("pk", filter=CAPI_ON),
+            without_capi=Count("pk", filter=~CAPI_ON),
+            without_token=Count("pk", filter=WITHOUT_TOKEN),
+            never_fired=Count("pk", filter=NEVER_FIRED),
+        )
     )
-    pixels = policies.pixels_for(user, brand).aggregate(
-        active_pixels=Count("pk", filter=active),
-        pixels_with_capi=Count("pk", filter=active & Q(capi_enabled=True)),
-        pixels_without_token=Count("pk", filter=active & Q(access_token_encrypted="")),
+    return {
+        row["brand_id"]: {
+            "active": row["active"],
+            "with_capi": row["with_capi"],
+            "without_capi": row["without_capi"],
+            "without_token": row["without_token"],
+            "never_fired": row["never_fired"],
+        }
+        for row in rows
+    }
+
+
+def active_counts_by_brand(
+    *, user: User, brand_ids: Sequence[int], roles: Mapping[int, Role]
+) -> dict[int, tuple[int, int]]:
+    """For each brand, (active ad accounts, active pixels) the user may see: one query
+    (a count subquery each on the brands' rows), for any number of brands."""
+    if not brand_ids:
+        return {}
+    active = Q(status=CatalogStatus.ACTIVE)
+    accounts = _visible_on_brands(user, roles, brand_ids, policies.ad_account_visible_q)
+    pixels = _visible_on_brands(user, roles, brand_ids, policies.pixel_visible_q)
+    rows = (
+        Brand.objects.filter(pk__in=brand_ids)
+        .annotate(
+            active_ad_accounts=_count_per_brand(AdAccount, accounts & active),
+            active_pixels=_count_per_brand(Pixel, pixels & active),
+        )
+        .values_list("pk", "active_ad_accounts", "active_pixels")
     )
-    return accounts | pixels
+    return {pk: (ad_accounts, pixel_count) for pk, ad_accounts, pixel_count in rows}
+
+
+STAT_NAMES = (
+    "active_ad_accounts",
+    "active_pixels",
+    "pixels_with_capi",
+    "pixels_without_capi",
+    "pixels_without_token",
+    "pixels_never_fired",
+)
+
+
+def brand_stats(*, user: User, brand: Brand, role: Role | None = None) -> dict[str, int]:
+    """Counts for the overview's stat cards, of what the user may see: one query (a
+    count subquery each, on the brand's row), whatever the size. Each pixel count uses
+    the condition of the pixel list's facet its card links to. ``role``: as in
+    ``pixel_list`` (skips the narrowing subqueries for roles that cannot be narrowed)."""
+    fast = role is not None and role != Role.MEDIA_BUYER and policies.is_active_user(user)
+    pixels_q = Q() if fast else policies.pixel_visible_q(user)
+    accounts_q = Q() if fast else policies.ad_account_visible_q(user)
+    active = Q(status=CatalogStatus.ACTIVE)
+    pixel_conditions = {
+        "active_pixels": Q(),
+        "pixels_with_capi": CAPI_ON,
+        "pixels_without_capi": ~CAPI_ON,
+        "pixels_without_token": WITHOUT_TOKEN,
+        "pixels_never_fired": NEVER_FIRED,
+    }
+    annotations = {
+        name: _count_per_brand(Pixel, pixels_q & active & condition)
+        for name, condition in pixel_conditions.items()
+    }
+    annotations["active_ad_accounts"] = _count_per_brand(AdAccount, accounts_q & active)
+    row = Brand.objects.filter(pk=brand.pk).annotate(**annotations).values(*STAT_NAMES).first()
+    return dict(row) if row else dict.fromkeys(STAT_NAMES, 0)
 
 
 def last_change(*, obj: Brand | AdAccount | Pixel) -> ActivityEntry | None:

@@ -26,11 +26,13 @@ from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
 from koastops.catalog import selectors, services
 from koastops.catalog.forms import (
+    PIXEL_FACETS,
     STATUS_FILTERS,
     AdAccountForm,
     BrandForm,
     ListFilterForm,
     PixelCreateForm,
+    PixelFilterForm,
     PixelForm,
     PixelTokenForm,
     add_service_error,
@@ -39,6 +41,8 @@ from koastops.catalog.models import AdAccount, Brand, Pixel
 from koastops.core.exceptions import StaleVersion
 from koastops.core.htmx import add_toast, render_page
 from koastops.core.pagination import paginate
+from koastops.dashboard import attention
+from koastops.dashboard.panel import panel_context
 
 # --- helpers ---------------------------------------------------------------------------
 
@@ -100,6 +104,26 @@ def _list_context(
     }
 
 
+def _chips(request: AuthenticatedRequest, facets: dict[str, str]) -> list[dict[str, str]]:
+    """The pixel facets in effect as removable chips: the label, the hidden input that
+    keeps the facet in the filter form, and the address of the list without it."""
+    chips = []
+    for name, value in facets.items():
+        params = request.GET.copy()
+        params.pop(name, None)
+        params.pop("page", None)
+        query = params.urlencode()
+        chips.append(
+            {
+                "name": name,
+                "value": value,
+                "label": PIXEL_FACETS[name][value],
+                "remove_url": f"{request.path}?{query}" if query else request.path,
+            }
+        )
+    return chips
+
+
 def _data(request: AuthenticatedRequest) -> Any:
     """The POSTed data for a bound form, or None on GET (an empty POST is still bound)."""
     return request.POST if request.method == "POST" else None
@@ -153,10 +177,15 @@ def brand_create(request: AuthenticatedRequest) -> HttpResponse:
 @require_GET
 @policies.brand_capability("brand.view")
 def brand_detail(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+    roles = {brand.pk: role} if role is not None else {}
+    items = attention.collect(user=request.user, brands=[brand], roles=roles)
     context = {
         "brand": brand,
         "markets": brand.markets.order_by("code"),
-        "stats": selectors.brand_stats(user=request.user, brand=brand),
+        "stats": selectors.brand_stats(user=request.user, brand=brand, role=role),
+        "attention": panel_context(
+            items, show_brand=False, empty_text="Nothing needs attention on this brand right now."
+        ),
         "can_edit_brand": policies.can(request.user, "brand.edit", brand, role=role),
         "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
         "tab": "overview",
@@ -375,12 +404,16 @@ def ad_account_restore(
 @require_GET
 @policies.brand_capability("catalog.view")
 def pixel_list(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
-    search, status = ListFilterForm(request.GET).values()
+    filters = PixelFilterForm(request.GET)
+    search, status = filters.values()
+    facets = filters.facets()
     queryset = selectors.pixel_list(
-        user=request.user, brand=brand, search=search, status=status, role=role
+        user=request.user, brand=brand, search=search, status=status, role=role, facets=facets
     )
     context = _list_context(request, queryset, search, status)
     context |= {
+        "facets": facets,
+        "chips": _chips(request, facets),
         "brand": brand,
         "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
         "tab": "pixels",

@@ -310,6 +310,30 @@ def test_brand_counts_are_what_the_principal_sees(world, principal):
 
 
 @params
+def test_start_page_names_only_the_principals_brands_and_counts_what_they_see(world, principal):
+    """The start page never names a brand the principal holds no role on, and its counts
+    (the brands table and the attention panel) cover only the pixels they may see."""
+    page = _client(world, principal.name).get(reverse("home"))
+    assert page.status_code == 200
+    _assert_shows(principal, _body(page), BRANDS)
+    rows = {row["brand"].name: row for row in page.context["rows"]}
+    assert set(rows) == BRANDS & principal.visible
+    without_token = {
+        (item.brand.name, item.count)
+        for group in page.context["panel"]["groups"]
+        for item in group.items
+        if item.key == "catalog.pixels_without_token"
+    }
+    expected = set()
+    for name, row in rows.items():
+        pixels = {p for p in PIXELS & principal.visible if world.pixels[p].brand.name == name}
+        accounts = {a for a in ACCOUNTS & principal.visible if world.accounts[a].brand.name == name}
+        assert (row["pixels"], row["ad_accounts"]) == (len(pixels), len(accounts)), name
+        expected.add((name, len(pixels)))  # none of the pixels has an access token
+    assert without_token == expected
+
+
+@params
 def test_brand_pages_of_a_brand_not_held_are_404(world, principal):
     for slug in ("own", "foreign"):
         if _may_open(principal, slug):

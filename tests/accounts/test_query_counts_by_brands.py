@@ -79,7 +79,11 @@ def _pixel_pk(w: World) -> int:
 
 
 PAGES: dict[str, Callable[[World], str]] = {
+    "start page": _page("home"),
     "brand list": _page("catalog:brand_list"),
+    "pixel list, filtered": lambda w: (
+        reverse("catalog:pixel_list", args=[w.brand.slug]) + "?token=missing&capi=off&fired=never"
+    ),
     "brand overview": _page("catalog:brand_detail", _slug),
     "ad account list": _page("catalog:ad_account_list", _slug),
     "pixel list": _page("catalog:pixel_list", _slug),

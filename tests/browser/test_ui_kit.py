@@ -33,7 +33,7 @@ def sign_in(page) -> None:
     page.get_by_label("Email address").fill(EMAIL)
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/brands/$"))
+    expect(page).to_have_url(re.compile(r"/$"))  # the start page
 
 
 def page_overflow(page) -> int:
@@ -127,7 +127,13 @@ def test_pages_never_scroll_sideways(browser_page, accounts, width, height):
     page = browser_page
     page.set_viewport_size({"width": width, "height": height})
     sign_in(page)
-    for url in ("/brands/", "/brands/nordwind-outdoor/", LIST, "/brands/nordwind-outdoor/pixels/"):
+    for url in (
+        "/",
+        "/brands/",
+        "/brands/nordwind-outdoor/",
+        LIST,
+        "/brands/nordwind-outdoor/pixels/",
+    ):
         page.goto(url)
         assert page_overflow(page) == 0, url
     if width == 1280:  # the ad-account table fits: its row menus are reachable

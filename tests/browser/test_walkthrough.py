@@ -47,9 +47,11 @@ def test_admin_signs_in_and_walks_from_brand_to_pixel(browser_page, catalog, con
 
     sign_in(page, email=ADMIN_EMAIL, password=DEFAULT_PASSWORD)
 
-    expect(page).to_have_url(re.compile(r"/brands/$"))
-    expect(page.get_by_role("heading", name="Brands", level=1)).to_be_visible()
-    page.get_by_role("link", name="Nordwind Outdoor", exact=True).first.click()
+    # Signing in lands on the start page, which lists the user's brands.
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("heading", name="Start", level=1)).to_be_visible()
+    brands = page.get_by_role("region", name="Your brands")
+    brands.get_by_role("link", name="Nordwind Outdoor", exact=True).click()
 
     expect(page).to_have_url(re.compile(r"/brands/nordwind-outdoor/$"))
     expect(page.get_by_role("heading", name="Nordwind Outdoor", level=1)).to_be_visible()
@@ -79,6 +81,7 @@ def test_admin_signs_in_and_walks_from_brand_to_pixel(browser_page, catalog, con
 def test_brand_search_filters_the_list_as_you_type(browser_page, catalog, console_errors):
     page = browser_page
     sign_in(page, email=ADMIN_EMAIL, password=DEFAULT_PASSWORD)
+    page.get_by_role("link", name="All brands", exact=True).first.click()
     expect(page).to_have_url(re.compile(r"/brands/$"))
     table = page.locator("#brand-table")
     expect(table.get_by_role("link", name="Nordwind Outdoor")).to_be_visible()

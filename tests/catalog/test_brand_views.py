@@ -262,7 +262,9 @@ def test_brand_overview_shows_facts_markets_stats_and_tabs(admin_client, brand, 
         "active_ad_accounts": 1,
         "active_pixels": 2,
         "pixels_with_capi": 1,
+        "pixels_without_capi": 1,
         "pixels_without_token": 1,
+        "pixels_never_fired": 2,
     }
     content = response.content.decode()
     assert "Germany" in content

@@ -115,9 +115,10 @@ json_value = st.recursive(
 
 ACTIVITY_FILTERS = ["actor", "verb", "type", "from", "to", "page"]
 PAGES = [
+    ("home", False, ["page"]),
     ("catalog:brand_list", False, ["q", "status", "page"]),
     ("catalog:ad_account_list", True, ["q", "status", "page"]),
-    ("catalog:pixel_list", True, ["q", "status", "page"]),
+    ("catalog:pixel_list", True, ["q", "status", "token", "capi", "fired", "page"]),
     ("members:list", True, ["q", "page"]),
     ("activity:list", True, ACTIVITY_FILTERS),
     ("activity:export", True, [*ACTIVITY_FILTERS, "format"]),

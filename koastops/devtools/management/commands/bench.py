@@ -208,10 +208,15 @@ def bench_admin() -> User:
 def bench_pages(slug: str = "bench-000", *, api_token: str = "") -> list[Page]:
     """The pages measured. Later features add theirs here."""
     pages = [
+        Page("start page (every brand)", reverse("home")),
         Page("brand list", reverse("catalog:brand_list")),
         Page("brand list, search", reverse("catalog:brand_list") + "?q=bench-1"),
         Page("ad account list (one brand)", reverse("catalog:ad_account_list", args=[slug])),
         Page("pixel list (one brand)", reverse("catalog:pixel_list", args=[slug])),
+        Page(
+            "pixel list, without Conversions API",
+            reverse("catalog:pixel_list", args=[slug]) + "?capi=off",
+        ),
         Page("brand overview", reverse("catalog:brand_detail", args=[slug])),
         Page("members (one brand)", reverse("members:list", args=[slug])),
         Page("activity (one brand)", reverse("activity:list", args=[slug])),
