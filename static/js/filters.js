@@ -1,0 +1,81 @@
+// Back / forward on list pages: the filter form (form[role=search], see
+// templates/components/list_filters.html) and the table must both match the URL.
+//
+// How: htmx keeps no page snapshots (historyCacheSize = 0). A snapshot is the page's HTML,
+// in which an <input>'s value is the one the server rendered, not the one typed since (and a
+// <select>'s the same), while the table is whatever was last swapped in: restoring one shows
+// a search box that disagrees with the table. Without a snapshot, htmx loads the URL from
+// the server on back / forward (HX-History-Restore-Request, answered with the whole page:
+// koastops.core.htmx.wants_fragment), so the form and the table come from one rendering of
+// that URL. It also keeps page content out of sessionStorage.
+//
+// The browser can still put old values back into the fields: its form restore on a reload
+// or a non-bfcache back, and a bfcache restore of a page whose URL was pushed since. So on
+// htmx:historyRestore, popstate and pageshow every list filter form is also set from
+// location.search (without firing input / change, so no request is sent).
+(function () {
+  "use strict";
+
+  if (window.htmx) {
+    window.htmx.config.historyCacheSize = 0;
+    window.htmx.config.refreshOnHistoryMiss = false; // fetch the page with htmx, no full reload
+    try {
+      window.sessionStorage.removeItem("htmx-history-cache"); // snapshots of an older visit
+    } catch (error) {
+      // storage disabled: nothing cached either
+    }
+  }
+
+  function setField(field, params) {
+    var name = field.name;
+    if (!name || field.disabled) return;
+    var values = params.getAll(name);
+    var tag = field.tagName;
+    var type = (field.type || "").toLowerCase();
+    if (tag === "SELECT") {
+      var wanted = values.length ? values : [defaultOption(field)];
+      if (field.tomselect) {
+        field.tomselect.setValue(field.multiple ? wanted : wanted[0], true); // silent
+        return;
+      }
+      for (var i = 0; i < field.options.length; i++) {
+        var option = field.options[i];
+        option.selected = wanted.indexOf(option.value) >= 0;
+      }
+      if (!field.multiple && field.selectedIndex < 0 && field.options.length) {
+        field.selectedIndex = 0; // a value the list does not offer: the server shows the default
+      }
+    } else if (type === "checkbox" || type === "radio") {
+      field.checked = values.indexOf(field.value || "on") >= 0;
+    } else if (type !== "hidden" && type !== "submit" && type !== "button" && tag !== "BUTTON") {
+      field.value = values.length ? values[0] : "";
+    }
+  }
+
+  // Without the parameter the server applies the form's default: the option marked
+  // data-default, or else the first one (e.g. status "Active").
+  function defaultOption(select) {
+    var marked = select.querySelector("option[data-default]");
+    if (marked) return marked.value;
+    return select.options.length ? select.options[0].value : "";
+  }
+
+  function syncFilterForms() {
+    var params = new URLSearchParams(window.location.search);
+    var forms = document.querySelectorAll("form[role=search]");
+    for (var i = 0; i < forms.length; i++) {
+      var elements = forms[i].elements;
+      for (var j = 0; j < elements.length; j++) setField(elements[j], params);
+    }
+  }
+
+  document.addEventListener("htmx:historyRestore", syncFilterForms);
+  window.addEventListener("popstate", function () {
+    // htmx swaps the restored page in after this event; sync now (bfcache-free plain
+    // pushState entries) and once more when htmx says it restored.
+    syncFilterForms();
+  });
+  window.addEventListener("pageshow", syncFilterForms); // after the browser's form restore
+  if (document.readyState !== "loading") syncFilterForms();
+  else document.addEventListener("DOMContentLoaded", syncFilterForms);
+})();
