@@ -116,7 +116,7 @@
       allowEmptyOption: false, // the "Choose …" option is the placeholder, not a choice
       closeAfterSelect: !multiple,
       clearAfterSelect: true, // multi: the list stays open, the search starts over
-      hidePlaceholder: false,
+      hidePlaceholder: !multiple, // a picked value replaces the hint; chips keep it after them
       plugins: multiple ? { remove_button: { title: "Remove" } } : {},
       render: {
         no_results: function () {
