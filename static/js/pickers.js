@@ -128,6 +128,10 @@
         // The native select stays in the page (the form submits it) but is no control for
         // anyone now: out of the accessibility tree, so it is not a second, unlabelled one.
         select.setAttribute("aria-hidden", "true");
+        // A link to the field (the error summary's "#id_currency") lands on the hidden
+        // select: hand the focus on to the input one types in.
+        var ts = this;
+        select.addEventListener("focus", function () { ts.focus(); });
         nameRemoveButtons(this);
       },
       onChange: function () {

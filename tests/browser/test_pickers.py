@@ -159,8 +159,11 @@ def test_edit_keeps_a_stored_value_no_longer_offered(browser_page, brand, consol
     # After the htmx swap of the form the picker is enhanced again, still showing the value.
     expect(page.get_by_role("combobox", name="Time zone")).to_be_visible()
     expect(field.locator(".ts-control .item")).to_have_text("Mars/Olympus (no longer offered)")
-    expect(page.get_by_role("combobox", name="Time zone")).to_have_attribute(
-        "aria-invalid", "true"
-    )
+    combobox = page.get_by_role("combobox", name="Time zone")
+    expect(combobox).to_have_attribute("aria-invalid", "true")
+    # The error summary links to the field's id (the hidden select): the focus goes on to
+    # the combobox, where the keyboard can change the value.
+    page.locator("[data-error-summary] a[href='#id_time_zone']").click()
+    expect(combobox).to_be_focused()
     # The refused save answers 422 on purpose (Chromium logs it); nothing else may show.
     assert [e for e in console_errors if "status of 422" not in e] == []
