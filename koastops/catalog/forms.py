@@ -43,7 +43,7 @@ def _market_picker(form: forms.BaseForm, markets: QuerySet[Market]) -> None:
     """The ``markets`` field (a ``_market_widget``) offers ``markets``, read in one query."""
     field = form_field(form, "markets", forms.ModelMultipleChoiceField)
     field.queryset = markets
-    field.label_from_instance = market_label  # type: ignore[method-assign]
+    field.label_from_instance = market_label  # type: ignore[method-assign,assignment]
 
 
 def _market_widget() -> PickerSelectMultiple:

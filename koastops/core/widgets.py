@@ -19,9 +19,14 @@ from typing import Any
 
 from django import forms
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 UNKNOWN_LABEL = "{value} (no longer offered)"
+
+
+def _join(parts: Iterable[SafeString]) -> SafeString:
+    """Concatenate HTML already escaped (format_html keeps a SafeString as it is)."""
+    return format_html_join("", "{}", ((part,) for part in parts))
 
 
 def _option_html(value: str, label: str, selected: bool) -> SafeString:
@@ -36,10 +41,14 @@ class _PickerMixin:
     picker_kind = "single"
 
     def __init__(
-        self, attrs: dict[str, Any] | None = None, *, placeholder: str = "Type to search…"
+        self,
+        attrs: dict[str, Any] | None = None,
+        choices: Any = (),
+        *,
+        placeholder: str = "Type to search…",
     ) -> None:
         attrs = {"data-picker": self.picker_kind, "data-placeholder": placeholder, **(attrs or {})}
-        super().__init__(attrs)  # type: ignore[call-arg]  # Select(attrs, choices)
+        super().__init__(attrs, choices)  # type: ignore[call-arg]  # Select(attrs, choices)
 
     def _selected_values(self, value: Any) -> list[str]:
         if value is None:
@@ -56,10 +65,9 @@ class _PickerMixin:
         renderer: Any = None,
     ) -> SafeString:
         widget: forms.Select = self  # type: ignore[assignment]
-        final_attrs = widget.build_attrs(widget.attrs, attrs)
+        final_attrs = {"name": name, **widget.build_attrs(widget.attrs, attrs)}
         if widget.allow_multiple_selected:
             final_attrs["multiple"] = True
-        final_attrs["name"] = name
         selected = self._selected_values(widget.format_value(value))
         wanted = set(selected)
         seen: set[str] = set()
@@ -72,9 +80,7 @@ class _PickerMixin:
                     seen.add(key)
                     options.append(_option_html(key, str(option_label), key in wanted))
                 parts.append(
-                    format_html(
-                        '<optgroup label="{}">{}</optgroup>', group_value, mark_safe("".join(options))
-                    )
+                    format_html('<optgroup label="{}">{}</optgroup>', group_value, _join(options))
                 )
             else:
                 key = "" if group_value is None else str(group_value)
@@ -91,10 +97,10 @@ class _PickerMixin:
             ' {}="{}"',
             ((key, val) for key, val in final_attrs.items() if val not in (True, False, None)),
         )
-        flags = "".join(f" {key}" for key, val in final_attrs.items() if val is True)
-        return format_html(
-            "<select{}{}>{}</select>", attributes, mark_safe(flags), mark_safe("".join(parts))
+        flags = format_html_join(
+            "", " {}", ((key,) for key, val in final_attrs.items() if val is True)
         )
+        return format_html("<select{}{}>{}</select>", attributes, flags, _join(parts))
 
 
 class PickerSelect(_PickerMixin, forms.Select):

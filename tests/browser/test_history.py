@@ -80,4 +80,3 @@ def test_back_and_forward_keep_the_filter_form_and_the_table_in_step(
     # No page content is kept in sessionStorage for the history (htmx's snapshot cache).
     assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None
     assert console_errors == []
-

@@ -108,7 +108,7 @@ def test_ad_account_form_by_keyboard_only(browser_page, brand, console_errors):
     page.keyboard.press("ArrowUp")
     expect_active_option(page, markets, "DE — Germany")
     page.keyboard.press("Enter")
-    expect(chips).to_have_text(["DE — Germany×"])
+    expect(chips).to_have_text([re.compile(r"^DE — Germany\W$")])  # and its remove button
     expect(page.get_by_role("button", name="Remove DE — Germany")).to_have_count(1)
     expect(page.get_by_role("status").filter(has_text="DE — Germany added")).to_have_count(1)
 
@@ -124,7 +124,9 @@ def test_ad_account_form_by_keyboard_only(browser_page, brand, console_errors):
     expect(markets).to_have_accessible_description(
         re.compile(r"^Selected: DE — Germany, AT — Austria\.")
     )
-    expect(page.locator("#id_markets option:checked")).to_have_text(["DE — Germany", "AT — Austria"])
+    expect(page.locator("#id_markets option:checked")).to_have_text(
+        ["DE — Germany", "AT — Austria"]
+    )
 
     page.keyboard.press("Escape")  # close the list; then submit from the keyboard
     tab_to(page, page.get_by_role("button", name="Add ad account"))
