@@ -118,6 +118,9 @@
       clearAfterSelect: true, // multi: the list stays open, the search starts over
       hidePlaceholder: !multiple, // a picked value replaces the hint; chips keep it after them
       plugins: multiple ? { remove_button: { title: "Remove" } } : {},
+      // In a scrolling table box (a row's role editor) the list would be clipped: hang it
+      // on <body>, where Tom Select positions it under the control.
+      dropdownParent: select.closest(".table-wrap") ? "body" : null,
       render: {
         no_results: function () {
           return '<div class="no-results">No match. Try a code or another spelling.</div>';
