@@ -50,7 +50,7 @@ def _market_widget() -> PickerSelectMultiple:
     return PickerSelectMultiple(attrs={"size": 8}, placeholder="Type a country or code…")
 
 
-def cast_widget(form: forms.BaseForm, name: str) -> PickerSelect:
+def _picker_widget(form: forms.BaseForm, name: str) -> PickerSelect:
     widget = form.fields[name].widget
     if not isinstance(widget, PickerSelect):
         raise TypeError(f"{type(form).__name__}.{name} has no PickerSelect")
@@ -204,11 +204,11 @@ class AdAccountForm(VersionedForm):
         # The values are still checked by the model's validators (the service runs
         # full_clean()), with the same message for the page and the API; the pickers only
         # offer the valid ones. A stored value no longer offered stays shown (see widgets).
-        cast_widget(self, "currency").choices = [
+        _picker_widget(self, "currency").choices = [
             ("", "Choose a currency…"),
             *validators.currency_choices(),
         ]
-        cast_widget(self, "time_zone").choices = [
+        _picker_widget(self, "time_zone").choices = [
             ("", "Choose a time zone…"),
             *validators.time_zone_choices(),
         ]

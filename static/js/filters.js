@@ -9,10 +9,11 @@
 // koastops.core.htmx.wants_fragment), so the form and the table come from one rendering of
 // that URL. It also keeps page content out of sessionStorage.
 //
-// The browser can still put old values back into the fields: its form restore on a reload
-// or a non-bfcache back, and a bfcache restore of a page whose URL was pushed since. So on
-// htmx:historyRestore, popstate and pageshow every list filter form is also set from
-// location.search (without firing input / change, so no request is sent).
+// The browser can still put other values into the fields: its form restore of what was
+// typed (on a reload or a back without bfcache), and a bfcache restore of a page whose
+// search was typed after its last pushed URL. So on htmx:historyRestore, popstate and
+// pageshow every list filter form is also set from location.search (without firing input /
+// change, so no request is sent).
 (function () {
   "use strict";
 
@@ -26,38 +27,40 @@
     }
   }
 
+  // A field the URL names takes the URL's value; one it does not name takes the value the
+  // server rendered into the page (defaultValue / defaultSelected: the server's default,
+  // which may be a saved preference rather than the first option).
   function setField(field, params) {
     var name = field.name;
     if (!name || field.disabled) return;
+    var named = params.has(name);
     var values = params.getAll(name);
     var tag = field.tagName;
     var type = (field.type || "").toLowerCase();
     if (tag === "SELECT") {
-      var wanted = values.length ? values : [defaultOption(field)];
+      var i;
+      var wanted = [];
+      for (i = 0; i < field.options.length; i++) {
+        var option = field.options[i];
+        if (named ? values.indexOf(option.value) >= 0 : option.defaultSelected) {
+          wanted.push(option.value);
+        }
+      }
+      if (!field.multiple && !wanted.length && field.options.length) {
+        wanted = [field.options[0].value]; // a value the list lacks: the server's fallback
+      }
       if (field.tomselect) {
         field.tomselect.setValue(field.multiple ? wanted : wanted[0], true); // silent
         return;
       }
-      for (var i = 0; i < field.options.length; i++) {
-        var option = field.options[i];
-        option.selected = wanted.indexOf(option.value) >= 0;
-      }
-      if (!field.multiple && field.selectedIndex < 0 && field.options.length) {
-        field.selectedIndex = 0; // a value the list does not offer: the server shows the default
+      for (i = 0; i < field.options.length; i++) {
+        field.options[i].selected = wanted.indexOf(field.options[i].value) >= 0;
       }
     } else if (type === "checkbox" || type === "radio") {
-      field.checked = values.indexOf(field.value || "on") >= 0;
+      field.checked = named ? values.indexOf(field.value || "on") >= 0 : field.defaultChecked;
     } else if (type !== "hidden" && type !== "submit" && type !== "button" && tag !== "BUTTON") {
-      field.value = values.length ? values[0] : "";
+      field.value = named ? values[0] : field.defaultValue;
     }
-  }
-
-  // Without the parameter the server applies the form's default: the option marked
-  // data-default, or else the first one (e.g. status "Active").
-  function defaultOption(select) {
-    var marked = select.querySelector("option[data-default]");
-    if (marked) return marked.value;
-    return select.options.length ? select.options[0].value : "";
   }
 
   function syncFilterForms() {

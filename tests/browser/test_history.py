@@ -80,3 +80,36 @@ def test_back_and_forward_keep_the_filter_form_and_the_table_in_step(
     # No page content is kept in sessionStorage for the history (htmx's snapshot cache).
     assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None
     assert console_errors == []
+
+
+@pytest.mark.parametrize(
+    "restore",
+    [
+        "document.body.dispatchEvent(new CustomEvent('htmx:historyRestore', {bubbles: true}))",
+        "window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))",
+    ],
+    ids=["htmx-history-restore", "bfcache-pageshow"],
+)
+def test_a_restored_page_takes_its_filter_values_from_the_url(
+    browser_page, live_server, brands, console_errors, restore
+):
+    """Whatever the browser put back into the fields (its form restore, a bfcache page whose
+    search was typed after its last pushed URL), the form is set from the URL again."""
+    page = browser_page
+    sign_in(page, email=EMAIL, password=DEFAULT_PASSWORD)
+    expect(page).to_have_url(re.compile(r"/brands/$"))
+    page.goto("/brands/?q=lumen&status=archived")
+    search = page.get_by_role("searchbox", name="Search brands")
+    status = page.get_by_label("Status")
+    # Values that disagree with the URL, set without events (no request, no push).
+    search.evaluate("el => { el.value = 'typed later'; }")
+    status.evaluate("el => { el.value = 'all'; }")
+    page.evaluate(restore)
+    expect_list(
+        page,
+        url="/brands/?q=lumen&status=archived",
+        q="lumen",
+        status="archived",
+        rows={"Lumen Legacy"},
+    )
+    assert console_errors == []
