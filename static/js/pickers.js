@@ -175,4 +175,11 @@
   // Content swapped in by htmx (a re-rendered form with errors, a history restore, a row
   // editor loaded on demand).
   document.addEventListener("htmx:load", function (event) { enhanceWithin(event.target); });
+  // A picker htmx swaps out: drop its document listeners and a list hung on <body> (its id
+  // would clash with the picker that replaces it). After the swap, not while htmx walks
+  // the old element's children.
+  document.addEventListener("htmx:beforeCleanupElement", function (event) {
+    var ts = event.target && event.target.tomselect;
+    if (ts) window.setTimeout(function () { ts.destroy(); }, 0);
+  });
 })();
