@@ -66,6 +66,8 @@ class _PickerMixin:
     ) -> SafeString:
         widget: forms.Select = self  # type: ignore[assignment]
         final_attrs = {"name": name, **widget.build_attrs(widget.attrs, attrs)}
+        for text_only in ("maxlength", "minlength"):  # a CharField's, meaningless on a select
+            final_attrs.pop(text_only, None)
         if widget.allow_multiple_selected:
             final_attrs["multiple"] = True
         selected = self._selected_values(widget.format_value(value))

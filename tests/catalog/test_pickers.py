@@ -63,6 +63,15 @@ def test_form_refuses_a_value_outside_the_lists_by_the_field(brand, field, value
     assert any(message in error for error in form.errors[field]), form.errors
 
 
+def test_currency_and_time_zone_render_as_plain_selects(brand):
+    form = AdAccountForm(brand=brand)
+    for name in ("currency", "time_zone"):
+        html = str(form[name])
+        assert html.startswith(f'<select name="{name}"') and " required" in html
+        assert "maxlength" not in html  # the model's CharField length means nothing here
+        assert html.count(" selected") == 0
+
+
 def test_form_accepts_a_lowercase_currency_posted_by_hand(brand):
     form = AdAccountForm(data=form_data(currency=" usd "), brand=brand)
     assert form.is_valid(), form.errors
