@@ -123,7 +123,7 @@
       dropdownParent: select.closest(".table-wrap") ? "body" : null,
       render: {
         no_results: function () {
-          return '<div class="no-results">No match. Try a code or another spelling.</div>';
+          return '<div class="no-results">No match. Try another spelling or fewer letters.</div>';
         },
       },
       onInitialize: function () {
