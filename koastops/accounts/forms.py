@@ -14,6 +14,7 @@ from koastops.accounts.models import Role
 from koastops.accounts.tasks import send_password_reset
 from koastops.catalog.models import AdAccount, CatalogStatus
 from koastops.core.forms import IdModelMultipleChoiceField, form_field
+from koastops.core.widgets import PickerSelectMultiple
 
 NARROWING_HELP = (
     "Only for media buyers: the ad accounts they may use. Choose none for all of the "
@@ -50,7 +51,7 @@ class _MemberFormMixin(forms.Form):
         queryset=AdAccount.objects.none(),
         required=False,
         help_text=NARROWING_HELP,
-        widget=forms.SelectMultiple(attrs={"size": 4}),
+        widget=PickerSelectMultiple(attrs={"size": 4}, placeholder="Type an ad account name…"),
         error_messages={"invalid_choice": "Choose ad accounts of this brand only."},
     )
 

@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from koastops.catalog import validators
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel, Platform
 from koastops.core.forms import IdModelMultipleChoiceField, form_field
+from koastops.core.widgets import PickerSelect, PickerSelectMultiple
 
 
 def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
@@ -31,6 +32,29 @@ def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
         if field == NON_FIELD_ERRORS:
             target = None
         form.add_error(target, errors)
+
+
+def market_label(market: Market) -> str:
+    """How a market reads in a picker: "DE — Germany" (search finds the code or the name)."""
+    return f"{market.code} — {market.name}"
+
+
+def _market_picker(form: forms.BaseForm, markets: QuerySet[Market]) -> None:
+    """The ``markets`` field (a ``_market_widget``) offers ``markets``, read in one query."""
+    field = form_field(form, "markets", forms.ModelMultipleChoiceField)
+    field.queryset = markets
+    field.label_from_instance = market_label  # type: ignore[method-assign,assignment]
+
+
+def _market_widget() -> PickerSelectMultiple:
+    return PickerSelectMultiple(attrs={"size": 8}, placeholder="Type a country or code…")
+
+
+def _picker_widget(form: forms.BaseForm, name: str) -> PickerSelect:
+    widget = form.fields[name].widget
+    if not isinstance(widget, PickerSelect):
+        raise TypeError(f"{type(form).__name__}.{name} has no PickerSelect")
+    return widget
 
 
 def _id_format_help(rules: dict[str, Any]) -> str:
@@ -98,17 +122,14 @@ class BrandForm(VersionedForm):
         fields = ["name", "slug", "description", "markets"]
         help_texts = {
             "slug": "Used in addresses. Leave blank to derive it from the name.",
-            "markets": "The countries this brand advertises in. Hold Ctrl (⌘ on a Mac) to pick several.",
+            "markets": "The countries this brand advertises in; pick as many as apply.",
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"description": forms.Textarea(attrs={"rows": 3}), "markets": _market_widget()}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["slug"].required = False
-        form_field(
-            self, "markets", forms.ModelMultipleChoiceField
-        ).queryset = Market.objects.order_by("name")
-        self.fields["markets"].widget.attrs["size"] = 8
+        _market_picker(self, Market.objects.order_by("name"))
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -157,17 +178,13 @@ class AdAccountForm(VersionedForm):
         fields = ["name", "platform", "external_id", "currency", "time_zone", "markets"]
         labels = {"external_id": "External id", "time_zone": "Time zone"}
         help_texts = {
-            "currency": "ISO 4217 code of the account's billing currency, e.g. EUR.",
-            "time_zone": "IANA name, as set in the ad account, e.g. Europe/Berlin.",
-            "markets": "The markets this account serves. Hold Ctrl (⌘ on a Mac) to pick several.",
+            "currency": "The account's billing currency (ISO 4217), e.g. EUR.",
+            "time_zone": "As set in the ad account (IANA name), e.g. Europe/Berlin.",
         }
         widgets = {
-            "currency": forms.TextInput(
-                attrs={"maxlength": 3, "autocomplete": "off", "spellcheck": "false"}
-            ),
-            "time_zone": forms.TextInput(
-                attrs={"list": "time-zone-options", "autocomplete": "off", "spellcheck": "false"}
-            ),
+            "currency": PickerSelect(placeholder="Type a code or currency…"),
+            "time_zone": PickerSelect(placeholder="Type a city or region…"),
+            "markets": _market_widget(),
         }
 
     def __init__(self, *args: Any, brand: Brand, **kwargs: Any) -> None:
@@ -179,19 +196,22 @@ class AdAccountForm(VersionedForm):
         offered = Q(brands=brand)
         if self.instance.pk:
             offered |= Q(ad_accounts=self.instance)
-        form_field(self, "markets", forms.ModelMultipleChoiceField).queryset = (
-            Market.objects.filter(offered).distinct().order_by("name")
-        )
-        self.fields["markets"].widget.attrs["size"] = 8
+        _market_picker(self, Market.objects.filter(offered).distinct().order_by("name"))
         self.fields["markets"].help_text = (
-            "The brand's markets this account serves. Hold Ctrl (⌘ on a Mac) to pick several."
-            " Add a market to the brand first if it is missing here."
+            "The brand's markets this account serves. Add a market to the brand first if it"
+            " is missing here."
         )
-
-    @property
-    def time_zone_names(self) -> list[str]:
-        """For the time zone input's ``<datalist>``."""
-        return sorted(validators.time_zone_names())
+        # The values are still checked by the model's validators (the service runs
+        # full_clean()), with the same message for the page and the API; the pickers only
+        # offer the valid ones. A stored value no longer offered stays shown (see widgets).
+        _picker_widget(self, "currency").choices = [
+            ("", "Choose a currency…"),
+            *validators.currency_choices(),
+        ]
+        _picker_widget(self, "time_zone").choices = [
+            ("", "Choose a time zone…"),
+            *validators.time_zone_choices(),
+        ]
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()
@@ -218,7 +238,12 @@ class PixelForm(VersionedForm):
             "ad_accounts": "Ad accounts using this pixel",
         }
         help_texts = {
-            "ad_accounts": "Only this brand's active ad accounts. Hold Ctrl (⌘ on a Mac) to pick several.",
+            "ad_accounts": "Only this brand's active ad accounts; pick as many as use it.",
+        }
+        widgets = {
+            "ad_accounts": PickerSelectMultiple(
+                attrs={"size": 6}, placeholder="Type an ad account name…"
+            )
         }
 
     def __init__(self, *args: Any, ad_accounts: QuerySet[AdAccount], **kwargs: Any) -> None:
@@ -233,7 +258,6 @@ class PixelForm(VersionedForm):
         form_field(self, "ad_accounts", forms.ModelMultipleChoiceField).queryset = (
             ad_accounts.filter(allowed).distinct().order_by("name")
         )
-        self.fields["ad_accounts"].widget.attrs["size"] = 6
 
     def clean(self) -> dict[str, Any]:
         # Not calling super().clean(): see BrandForm.clean.

@@ -75,3 +75,23 @@ def validate_time_zone(value: str) -> None:
             code="invalid_time_zone",
             params={"value": value},
         )
+
+
+@cache
+def currency_choices() -> tuple[tuple[str, str], ...]:
+    """("EUR", "EUR — Euro"), … by code, for the currency picker."""
+    return tuple(
+        (c.value, f"{c.value} — {c.currency_name}") for c in sorted(Currency, key=lambda c: c.value)
+    )
+
+
+@cache
+def time_zone_choices() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The IANA zones grouped by region ("Europe": Europe/Berlin, …); names without a region
+    (UTC, GMT, EST5EDT, …) under "Other", last."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(time_zone_names()):
+        region = name.split("/", 1)[0] if "/" in name else "Other"
+        groups.setdefault(region, []).append(name)
+    regions = sorted(groups, key=lambda region: (region == "Other", region))
+    return tuple((region, tuple((n, n) for n in groups[region])) for region in regions)

@@ -113,8 +113,9 @@ def test_a_failed_save_focuses_the_error_summary(browser_page, accounts):
     page.get_by_label("Name").fill("Account 01")
     page.get_by_label("Platform").select_option(label="Meta")
     page.get_by_label("External id").fill("not-an-id")  # refused by the server (htmx, 422)
-    page.get_by_label("Currency").fill("EUR")
-    page.get_by_label("Time zone").fill("Europe/Berlin")
+    for name, value in (("Currency", "EUR"), ("Time zone", "Europe/Berlin")):  # pickers
+        page.get_by_role("combobox", name=name).fill(value)
+        page.keyboard.press("Enter")
     page.get_by_role("button", name="Add ad account").click()
     summary = page.locator("[data-error-summary]")
     expect(summary).to_be_focused()

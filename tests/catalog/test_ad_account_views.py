@@ -206,7 +206,7 @@ def test_wrong_methods_are_405(admin_client, brand, ad_account):
 # --- create / edit ---------------------------------------------------------------------
 
 
-def test_create_form_renders_labels_help_and_time_zone_list(admin_client, brand):
+def test_create_form_renders_labels_help_and_pickers(admin_client, brand):
     response = admin_client.get(create_url(brand))
     assert response.status_code == 200
     content = response.content.decode()
@@ -214,9 +214,16 @@ def test_create_form_renders_labels_help_and_time_zone_list(admin_client, brand)
         assert f'<label for="id_{name}">' in content
     assert "act_1234567890" in field_html(response, "external_id")  # the id format per platform
     assert "123-456-7890" in field_html(response, "external_id")
-    assert '<datalist id="time-zone-options">' in content
-    assert '<option value="Europe/Berlin">' in content
-    assert '<select name="markets"' in content and "multiple" in field_html(response, "markets")
+    # Real selects (they work without JS) that pickers.js enhances; nothing preselected.
+    currency = field_html(response, "currency")
+    assert 'data-picker="single"' in currency and "selected" not in currency
+    assert '<option value="EUR">EUR — Euro</option>' in currency
+    time_zone = field_html(response, "time_zone")
+    assert '<optgroup label="Europe">' in time_zone
+    assert '<option value="Europe/Berlin">Europe/Berlin</option>' in time_zone
+    markets = field_html(response, "markets")
+    assert 'data-picker="multiple"' in markets and " multiple" in markets
+    assert "DE — Germany" in markets
 
 
 def test_admin_creates_ad_account_without_js(admin_client, admin_user, brand, activity):
@@ -421,8 +428,8 @@ def test_ad_account_markets_are_limited_to_the_brands_markets(admin_client, bran
     field and nothing is saved."""
     url = reverse("catalog:ad_account_create", args=[brand.slug])
     page = admin_client.get(url).content.decode()
-    assert "Germany (DE)" in page
-    assert "Brazil (BR)" not in page
+    assert "DE — Germany" in page
+    assert "BR — Brazil" not in page
     response = admin_client.post(
         url,
         {
