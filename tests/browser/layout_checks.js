@@ -60,26 +60,50 @@
     return visuallyHidden(el);
   }
 
+  // Whether an ancestor that scrolls or clips on x holds ``el`` in: then ``el`` does not
+  // widen the page. An absolutely positioned box escapes every ancestor up to its
+  // containing block (a visually-hidden label inside a scrolling table can widen the page).
   function insideOverflowBox(el) {
+    let position = getComputedStyle(el).position;
     for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
-      if (getComputedStyle(a).overflowX !== "visible") return true;
+      if (position === "fixed") return false;
+      const cs = getComputedStyle(a);
+      const containing = cs.position !== "static" || cs.transform !== "none";
+      if (position === "absolute" && !containing) continue;
+      if (cs.overflowX !== "visible") return true;
+      position = cs.position === "absolute" || cs.position === "fixed" ? cs.position : "static";
     }
     return false;
+  }
+
+  function rendered(el) {
+    if (["script", "style", "template", "option", "optgroup", "br", "wbr"].includes(el.localName)) return false;
+    const svg = el.closest("svg");
+    if (svg && svg !== el) return false;
+    return el.getClientRects().length > 0;
   }
 
   // (a) page-level horizontal overflow, and the outermost elements that stick out.
   let overflow = null;
   if (doc.scrollWidth > window.innerWidth) {
-    const culprits = [];
+    const sticking = new Set();
     for (const el of document.body.querySelectorAll("*")) {
-      if (skip(el)) continue;
-      const rect = el.getBoundingClientRect();
-      if (rect.right <= viewportWidth + TOLERANCE) continue;
-      const parent = el.parentElement;
-      const parentRight = parent ? parent.getBoundingClientRect().right : 0;
-      if (parent && parent !== document.body && parentRight > viewportWidth + TOLERANCE) continue;
+      // Invisible boxes widen the page too (a visually-hidden label): only unrendered skip.
+      if (!rendered(el)) continue;
+      if (el.getBoundingClientRect().right <= viewportWidth + TOLERANCE) continue;
       if (insideOverflowBox(el)) continue; // scrolled or clipped there: not the page's width
-      culprits.push({ selector: selectorPath(el), right: Math.round(rect.right), text: label(el) });
+      sticking.add(el);
+    }
+    const culprits = [];
+    for (const el of sticking) {
+      let outer = true;
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (sticking.has(p)) outer = false;
+      }
+      if (!outer) continue;
+      const hidden = visuallyHidden(el) ? "visually hidden, " : "";
+      const right = Math.round(el.getBoundingClientRect().right);
+      culprits.push({ selector: selectorPath(el), right, text: hidden + label(el) });
     }
     overflow = {
       scrollWidth: doc.scrollWidth,

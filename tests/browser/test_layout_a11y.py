@@ -297,7 +297,7 @@ def test_layout_checks_catch_overflow_and_cut_off_elements(chromium_browser, liv
     try:
         page = context.new_page()
         page.set_content(
-            """<body style="margin:0">
+            """<!doctype html><body style="margin:0">
               <div id="clipper" style="width:200px;overflow:hidden;white-space:nowrap">
                 <span style="display:inline-block;width:180px">name</span>
                 <button id="cut">Archive</button>
@@ -316,6 +316,27 @@ def test_layout_checks_catch_overflow_and_cut_off_elements(chromium_browser, liv
         assert result["overflow"]["scrollWidth"] >= 1500
         assert [c["selector"] for c in result["overflow"]["culprits"]] == ["#wide"]
         assert [(c["selector"], c["clipper"]) for c in result["cutoff"]] == [("#cut", "#clipper")]
+        # A visually-hidden label positioned against the page, not the scroll box it sits
+        # in, widens the page although the table scrolls (the old ad-account list).
+        page.set_content(
+            """<!doctype html><body style="margin:0">
+              <div style="width:200px;overflow:auto"><table><tr><td style="white-space:nowrap">
+                <a href="#">Edit<span id="label" style="position:absolute;width:1px;
+                  height:1px;overflow:hidden;clip:rect(0 0 0 0)">Nordwind DE</span></a>
+                a very long cell that scrolls inside its own box, far past the viewport edge
+                and then some more text so that it reaches beyond 1280 pixels for certain;
+                and then some more text so that it reaches beyond 1280 pixels for certain.
+                <a href="#">Archive<span id="far" style="position:absolute;width:1px;
+                  height:1px;overflow:hidden;clip:rect(0 0 0 0)">Nordwind DE</span></a>
+              </td></tr></table></div>
+            </body>"""
+        )
+        result = page.evaluate(LAYOUT_CHECKS)
+        assert result["overflow"] is not None
+        culprits = result["overflow"]["culprits"]
+        assert [c["selector"] for c in culprits] == ["#far"]
+        assert culprits[0]["text"].startswith("visually hidden")
+        assert result["cutoff"] == []
         page.add_script_tag(path=str(AXE))
         assert page.evaluate("typeof axe.run") == "function"
     finally:
