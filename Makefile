@@ -25,7 +25,7 @@ TEST_WORKERS ?= 2
 help: ## list the targets
 	@echo "koastops — make targets:"
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
-		| awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-9s\033[0m %s\n", $$1, $$2}'
+		| awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-11s\033[0m %s\n", $$1, $$2}'
 	@echo
 	@echo "Variables: PYTHON=<interpreter> PORT=$(PORT) BENCH_RUNS=$(BENCH_RUNS) PYTEST_ARGS='...'"
 
@@ -140,7 +140,7 @@ $(LIGHTHOUSE):
 
 .PHONY: lighthouse
 lighthouse: serve-data $(LIGHTHOUSE) ## Lighthouse on the start page, a brand overview, members; scores into docs/benchmarks.md
-	@$(SERVE_ENV); $(BIN)/python manage.py lighthouse --lighthouse $(LIGHTHOUSE) --output docs/benchmarks.md
+	@$(SERVE_ENV); $(BIN)/python manage.py lighthouse --lighthouse $(LIGHTHOUSE) --output docs/benchmarks.md $(LIGHTHOUSE_ARGS)
 
 # --- Maintenance --------------------------------------------------------------------------
 # A fresh resolve: a throwaway venv gets the newest versions pyproject.toml allows, and its

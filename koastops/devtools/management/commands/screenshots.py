@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,58 @@ def page_urls() -> dict[str, str]:
     }
 
 
+def take_screenshots(
+    browser: Any, *, out: Path, only: Collection[str] = (), log: Any = print
+) -> list[Path]:
+    """Serve the app and capture ``SHOTS`` (or those named in ``only``) with ``browser``
+    (a Playwright Chromium); returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    shots = [shot for shot in SHOTS if not only or shot.filename[:-4] in only]
+    urls = page_urls()
+    cookies = {}
+    for persona in sorted({shot.persona for shot in shots}):
+        user = User.objects.filter(email=PERSONAS[persona], is_active=True).first()
+        if user is None:
+            raise CommandError(f"No active demo user {PERSONAS[persona]}: run seed_demo.")
+        cookies[persona] = session_cookie(user)
+    written = []
+    with running_server() as base_url:
+        for persona in PERSONAS:
+            mine = [shot for shot in shots if shot.persona == persona]
+            if mine:
+                written += _capture(browser, base_url, cookies[persona], mine, urls, out, log)
+    return written
+
+
+def _capture(browser, base_url, cookie, shots, urls, out: Path, log) -> list[Path]:
+    context = browser.new_context(
+        base_url=base_url,
+        viewport=DESKTOP,
+        reduced_motion="reduce",
+        locale="en-GB",
+        timezone_id="UTC",
+    )
+    name, value = cookie
+    context.add_cookies([{"name": name, "value": value, "url": base_url}])
+    written = []
+    try:
+        page = context.new_page()
+        for shot in shots:
+            page.set_viewport_size(MOBILE if shot.viewport == "mobile" else DESKTOP)
+            response = page.goto(urls[shot.page])
+            if response is None or response.status != 200:
+                status = response.status if response else "no response"
+                raise CommandError(f"{shot.filename}: {urls[shot.page]} answered {status}")
+            page.evaluate(SETTLE_JS)
+            path = out / shot.filename
+            page.screenshot(path=str(path), animations="disabled", caret="hide")
+            written.append(path)
+            log(f"  {shot.filename}  {urls[shot.page]}")
+    finally:
+        context.close()
+    return written
+
+
 class Command(BaseCommand):
     help = "Capture the main pages per demo persona as PNG files (needs the demo data)."
 
@@ -115,57 +168,21 @@ class Command(BaseCommand):
         if not Path(CHROMIUM_PATH).exists():
             raise CommandError(f"{CHROMIUM_PATH} is missing; install the chromium package.")
         out = Path(options["out"])
-        out.mkdir(parents=True, exist_ok=True)
         only = {name for name in options["only"].split(",") if name}
-        shots = [shot for shot in SHOTS if not only or shot.filename[:-4] in only]
-        urls = page_urls()
-        cookies = {}
-        for persona in {shot.persona for shot in shots}:
-            user = User.objects.filter(email=PERSONAS[persona], is_active=True).first()
-            if user is None:
-                raise CommandError(f"No active demo user {PERSONAS[persona]}: run seed_demo.")
-            cookies[persona] = session_cookie(user)
         # Playwright's sync API runs an event loop in this thread; the database is only
-        # touched by the server's threads from here on.
+        # touched by the server's threads while it runs.
         os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         from playwright.sync_api import sync_playwright
 
         started = time.monotonic()
-        with running_server() as base_url, sync_playwright() as playwright:
+        with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM_PATH, headless=True, args=CHROMIUM_ARGS
             )
             try:
-                for persona in PERSONAS:
-                    mine = [shot for shot in shots if shot.persona == persona]
-                    if mine:
-                        self._capture(browser, base_url, cookies[persona], mine, urls, out)
+                written = take_screenshots(browser, out=out, only=only, log=self.stdout.write)
             finally:
                 browser.close()
         self.stdout.write(
-            f"{len(shots)} screenshots in {out} ({time.monotonic() - started:.1f} s)."
+            f"{len(written)} screenshots in {out} ({time.monotonic() - started:.1f} s)."
         )
-
-    def _capture(self, browser, base_url, cookie, shots, urls, out: Path) -> None:
-        context = browser.new_context(
-            base_url=base_url,
-            viewport=DESKTOP,
-            reduced_motion="reduce",
-            locale="en-GB",
-            timezone_id="UTC",
-        )
-        name, value = cookie
-        context.add_cookies([{"name": name, "value": value, "url": base_url}])
-        try:
-            page = context.new_page()
-            for shot in shots:
-                page.set_viewport_size(MOBILE if shot.viewport == "mobile" else DESKTOP)
-                response = page.goto(urls[shot.page])
-                if response is None or response.status != 200:
-                    status = response.status if response else "no response"
-                    raise CommandError(f"{shot.filename}: {urls[shot.page]} answered {status}")
-                page.evaluate(SETTLE_JS)
-                page.screenshot(path=str(out / shot.filename), animations="disabled", caret="hide")
-                self.stdout.write(f"  {shot.filename}  {urls[shot.page]}")
-        finally:
-            context.close()
