@@ -154,6 +154,9 @@
           continue;
         }
         if (value !== "hidden" && value !== "clip") continue;
+        // Deliberate truncation (an ellipsis, a line clamp) is a design choice, not a cut.
+        if (axis === "x" && cs.textOverflow === "ellipsis") continue;
+        if (axis === "y" && cs.webkitLineClamp && cs.webkitLineClamp !== "none") continue;
         const out =
           axis === "x"
             ? rect.left < left - TOLERANCE || rect.right > right + TOLERANCE
@@ -165,6 +168,27 @@
     // The viewport: nothing can be scrolled to left of 0.
     if (!found && rect.right > 0 && rect.left < -TOLERANCE && position !== "fixed") {
       found = { clipper: null, axis: "x" };
+    }
+    // Its own text, cut by its own overflow: hidden (a label wider than its button).
+    if (!found) {
+      const cs = getComputedStyle(el);
+      const clipsX = (cs.overflowX === "hidden" || cs.overflowX === "clip") && cs.textOverflow !== "ellipsis";
+      const clipsY = (cs.overflowY === "hidden" || cs.overflowY === "clip") && (!cs.webkitLineClamp || cs.webkitLineClamp === "none");
+      if (clipsX || clipsY) {
+        const left = rect.left + el.clientLeft;
+        const top = rect.top + el.clientTop;
+        for (const node of el.childNodes) {
+          if (node.nodeType !== 3 || !node.textContent.trim()) continue;
+          const range = document.createRange();
+          range.selectNodeContents(node);
+          for (const r of range.getClientRects()) {
+            const outX = clipsX && (r.left < left - TOLERANCE || r.right > left + el.clientWidth + TOLERANCE);
+            const outY = clipsY && (r.top < top - TOLERANCE || r.bottom > top + el.clientHeight + TOLERANCE);
+            if (outX || outY) found = { clipper: el, axis: outX ? "x" : "y", text: true };
+          }
+          if (found) break;
+        }
+      }
     }
     if (found) cutoff.push({ el, ...found });
   }
@@ -186,7 +210,7 @@
       return {
         selector: selectorPath(c.el),
         text: label(c.el),
-        clipper: c.clipper ? selectorPath(c.clipper) : "viewport",
+        clipper: c.text ? "its own overflow (text cut)" : c.clipper ? selectorPath(c.clipper) : "viewport",
         axis: c.axis,
         box: [Math.round(rect.left), Math.round(rect.top), Math.round(rect.right), Math.round(rect.bottom)],
         clip: box ? [Math.round(box.left), Math.round(box.top), Math.round(box.right), Math.round(box.bottom)] : null,

@@ -309,13 +309,20 @@ def test_layout_checks_catch_overflow_and_cut_off_elements(chromium_browser, liv
               </div>
               <span class="visually-hidden" style="position:absolute;width:1px;height:1px;
                 overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap">hidden label text</span>
+              <button id="narrow" style="width:60px;overflow:hidden;white-space:nowrap">
+                Archive this ad account</button>
+              <span style="display:block;width:60px;overflow:hidden;white-space:nowrap;
+                text-overflow:ellipsis">Truncated on purpose, with an ellipsis</span>
               <div id="wide" style="width:1500px;height:10px"></div>
             </body>"""
         )
         result = page.evaluate(LAYOUT_CHECKS)
         assert result["overflow"]["scrollWidth"] >= 1500
         assert [c["selector"] for c in result["overflow"]["culprits"]] == ["#wide"]
-        assert [(c["selector"], c["clipper"]) for c in result["cutoff"]] == [("#cut", "#clipper")]
+        assert [(c["selector"], c["clipper"]) for c in result["cutoff"]] == [
+            ("#cut", "#clipper"),
+            ("#narrow", "its own overflow (text cut)"),
+        ]
         # A visually-hidden label positioned against the page, not the scroll box it sits
         # in, widens the page although the table scrolls (the old ad-account list).
         page.set_content(
