@@ -53,6 +53,8 @@
     if (["script", "style", "template", "option", "optgroup", "br", "wbr"].includes(el.localName)) return true;
     const svg = el.closest("svg");
     if (svg && svg !== el) return true; // the svg box is checked, not its shapes
+    // Closed <details> content, content-visibility: hidden, display: none subtrees.
+    if (!el.checkVisibility({ visibilityProperty: true, opacityProperty: true })) return true;
     const cs = getComputedStyle(el);
     if (cs.visibility !== "visible" || cs.display === "contents" || Number(cs.opacity) === 0) return true;
     const rect = el.getBoundingClientRect();
@@ -80,7 +82,7 @@
     if (["script", "style", "template", "option", "optgroup", "br", "wbr"].includes(el.localName)) return false;
     const svg = el.closest("svg");
     if (svg && svg !== el) return false;
-    return el.getClientRects().length > 0;
+    return el.getClientRects().length > 0 && el.checkVisibility();
   }
 
   // (a) page-level horizontal overflow, and the outermost elements that stick out.
@@ -183,7 +185,10 @@
           range.selectNodeContents(node);
           for (const r of range.getClientRects()) {
             const outX = clipsX && (r.left < left - TOLERANCE || r.right > left + el.clientWidth + TOLERANCE);
-            const outY = clipsY && (r.top < top - TOLERANCE || r.bottom > top + el.clientHeight + TOLERANCE);
+            // Vertically only a line that is mostly hidden counts: glyphs often overhang a
+            // tight line box by a pixel or two, which hides nothing.
+            const middle = (r.top + r.bottom) / 2;
+            const outY = clipsY && (middle < top || middle > top + el.clientHeight);
             if (outX || outY) found = { clipper: el, axis: outX ? "x" : "y", text: true };
           }
           if (found) break;
