@@ -119,6 +119,10 @@ def take_screenshots(
             mine = [shot for shot in shots if shot.persona == persona]
             if mine:
                 written += _capture(browser, base_url, cookies[persona], mine, urls, out, log)
+    if not only:  # the whole tour: pictures of pages no longer in it are stale
+        for stale in sorted(set(out.glob("*.png")) - set(written)):
+            stale.unlink()
+            log(f"  removed {stale.name} (not in the tour any more)")
     return written
 
 
