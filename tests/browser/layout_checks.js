@@ -62,13 +62,14 @@
     return visuallyHidden(el);
   }
 
-  // Whether an ancestor that scrolls or clips on x holds ``el`` in: then ``el`` does not
-  // widen the page. An absolutely positioned box escapes every ancestor up to its
+  // Whether an ancestor that scrolls or clips on x holds ``el`` in, or it is fixed: then
+  // ``el`` does not widen the page. An absolutely positioned box escapes every ancestor up to its
   // containing block (a visually-hidden label inside a scrolling table can widen the page).
   function insideOverflowBox(el) {
     let position = getComputedStyle(el).position;
+    if (position === "fixed") return true;
     for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
-      if (position === "fixed") return false;
+      if (position === "fixed") return true; // fixed boxes never widen the page
       const cs = getComputedStyle(a);
       const containing = cs.position !== "static" || cs.transform !== "none";
       if (position === "absolute" && !containing) continue;
@@ -167,9 +168,20 @@
       }
       if (found) break;
     }
-    // The viewport: nothing can be scrolled to left of 0.
-    if (!found && rect.right > 0 && rect.left < -TOLERANCE && position !== "fixed") {
+    // The viewport: nothing can be scrolled to left of 0, and a fixed box (or what is in
+    // it) does not scroll at all. Boxes wholly off-screen are hidden on purpose (a skip
+    // link until focused, a closed drawer); those partly on screen are cut.
+    const onScreenX = rect.right > 0 && rect.left < viewportWidth;
+    if (!found && onScreenX && rect.left < -TOLERANCE) {
       found = { clipper: null, axis: "x" };
+    }
+    if (!found && position === "fixed") {
+      const onScreenY = rect.bottom > 0 && rect.top < doc.clientHeight;
+      if (onScreenX && onScreenY && rect.right > viewportWidth + TOLERANCE) {
+        found = { clipper: null, axis: "x" };
+      } else if (onScreenX && onScreenY && (rect.top < -TOLERANCE || rect.bottom > doc.clientHeight + TOLERANCE)) {
+        found = { clipper: null, axis: "y" };
+      }
     }
     // Its own text, cut by its own overflow: hidden (a label wider than its button).
     if (!found) {

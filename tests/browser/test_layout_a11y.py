@@ -291,8 +291,9 @@ def test_public_pages_fit_the_viewport_and_pass_axe(chromium_browser, live_serve
 
 
 def test_layout_checks_catch_overflow_and_cut_off_elements(chromium_browser, live_server):
-    """Guards the guard: a page that overflows and clips a button is reported, a table in
-    a scroll container and visually-hidden text are not."""
+    """Guards the guard: a page that overflows, a button cut by its box, a label cut by its
+    button and a fixed toast half off-screen are reported; a table in a scroll container,
+    an ellipsis, visually-hidden text and an off-screen skip link are not."""
     context = chromium_browser.new_context(viewport=DESKTOP, bypass_csp=True)
     try:
         page = context.new_page()
@@ -313,6 +314,9 @@ def test_layout_checks_catch_overflow_and_cut_off_elements(chromium_browser, liv
                 Archive this ad account</button>
               <span style="display:block;width:60px;overflow:hidden;white-space:nowrap;
                 text-overflow:ellipsis">Truncated on purpose, with an ellipsis</span>
+              <div id="toast" style="position:fixed;right:-40px;bottom:10px;width:200px">
+                Saved.</div>
+              <a id="skip" href="#main" style="position:absolute;left:-9999px">Skip</a>
               <div id="wide" style="width:1500px;height:10px"></div>
             </body>"""
         )
@@ -322,6 +326,7 @@ def test_layout_checks_catch_overflow_and_cut_off_elements(chromium_browser, liv
         assert [(c["selector"], c["clipper"]) for c in result["cutoff"]] == [
             ("#cut", "#clipper"),
             ("#narrow", "its own overflow (text cut)"),
+            ("#toast", "viewport"),
         ]
         # A visually-hidden label positioned against the page, not the scroll box it sits
         # in, widens the page although the table scrolls (the old ad-account list).
