@@ -25,7 +25,7 @@ TEST_WORKERS ?= 2
 help: ## list the targets
 	@echo "koastops — make targets:"
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
-		| awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-9s\033[0m %s\n", $$1, $$2}'
+		| awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-11s\033[0m %s\n", $$1, $$2}'
 	@echo
 	@echo "Variables: PYTHON=<interpreter> PORT=$(PORT) BENCH_RUNS=$(BENCH_RUNS) PYTEST_ARGS='...'"
 
@@ -115,6 +115,40 @@ bench: install ## seed a large dataset in PostgreSQL, time the pages, write docs
 		STATIC_MANIFEST="$${STATIC_MANIFEST:-false}" \
 		LOG_LEVEL="$${LOG_LEVEL:-WARNING}"; \
 	$(BIN)/python manage.py bench --create-database --runs $(BENCH_RUNS)
+
+# --- Screenshots and Lighthouse -----------------------------------------------------------
+# Both serve the demo data production-like (DEBUG off, WhiteNoise with hashed, compressed
+# static files from collectstatic) from a throwaway SQLite database under $(SERVE_VAR),
+# rebuilt on every run, on 127.0.0.1 in the command's own process. Demo-only secrets.
+SERVE_VAR := var/serve
+LIGHTHOUSE_VERSION := 12.2.3
+LIGHTHOUSE := var/lighthouse/node_modules/.bin/lighthouse
+SERVE_ENV := export KOASTOPS_VAR_DIR="$(CURDIR)/$(SERVE_VAR)" \
+		DATABASE_URL="sqlite:///$(CURDIR)/$(SERVE_VAR)/serve.sqlite3" \
+		DEBUG=0 STATIC_MANIFEST=true SECURE_SSL_REDIRECT=false \
+		ALLOWED_HOSTS=127.0.0.1,localhost SITE_URL=http://127.0.0.1 LOG_LEVEL=WARNING \
+		SECRET_KEY=serve-only-secret-key-not-for-production-0123456789abcdef \
+		FIELD_ENCRYPTION_KEYS=ZGVtby1zZXJ2ZS1vbmx5LW5vdC1hLXNlY3JldC1rZXk= \
+		ACTIVITY_LOG_KEYS=serve:serve-only-activity-log-key-not-for-production
+
+.PHONY: serve-data
+serve-data: install
+	@rm -rf $(SERVE_VAR)
+	@$(SERVE_ENV); \
+	$(BIN)/python manage.py migrate --noinput -v 0; \
+	$(BIN)/python manage.py seed_demo --force > /dev/null; \
+	$(BIN)/python manage.py collectstatic --noinput -v 0
+
+.PHONY: screenshots
+screenshots: serve-data ## capture the main pages per demo persona into docs/screenshots/
+	@$(SERVE_ENV); $(BIN)/python manage.py screenshots --out docs/screenshots
+
+$(LIGHTHOUSE):
+	npm install --no-audit --no-fund --save-exact --prefix var/lighthouse lighthouse@$(LIGHTHOUSE_VERSION)
+
+.PHONY: lighthouse
+lighthouse: serve-data $(LIGHTHOUSE) ## Lighthouse on the start page, a brand overview, members; scores into docs/benchmarks.md
+	@$(SERVE_ENV); $(BIN)/python manage.py lighthouse --lighthouse $(LIGHTHOUSE) --output docs/benchmarks.md $(LIGHTHOUSE_ARGS)
 
 # --- Maintenance --------------------------------------------------------------------------
 # A fresh resolve: a throwaway venv gets the newest versions pyproject.toml allows, and its

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from koastops.accounts.models import User
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel, Platform
+from koastops.devtools.benchmarks_doc import lighthouse_section, with_lighthouse_section
 
 BENCH_PREFIX = "bench-"
 BENCH_ADMIN_EMAIL = "bench-admin@koastops.bench"
@@ -511,5 +512,8 @@ class Command(BaseCommand):
                 f"numbers would measure an error, not the page: {failed}."
             )
         if options["output"] != "-":
-            Path(options["output"]).write_text(markdown)
+            output = Path(options["output"])
+            # The Lighthouse section belongs to `manage.py lighthouse`: keep it.
+            kept = lighthouse_section(output.read_text()) if output.exists() else ""
+            output.write_text(with_lighthouse_section(markdown, kept))
             self.stdout.write(f"Wrote {options['output']}")
