@@ -11,6 +11,7 @@ from ninja import Schema
 from pydantic import AfterValidator, Field, field_validator
 
 from koastops.accounts.models import Role
+from koastops.activity.selectors import is_user_id
 from koastops.activity.verbs import VERBS
 from koastops.api.pagination import PageParams
 from koastops.catalog.models import Platform
@@ -46,7 +47,7 @@ class ActivityFilters(PageParams):
         None,
         max_length=254,
         pattern=NO_NUL,
-        description="A user id, or the actor's email address (exact).",
+        description='A user id, or the actor\'s label: an email address or "system" (exact, any case).',
     )
     verb: Verb | None = Field(  # type: ignore[valid-type]
         None, description="A registered verb, e.g. member.role_granted."
@@ -63,6 +64,12 @@ class ActivityFilters(PageParams):
     date_to: dt.date | None = Field(
         None,
         description="Up to this day (UTC, YYYY-MM-DD), inclusive; not before date_from.",
+    )
+    q: str | None = Field(
+        None,
+        max_length=100,
+        pattern=NO_NUL,
+        description="Search in who acted and on what (labels, any case).",
     )
 
     @field_validator("date_from", "date_to", mode="before")
@@ -88,11 +95,6 @@ class ActivityFilters(PageParams):
         if value and date_from and value < date_from:
             raise ValueError("date_to must not be before date_from.")
         return value
-
-
-def is_user_id(value: str) -> bool:
-    """ASCII digits only (``str.isdigit`` also takes "²" and other digits ``int`` refuses)."""
-    return value.isascii() and value.isdigit()
 
 
 # --- catalog ------------------------------------------------------------------------------
