@@ -32,7 +32,8 @@ from koastops.catalog.models import Brand
 VALUE_MAX = 80
 EMPTY = "—"
 # The closed details show this many fields.
-PREVIEW_FIELDS = 3
+PREVIEW_FIELDS = 2
+PREVIEW_MAX = 60
 
 Kind = Literal["created", "updated", "removed", "none"]
 
@@ -118,7 +119,8 @@ class FeedRow:
         ]
         if len(self.details) > PREVIEW_FIELDS:
             parts.append(f"{len(self.details) - PREVIEW_FIELDS} more")
-        return ", ".join(parts) or "Details"
+        text = ", ".join(parts) or "Details"
+        return text if len(text) <= PREVIEW_MAX else text[: PREVIEW_MAX - 1] + "…"
 
 
 @dataclass

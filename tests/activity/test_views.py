@@ -166,8 +166,9 @@ def test_a_creation_shows_the_values_set_not_dash_arrows(admin_client, brand):
 
     line = entry_html(response, created)
     assert "added the ad account" in line
-    assert "Name: Main, Currency: EUR, Time zone: Europe/Berlin</summary>" in line
+    assert "Name: Main, Currency: EUR, 1 more</summary>" in line
     assert '<tr><th scope="row">Currency</th><td class="feed-new">EUR</td></tr>' in line
+    assert '<tr><th scope="row">Time zone</th><td class="feed-new">Europe/Berlin</td></tr>' in line
     assert "—" not in line
     assert "→" not in line
     assert "Notes" not in line  # a value left empty was not set
