@@ -250,9 +250,7 @@ def day_heading(day: dt.date, today: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def feed_days(
-    entries: Iterable[ActivityEntry], *, brand: Brand, now: dt.datetime
-) -> list[FeedDay]:
+def feed_days(entries: Iterable[ActivityEntry], *, brand: Brand, now: dt.datetime) -> list[FeedDay]:
     """The entries (newest first, already redacted) as feed rows grouped by UTC day."""
     now = now.astimezone(dt.UTC)
     today = now.date()

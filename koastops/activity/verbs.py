@@ -33,8 +33,12 @@ _REGISTRY: tuple[VerbInfo, ...] = (
     # catalog
     VerbInfo("brand.created", "created the brand", "Brand created", "created the brand {target}"),
     VerbInfo("brand.updated", "edited the brand", "Brand edited", "edited the brand {target}"),
-    VerbInfo("brand.archived", "archived the brand", "Brand archived", "archived the brand {target}"),
-    VerbInfo("brand.restored", "restored the brand", "Brand restored", "restored the brand {target}"),
+    VerbInfo(
+        "brand.archived", "archived the brand", "Brand archived", "archived the brand {target}"
+    ),
+    VerbInfo(
+        "brand.restored", "restored the brand", "Brand restored", "restored the brand {target}"
+    ),
     VerbInfo(
         "ad_account.created",
         "added the ad account",
@@ -73,8 +77,12 @@ _REGISTRY: tuple[VerbInfo, ...] = (
         "Pixel access token removed",
         "removed the access token of the pixel {target}",
     ),
-    VerbInfo("pixel.archived", "archived the pixel", "Pixel archived", "archived the pixel {target}"),
-    VerbInfo("pixel.restored", "restored the pixel", "Pixel restored", "restored the pixel {target}"),
+    VerbInfo(
+        "pixel.archived", "archived the pixel", "Pixel archived", "archived the pixel {target}"
+    ),
+    VerbInfo(
+        "pixel.restored", "restored the pixel", "Pixel restored", "restored the pixel {target}"
+    ),
     # members and access
     VerbInfo("member.invited", "invited the member", "Member invited", "invited {target}"),
     VerbInfo(
@@ -98,7 +106,9 @@ _REGISTRY: tuple[VerbInfo, ...] = (
         "Ad accounts narrowed",
         "changed which ad accounts {target} may use",
     ),
-    VerbInfo("member.deactivated", "deactivated the user", "User deactivated", "deactivated {target}"),
+    VerbInfo(
+        "member.deactivated", "deactivated the user", "User deactivated", "deactivated {target}"
+    ),
     VerbInfo(
         "user.password_changed",
         "changed their password",
@@ -130,10 +140,16 @@ _REGISTRY: tuple[VerbInfo, ...] = (
         "set the password of {target} on the admin site",
     ),
     VerbInfo(
-        "api_token.created", "created an API token", "API token created", "created the API token {target}"
+        "api_token.created",
+        "created an API token",
+        "API token created",
+        "created the API token {target}",
     ),
     VerbInfo(
-        "api_token.revoked", "revoked an API token", "API token revoked", "revoked the API token {target}"
+        "api_token.revoked",
+        "revoked an API token",
+        "API token revoked",
+        "revoked the API token {target}",
     ),
     # system
     VerbInfo(

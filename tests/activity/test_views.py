@@ -120,7 +120,10 @@ def test_lists_the_brands_entries_newest_first_one_line_each(admin_client, brand
     assert '<span class="feed-who">ann@example.com</span>' in line
     assert '<span class="feed-type muted">Ad account</span>' in line
     # An update lists only what changed, old → new.
-    assert "<summary><span class=\"visually-hidden\">Details: </span>Name: Main → Main DE</summary>" in line
+    assert (
+        '<summary><span class="visually-hidden">Details: </span>Name: Main → Main DE</summary>'
+        in line
+    )
     assert (
         '<tr><th scope="row">Name</th><td class="feed-old">Main</td>'
         '<td class="feed-new">Main DE</td></tr>'
@@ -144,7 +147,11 @@ def test_entries_are_grouped_by_utc_day(admin_client, brand):
     response = admin_client.get(list_url(brand))
 
     days = response.context["days"]
-    assert [day.heading for day in days] == ["Today", "Tuesday 6 January 2026", "Monday 5 January 2026"]
+    assert [day.heading for day in days] == [
+        "Today",
+        "Tuesday 6 January 2026",
+        "Monday 5 January 2026",
+    ]
     assert [len(day.rows) for day in days] == [1, 2, 1]
     html = response.content.decode()
     assert html.count('<h3 class="feed-day-heading"') == 3
@@ -315,7 +322,9 @@ def test_a_registered_verb_that_does_not_occur_is_no_error(admin_client, brand):
 
     assert response.status_code == 200
     assert shown(response) == []
-    assert '<option value="pixel.created" selected>Pixel added</option>' in response.content.decode()
+    assert (
+        '<option value="pixel.created" selected>Pixel added</option>' in response.content.decode()
+    )
 
 
 def test_filter_by_object_type(admin_client, brand):

@@ -226,9 +226,7 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[str(sorted(q)) for q in QUERIES])
-def test_page_export_and_api_give_the_same_rows_for_the_same_query(
-    ops_lead, mixed_log, query
-):
+def test_page_export_and_api_give_the_same_rows_for_the_same_query(ops_lead, mixed_log, query):
     params = {
         name: _day(value) if name.startswith("date_") else value for name, value in query.items()
     }
