@@ -51,6 +51,14 @@ def filter_query(request: AuthenticatedRequest) -> QueryDict:
             values = query.pop(old)
             if new not in query:
                 query.setlist(new, values)
+    # Read as the API reads them: an actor without surrounding spaces, a model label in
+    # lower case.
+    if "actor" in query:
+        query.setlist("actor", [value.strip() for value in query.getlist("actor")])
+    if "target_type" in query:
+        query.setlist(
+            "target_type", [value.strip().lower() for value in query.getlist("target_type")]
+        )
     return query
 
 
@@ -61,7 +69,7 @@ class StrictDayField(forms.DateField):
     default_error_messages = {"invalid": "Use a day as YYYY-MM-DD."}
 
     def to_python(self, value: Any) -> dt.date | None:
-        if isinstance(value, str) and value.strip() and not ISO_DAY.fullmatch(value.strip()):
+        if isinstance(value, str) and value and not ISO_DAY.fullmatch(value):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)
 

@@ -25,7 +25,9 @@ DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 NO_NUL = r"^[^\x00]*$"
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Only registered verbs can be in the log, so only they are accepted (and documented).
-Verb = Literal[tuple(sorted(VERBS))]  # type: ignore[valid-type]
+# An activity filter left empty ("verb=", as the page's form sends it) is no filter.
+Verb = Literal[(*sorted(VERBS), "")]  # type: ignore[valid-type]
+NoFilter = Literal[""]
 
 
 # --- query parameters ---------------------------------------------------------------------
@@ -42,6 +44,9 @@ class MemberFilters(PageParams):
     )
 
 
+ACTIVITY_FILTER_NAMES = frozenset({"actor", "verb", "target_type", "date_from", "date_to", "q"})
+
+
 class ActivityFilters(PageParams):
     actor: str | None = Field(
         None,
@@ -50,7 +55,7 @@ class ActivityFilters(PageParams):
         description='A user id, or the actor\'s label: an email address or "system" (exact, any case).',
     )
     verb: Verb | None = Field(  # type: ignore[valid-type]
-        None, description="A registered verb, e.g. member.role_granted."
+        None, description="A registered verb, e.g. member.role_granted (empty: any)."
     )
     target_type: str | None = Field(
         None,
@@ -58,12 +63,14 @@ class ActivityFilters(PageParams):
         pattern=NO_NUL,
         description="The target's model label, e.g. accounts.user.",
     )
-    date_from: dt.date | None = Field(
-        None, description="From this day (UTC, YYYY-MM-DD), inclusive."
+    date_from: dt.date | NoFilter | None = Field(
+        None, description="From this day (UTC, YYYY-MM-DD), inclusive (empty: no bound)."
     )
-    date_to: dt.date | None = Field(
+    date_to: dt.date | NoFilter | None = Field(
         None,
-        description="Up to this day (UTC, YYYY-MM-DD), inclusive; not before date_from.",
+        description=(
+            "Up to this day (UTC, YYYY-MM-DD), inclusive; not before date_from (empty: no bound)."
+        ),
     )
     q: str | None = Field(
         None,
@@ -75,10 +82,25 @@ class ActivityFilters(PageParams):
     @field_validator("date_from", "date_to", mode="before")
     @classmethod
     def _iso_day(cls, value: Any) -> Any:
-        # pydantic would also take a number of seconds since 1970 ("0"): only YYYY-MM-DD.
-        if isinstance(value, str) and not ISO_DAY.fullmatch(value):
-            raise ValueError("Use a day as YYYY-MM-DD.")
+        # pydantic would also take a number of seconds since 1970 ("0"): only YYYY-MM-DD,
+        # parsed here so that a day that does not exist is one error naming the field.
+        if isinstance(value, str) and value:
+            if not ISO_DAY.fullmatch(value):
+                raise ValueError("Use a day as YYYY-MM-DD.")
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("No such day.") from None
         return value
+
+    # Defined after the other "before" validators, so it runs first (pydantic runs them
+    # last-defined first).
+    @field_validator(*sorted(ACTIVITY_FILTER_NAMES), mode="before")
+    @classmethod
+    def _empty_is_no_filter(cls, value: Any) -> Any:
+        # A query string copied from the activity page's URL names every filter, the unused
+        # ones empty ("verb=&date_from="): empty means no filter there, and so here.
+        return None if value == "" else value
 
     @field_validator("actor")
     @classmethod

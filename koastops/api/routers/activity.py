@@ -33,8 +33,8 @@ def brand_activity(
         actor=filters.actor or "",  # stripped, and an id in range (the schema checks)
         verb=filters.verb or "",
         target_type=(filters.target_type or "").strip().lower(),
-        date_from=filters.date_from,
-        date_to=filters.date_to,
+        date_from=filters.date_from or None,
+        date_to=filters.date_to or None,
         q=(filters.q or "").strip(),
     )
 
