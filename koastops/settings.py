@@ -200,6 +200,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not env.bool("STATIC_MANIFEST", default=not DEBUG)
+# {% icon "typo" %} raises instead of rendering nothing (DEBUG and tests; see core/templatetags/ui.py).
+UI_ICON_STRICT = env.bool("UI_ICON_STRICT", default=DEBUG)
 
 # --- Email -----------------------------------------------------------------------------
 # With DEBUG: the development outbox (files under var/outbox/, shown at /dev/outbox/, and

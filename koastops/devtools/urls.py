@@ -1,4 +1,5 @@
-"""Development-only pages, included by koastops.urls only when DEBUG is on."""
+"""Development-only pages (outbox, style guide), included by koastops.urls only when DEBUG
+is on."""
 
 from django.urls import path
 
@@ -6,4 +7,7 @@ from koastops.devtools import views
 
 app_name = "devtools"
 
-urlpatterns = [path("outbox/", views.outbox, name="outbox")]
+urlpatterns = [
+    path("outbox/", views.outbox, name="outbox"),
+    path("styleguide/", views.styleguide, name="styleguide"),
+]

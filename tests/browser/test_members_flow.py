@@ -57,7 +57,6 @@ def test_invite_grant_sign_in_and_revoke(
 
     for page in (lead_page, member_page):
         page.on("console", on_console)
-    lead_page.on("dialog", lambda dialog: dialog.accept())  # the "Revoke …?" confirmation
     mail.outbox.clear()
 
     # The ops lead invites a media buyer on their brand.
@@ -93,6 +92,9 @@ def test_invite_grant_sign_in_and_revoke(
     # The ops lead revokes the role; the member's next click is refused.
     lead_page.reload()
     lead_page.get_by_role("button", name=f"Revoke the role of {NEW_MEMBER}").click()
+    confirm = lead_page.get_by_role("dialog")  # the app's "Revoke …?" confirmation
+    expect(confirm).to_contain_text(NEW_MEMBER)
+    confirm.get_by_role("button", name="Revoke").click()
     expect(lead_page.locator("#member-table").get_by_text(NEW_MEMBER)).to_have_count(0)
 
     main.get_by_role("link", name="Nordwind Outdoor", exact=True).click()
