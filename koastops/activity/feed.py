@@ -31,8 +31,7 @@ from koastops.catalog.models import Brand
 # Longer values are cut in the details (the exports have them whole).
 VALUE_MAX = 80
 EMPTY = "—"
-# The closed details show this many fields.
-PREVIEW_FIELDS = 2
+# The closed details are cut at this many characters.
 PREVIEW_MAX = 60
 
 Kind = Literal["created", "updated", "removed", "none"]
@@ -61,26 +60,27 @@ FIELD_LABELS = {
     "expires_at": "Expires",
     "revoked": "Revoked",
 }
-# Icons (vendored Lucide names) by the last part of the verb.
+# Icons (vendored Lucide names, static/vendor/lucide/icons) by the last part of the verb.
 ICONS = {
     "created": "plus",
-    "invited": "user-plus",
+    "invited": "mail",
     "updated": "pencil",
     "archived": "archive",
     "restored": "archive-restore",
     "token_changed": "key-round",
     "token_removed": "key-round",
-    "role_granted": "user-check",
-    "role_changed": "user-cog",
-    "role_revoked": "user-minus",
-    "ad_accounts_narrowed": "filter",
-    "deactivated": "user-x",
+    "role_granted": "users",
+    "role_changed": "users",
+    "role_revoked": "users",
+    "ad_accounts_narrowed": "shield-check",
+    "deactivated": "circle-x",
     "password_changed": "lock",
     "password_reset": "lock",
     "password_set": "lock",
     "revoked": "x",
-    "worker_pinged": "activity",
+    "worker_pinged": "server",
 }
+DEFAULT_ICON = "history"
 _EXTERNAL_ID = re.compile(r"\(([^()]+)\)\s*$")
 
 
@@ -109,18 +109,23 @@ class FeedRow:
 
     @property
     def preview(self) -> str:
-        """The details in one short line, for the closed ``<details>``: "Name: X, Currency:
-        EUR" (values set or removed) or "Name: Main → Main DE" (an update)."""
-        parts = [
-            f"{detail.field}: {detail.before} → {detail.after}"
-            if self.kind == "updated"
-            else f"{detail.field}: {detail.after or detail.before}"
-            for detail in self.details[:PREVIEW_FIELDS]
-        ]
-        if len(self.details) > PREVIEW_FIELDS:
-            parts.append(f"{len(self.details) - PREVIEW_FIELDS} more")
-        text = ", ".join(parts) or "Details"
-        return text if len(text) <= PREVIEW_MAX else text[: PREVIEW_MAX - 1] + "…"
+        """The closed ``<details>`` in a few words: "Role: Analyst" or "6 values set" (a
+        creation), "Name: Main → Main DE" (an update, with "+1 more" if more changed)."""
+        details = self.details
+        if not details:
+            return "Details"
+        if self.kind == "updated":
+            first = details[0]
+            text = f"{first.field}: {first.before} → {first.after}"
+            more = f" +{len(details) - 1} more" if len(details) > 1 else ""
+        elif len(details) == 1:
+            text, more = f"{details[0].field}: {details[0].after or details[0].before}", ""
+        else:
+            verb = "removed" if self.kind == "removed" else "set"
+            text, more = f"{len(details)} values {verb}", ""
+        if len(text) > PREVIEW_MAX:
+            text = text[: PREVIEW_MAX - 1] + "…"
+        return text + more
 
 
 @dataclass
@@ -273,7 +278,7 @@ def feed_days(entries: Iterable[ActivityEntry], *, brand: Brand, now: dt.datetim
                 target_url=url,
                 kind=kind,
                 details=details,
-                icon=ICONS.get(entry.verb.partition(".")[2], "circle"),
+                icon=ICONS.get(entry.verb.partition(".")[2], DEFAULT_ICON),
                 ago=ago(created, now),
             )
         )

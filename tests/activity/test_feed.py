@@ -131,3 +131,28 @@ def test_days_and_how_long_ago():
     days = feed.feed_days(entries, brand=brand, now=now)
     assert [day.heading for day in days] == ["Today", "Yesterday", "Sunday 1 March 2026"]
     assert [day.rows[0].ago for day in days] == ["just now", "1\xa0day ago", "1\xa0week ago"]
+
+
+def test_every_icon_the_feed_uses_is_vendored():
+    from koastops.core.templatetags.ui import icon_dir
+
+    for name in {*feed.ICONS.values(), feed.DEFAULT_ICON}:
+        assert (icon_dir() / f"{name}.svg").is_file(), name
+
+
+def _row(kind_entry):
+    brand = Brand(pk=1, slug="own", name="Own")
+    now = dt.datetime(2026, 3, 12, tzinfo=UTC)
+    [day] = feed.feed_days([kind_entry], brand=brand, now=now)
+    return day.rows[0]
+
+
+def test_the_closed_details_say_what_is_inside():
+    assert _row(entry(after={"role": "analyst"})).preview == "Role: Analyst"
+    assert _row(entry(after={"name": "X", "currency": "EUR"})).preview == "2 values set"
+    assert _row(entry(before={"a": 1, "b": 2}, after={})).preview == "2 values removed"
+    assert (
+        _row(entry(before={"name": "A", "slug": "a"}, after={"name": "B", "slug": "b"})).preview
+        == "Name: A → B +1 more"
+    )
+    assert _row(entry(before={"name": "x" * 80}, after={"name": "y"})).preview.endswith("…")

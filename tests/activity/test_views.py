@@ -173,7 +173,8 @@ def test_a_creation_shows_the_values_set_not_dash_arrows(admin_client, brand):
 
     line = entry_html(response, created)
     assert "added the ad account" in line
-    assert "Name: Main, Currency: EUR, 1 more</summary>" in line
+    assert "3 values set</summary>" in line
+    assert '<tr><th scope="row">Name</th><td class="feed-new">Main</td></tr>' in line
     assert '<tr><th scope="row">Currency</th><td class="feed-new">EUR</td></tr>' in line
     assert '<tr><th scope="row">Time zone</th><td class="feed-new">Europe/Berlin</td></tr>' in line
     assert "—" not in line
