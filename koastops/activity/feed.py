@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.timesince import timesince
 
 from koastops.accounts.models import Role
 from koastops.activity.models import ActivityEntry
@@ -102,6 +101,9 @@ class FeedRow:
     details: list[Detail]
     icon: str
     ago: str
+    iso: str  # for <time datetime>
+    clock: str  # "09:00" (the day is in the heading)
+    stamp: str  # "2026-01-05 09:00:00 UTC" (the title)
 
     @property
     def has_details(self) -> bool:
@@ -202,24 +204,51 @@ def _role_label(side: Any) -> str:
     return display(value, name="role")
 
 
-def target_url(entry: ActivityEntry, brand: Brand) -> str | None:
+_PK = 987654321  # a stand-in id, replaced in the reversed URL (one reverse per page)
+
+
+class _Urls:
+    """The brand's page URLs the feed links to, each reversed once per page."""
+
+    def __init__(self, brand: Brand) -> None:
+        self.brand = brand
+        self._cache: dict[str, str] = {}
+
+    def _get(self, name: str, *args: Any) -> str:
+        if name not in self._cache:
+            self._cache[name] = reverse(name, args=[self.brand.slug, *args])
+        return self._cache[name]
+
+    def brand_detail(self) -> str:
+        return self._get("catalog:brand_detail")
+
+    def pixel(self, pk: int) -> str:
+        return self._get("catalog:pixel_detail", _PK).replace(str(_PK), str(pk))
+
+    def ad_accounts(self) -> str:
+        return self._get("catalog:ad_account_list")
+
+    def members(self) -> str:
+        return self._get("members:list")
+
+
+def target_url(entry: ActivityEntry, brand: Brand, urls: _Urls | None = None) -> str | None:
     """Where the entry's target opens, for the kinds of object that have a page (rows
     reach the page only when the user may see their target: ``policies.activity_for``)."""
+    urls = urls or _Urls(brand)
     kind, pk = entry.target_type, entry.target_id
     if kind == "catalog.brand" and pk == str(brand.pk):
-        return reverse("catalog:brand_detail", args=[brand.slug])
+        return urls.brand_detail()
     if kind == "catalog.pixel" and pk.isascii() and pk.isdigit():
-        return reverse("catalog:pixel_detail", args=[brand.slug, int(pk)])
+        return urls.pixel(int(pk))
     if kind == "catalog.adaccount":
         # No page of its own: the list, searched for its external id ("Name (id)").
         found = _EXTERNAL_ID.search(entry.target_label)
         if found:
-            query = urlencode({"q": found.group(1), "status": "all"})
-            return reverse("catalog:ad_account_list", args=[brand.slug]) + "?" + query
+            return urls.ad_accounts() + "?" + urlencode({"q": found.group(1), "status": "all"})
         return None
     if kind == "accounts.user" and entry.target_label:
-        query = urlencode({"q": entry.target_label})
-        return reverse("members:list", args=[brand.slug]) + "?" + query
+        return urls.members() + "?" + urlencode({"q": entry.target_label})
     return None
 
 
@@ -241,10 +270,26 @@ def sentence_of(entry: ActivityEntry, url: str | None) -> SafeString:
     )
 
 
+_UNITS = (
+    ("year", 365 * 86400),
+    ("month", 30 * 86400),
+    ("week", 7 * 86400),
+    ("day", 86400),
+    ("hour", 3600),
+    ("minute", 60),
+)
+
+
 def ago(moment: dt.datetime, now: dt.datetime) -> str:
-    if now - moment < dt.timedelta(minutes=1):
+    """ "3 hours ago" (the largest whole unit; cheaper than ``timesince`` per row)."""
+    seconds = int((now - moment).total_seconds())
+    if seconds < 60:
         return "just now"
-    return f"{timesince(moment, now, depth=1)} ago"
+    for unit, size in _UNITS:
+        if seconds >= size:
+            count = seconds // size
+            return f"{count}\xa0{unit}{'' if count == 1 else 's'} ago"
+    return "just now"  # unreachable: a minute or more matched above
 
 
 def day_heading(day: dt.date, today: dt.date) -> str:
@@ -260,6 +305,7 @@ def feed_days(entries: Iterable[ActivityEntry], *, brand: Brand, now: dt.datetim
     now = now.astimezone(dt.UTC)
     today = now.date()
     type_labels: dict[str, str] = {}
+    urls = _Urls(brand)
     days: list[FeedDay] = []
     for entry in entries:
         if entry.target_type not in type_labels:
@@ -267,7 +313,7 @@ def feed_days(entries: Iterable[ActivityEntry], *, brand: Brand, now: dt.datetim
         created = entry.created_at.astimezone(dt.UTC)
         if not days or days[-1].day != created.date():
             days.append(FeedDay(day=created.date(), heading=day_heading(created.date(), today)))
-        url = target_url(entry, brand)
+        url = target_url(entry, brand, urls)
         kind, details = details_of(entry)
         days[-1].rows.append(
             FeedRow(
@@ -280,6 +326,9 @@ def feed_days(entries: Iterable[ActivityEntry], *, brand: Brand, now: dt.datetim
                 details=details,
                 icon=ICONS.get(entry.verb.partition(".")[2], DEFAULT_ICON),
                 ago=ago(created, now),
+                iso=created.isoformat(),
+                clock=f"{created:%H:%M}",
+                stamp=f"{created:%Y-%m-%d %H:%M:%S} UTC",
             )
         )
     return days
