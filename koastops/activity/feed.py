@@ -300,8 +300,16 @@ def day_heading(day: dt.date, today: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def feed_days(entries: Iterable[ActivityEntry], *, brand: Brand, now: dt.datetime) -> list[FeedDay]:
-    """The entries (newest first, already redacted) as feed rows grouped by UTC day."""
+def feed_days(
+    entries: Iterable[ActivityEntry],
+    *,
+    brand: Brand,
+    now: dt.datetime,
+    names: dict[int, str] | None = None,
+) -> list[FeedDay]:
+    """The entries (newest first, already redacted) as feed rows grouped by UTC day.
+    ``names``: actors' current names by user id (else the row's label, an email)."""
+    names = names or {}
     now = now.astimezone(dt.UTC)
     today = now.date()
     type_labels: dict[str, str] = {}
@@ -318,7 +326,7 @@ def feed_days(entries: Iterable[ActivityEntry], *, brand: Brand, now: dt.datetim
         days[-1].rows.append(
             FeedRow(
                 entry=entry,
-                actor=entry.actor_label or "system",
+                actor=names.get(entry.actor_id or 0) or entry.actor_label or "system",
                 sentence=sentence_of(entry, url),
                 target_type_label=type_labels[entry.target_type],
                 target_url=url,

@@ -14,7 +14,7 @@ from django.apps import apps
 from django.db.models import Q, QuerySet
 
 from koastops.accounts import policies
-from koastops.accounts.models import Role
+from koastops.accounts.models import Role, User
 from koastops.activity.models import ActivityEntry
 from koastops.catalog.models import Brand
 
@@ -70,23 +70,42 @@ def _start_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
-def activity_actor_choices(
-    *, user: Any, brand: Brand, role: Role | None = None
-) -> list[tuple[str, str]]:
-    """Who acted in the rows the user may see (never an actor known only from others), as
-    ``(value, label)`` for the actor filter: the user id, or the label for entries without
-    a user. One query."""
-    pairs = (
+@dataclass(frozen=True)
+class Actor:
+    """Someone who acted in the rows the user may see. ``value`` is what the actor filter
+    takes (the user id, or the label for entries without a user); ``name`` the user's
+    current name when they have one (else their label, the email address they had)."""
+
+    value: str
+    label: str
+    name: str
+
+    @property
+    def choice_label(self) -> str:
+        return self.label if self.name == self.label else f"{self.name} ({self.label})"
+
+
+def activity_actors(*, user: Any, brand: Brand, role: Role | None = None) -> list[Actor]:
+    """Who acted in the rows the user may see (never an actor known only from others), in
+    two queries: the distinct actors of those rows, and the names of those who are users."""
+    pairs = list(
         policies.activity_for(user, brand, role=role)
         .order_by("actor_label", "actor_id")
         .values_list("actor_id", "actor_label")
         .distinct()[:CHOICES_MAX]
     )
-    choices: dict[str, str] = {}
+    ids = {actor_id for actor_id, _ in pairs if actor_id is not None}
+    names = (
+        dict(User.objects.filter(pk__in=ids).exclude(full_name="").values_list("pk", "full_name"))
+        if ids
+        else {}
+    )
+    actors: dict[str, Actor] = {}
     for actor_id, label in pairs:
         value = str(actor_id) if actor_id is not None else label
-        choices.setdefault(value, label)  # a user whose email changed: listed once
-    return list(choices.items())
+        if value not in actors:  # a user whose email changed: listed once
+            actors[value] = Actor(value=value, label=label, name=names.get(actor_id, label))
+    return list(actors.values())
 
 
 @dataclass(frozen=True)

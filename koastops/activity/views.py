@@ -100,7 +100,7 @@ class ActivityFilterForm(forms.Form):
         self,
         data: Any,
         *,
-        actors: list[tuple[str, str]],
+        actors: list[selectors.Actor],
         kinds: selectors.ActivityKinds,
         **kwargs: Any,
     ) -> None:
@@ -108,8 +108,8 @@ class ActivityFilterForm(forms.Form):
         super().__init__(data, **kwargs)
         self.actors = actors
         chosen_actor = str(self.data.get("actor") or "").strip()
-        actor_choices = list(actors)
-        if chosen_actor and chosen_actor not in dict(actors) and len(chosen_actor) <= 254:
+        actor_choices = [(actor.value, actor.choice_label) for actor in actors]
+        if chosen_actor and chosen_actor not in dict(actor_choices) and len(chosen_actor) <= 254:
             # An id or an email address from a link (or the API's form of the filter): it
             # filters exactly as it does there, and stays visible as chosen.
             actor_choices.append((chosen_actor, chosen_actor))
@@ -162,7 +162,7 @@ def _filter_form(
     user = request.user
     return ActivityFilterForm(
         query,
-        actors=selectors.activity_actor_choices(user=user, brand=brand, role=role),
+        actors=selectors.activity_actors(user=user, brand=brand, role=role),
         kinds=selectors.activity_kinds(user=user, brand=brand, role=role),
     )
 
@@ -182,8 +182,12 @@ def activity_list(
         )
         page = paginate(request, entries)  # KOASTOPS_PAGE_SIZE entries a page
         redact = selectors.activity_redactor(user=request.user, brand=brand)
+        names = {int(a.value): a.name for a in form.actors if selectors.is_user_id(a.value)}
         days = feed.feed_days(
-            [redact(entry) for entry in page.object_list], brand=brand, now=timezone.now()
+            [redact(entry) for entry in page.object_list],
+            brand=brand,
+            now=timezone.now(),
+            names=names,
         )
         rows = [row for day in days for row in day.rows]
     kept = query.copy()

@@ -259,7 +259,7 @@ def test_empty_state(admin_client, brand):
 
 
 def test_filter_by_actor_id_or_label_and_search(admin_client, brand):
-    ann_user, joann_user = UserFactory(), UserFactory()
+    ann_user, joann_user = UserFactory(full_name="Ann Example"), UserFactory(full_name="")
     ann = add_entry(brand, actor_label="ann@example.com", actor_id=ann_user.pk)
     joann = add_entry(brand, actor_label="joann@example.com", actor_id=joann_user.pk)
     bob = add_entry(brand, actor_label="bob@example.com", target_label="Ann's pixel")
@@ -273,8 +273,12 @@ def test_filter_by_actor_id_or_label_and_search(admin_client, brand):
     assert shown(searched) == [bob.pk, joann.pk, ann.pk]  # who or on what
     html = by_id.content.decode()
     # Picked from the actors of the visible rows, by id (no user: by label).
-    assert f'<option value="{ann_user.pk}" selected>ann@example.com</option>' in html
+    assert f'<option value="{ann_user.pk}" selected>Ann Example (ann@example.com)</option>' in html
+    assert f'<option value="{joann_user.pk}">joann@example.com</option>' in html
     assert '<option value="bob@example.com">bob@example.com</option>' in html
+    # The line names the person (their email in the title); without a name, the email.
+    assert '<span class="feed-who" title="ann@example.com">Ann Example</span>' in html
+    assert '<span class="feed-who">joann@example.com</span>' in searched.content.decode()
 
 
 def test_filter_by_verb(admin_client, brand):
@@ -460,7 +464,7 @@ def test_the_filter_form_works_without_javascript(admin_client, brand):
 
 
 def test_query_count_does_not_grow_with_rows(admin_client, brand, django_assert_max_num_queries):
-    add_entry(brand)
+    add_entry(brand, actor_id=UserFactory().pk)
     url = list_url(brand)
     admin_client.get(url)  # warm-up
 
@@ -473,7 +477,7 @@ def test_query_count_does_not_grow_with_rows(admin_client, brand, django_assert_
         add_entry(
             brand,
             actor_label=f"user{index}@example.com",
-            actor_id=1000 + index,
+            actor_id=UserFactory().pk if index < 10 else 1000 + index,
             verb=verbs[index % 4],
             target_type=types[index % 4],
             target_id=str(index + 1),
