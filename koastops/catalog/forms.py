@@ -243,7 +243,7 @@ class PixelForm(VersionedForm):
 
 class PixelCreateForm(PixelForm):
     access_token = forms.CharField(
-        label="Access token (optional)",
+        label="Access token",
         required=False,
         max_length=2000,
         strip=True,

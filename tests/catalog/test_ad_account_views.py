@@ -104,13 +104,15 @@ def test_ad_account_list_search_matches_name_and_external_id(admin_client, brand
 
 def test_empty_ad_account_list_says_what_to_do(admin_client, brand):
     html = table_html(admin_client.get(list_url(brand)))
-    assert "No ad accounts yet. Add the brand's first ad account to start tracking spend." in html
+    assert "No ad accounts yet" in html
+    assert "Add the brand's first ad account to start tracking spend." in html
+    assert "As an ops lead of this brand you can add them." in html  # who can act
     assert create_url(brand) in html
 
 
 def test_search_without_match_offers_to_clear(admin_client, brand, ad_account):
     html = table_html(admin_client.get(list_url(brand), {"q": "foo"}))
-    assert "No ad accounts match “foo”." in html
+    assert "No ad accounts match “foo”" in html
     assert "Clear the search" in html
 
 
@@ -390,6 +392,10 @@ def test_analyst_sees_ad_accounts_but_cannot_change_them(brand, ad_account, acti
     assert "Main DE" in table_html(response)
     assert "Add ad account" not in response.content.decode()
     assert "data-confirm" not in table_html(response)
+    assert "row-menu" not in table_html(response)
+    assert "You can read this list; ops leads add, edit and archive ad accounts." in (
+        response.content.decode()
+    )
     assert analyst.get(create_url(brand)).status_code == 403
     assert analyst.post(create_url(brand), valid_data()).status_code == 403
     assert analyst.post(edit_url(ad_account), valid_data(name="Changed")).status_code == 403

@@ -7,13 +7,16 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from koastops.accounts import policies
+from koastops.accounts.models import Role
 from koastops.activity.models import ActivityEntry
 from koastops.catalog import services
 from koastops.catalog.models import CatalogStatus, Pixel
-from tests.factories import AdAccountFactory, PixelFactory
+from tests.factories import AdAccountFactory, PixelFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -77,11 +80,37 @@ def test_admin_sees_pixels_with_their_details(admin_client, brand, pixel):
     assert response.status_code == 200
     html = table_html(response)
     assert "Shop pixel" in html and "111222333444" in html
-    assert "<td>set</td>" in html and "<td>not set</td>" in html
+    assert '<span class="badge badge-ok">' in html and "Set</span>" in html
+    assert '<span class="badge badge-warning">' in html and "Not set</span>" in html
     assert "<td>Yes</td>" in html and "<td>No</td>" in html
     assert "Main DE" in html  # its ad account
     assert "Never" in html  # last fired
     assert 'aria-current="page">Pixels</a>' in response.content.decode()
+
+
+def test_ops_lead_acts_on_a_pixel_from_its_row_menu(brand, pixel):
+    lead = UserFactory()
+    policies.grant_role(lead, brand, Role.OPS_LEAD)
+    client = Client()
+    client.force_login(lead)
+    html = table_html(client.get(list_url(brand)))
+    assert f'aria-label="Actions for {pixel.name}"' in html
+    assert url("pixel_edit", pixel) in html and url("pixel_token", pixel) in html
+    assert f'action="{url("pixel_archive", pixel)}"' in html
+    assert "koastops stops reading its statistics. You can restore it later." in html
+    assert "You can read this list" not in client.get(list_url(brand)).content.decode()
+
+
+def test_analyst_reads_the_pixel_list_and_is_told_so(brand, pixel):
+    analyst = UserFactory()
+    policies.grant_role(analyst, brand, Role.ANALYST)
+    client = Client()
+    client.force_login(analyst)
+    response = client.get(list_url(brand))
+    assert pixel.name in table_html(response)
+    assert "row-menu" not in table_html(response) and "data-confirm" not in table_html(response)
+    assert "You can read this list; ops leads add pixels" in response.content.decode()
+    assert "You can read this pixel" in client.get(url("pixel_detail", pixel)).content.decode()
 
 
 def test_pixel_list_htmx_renders_only_the_table(admin_client, brand, pixel, htmx_headers):
@@ -98,12 +127,13 @@ def test_pixel_list_search_and_status_filter(admin_client, brand, pixel):
     archived = table_html(admin_client.get(list_url(brand), {"status": "archived"}))
     assert "Old pixel" in archived and "Shop pixel" not in archived
     missing = table_html(admin_client.get(list_url(brand), {"q": "foo"}))
-    assert "No pixels match “foo”." in missing
+    assert "No pixels match “foo”" in missing
 
 
 def test_empty_pixel_list_says_what_to_do(admin_client, brand):
     html = table_html(admin_client.get(list_url(brand)))
-    assert "No pixels yet." in html and create_url(brand) in html
+    assert "No pixels yet" in html and create_url(brand) in html
+    assert "As an ops lead of this brand you can add them." in html
 
 
 def test_pixel_list_paginates_and_keeps_search(admin_client, brand):
