@@ -70,6 +70,18 @@ def test_archive_from_the_row_menu_asks_first_and_escape_cancels(
     dialog.get_by_role("button", name="Archive").click()
     expect(page.locator("#ad-account-table")).not_to_contain_text("Account 00")
     assert AdAccount.objects.get(name="Account 00").status == CatalogStatus.ARCHIVED
+
+    expect(page.locator(".messages")).to_contain_text("Ad account “Account 00” archived.")
+
+    # A save answers with a toast (htmx): it has an icon and a close button.
+    page.get_by_label("Actions for Account 01").click()
+    page.get_by_role("link", name="Edit Account 01").click()
+    page.get_by_role("button", name="Save ad account").click()
+    toast = page.locator("#toasts .toast")
+    expect(toast).to_contain_text("Account 01")
+    expect(toast.locator("svg.icon").first).to_be_attached()
+    toast.get_by_role("button", name="Dismiss").click()
+    expect(toast).to_have_count(0)
     assert console_errors == []
 
 
