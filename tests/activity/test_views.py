@@ -154,7 +154,7 @@ def test_entries_are_grouped_by_utc_day(admin_client, brand):
     ]
     assert [len(day.rows) for day in days] == [1, 2, 1]
     html = response.content.decode()
-    assert html.count('<h3 class="feed-day-heading"') == 3
+    assert html.count('<h2 class="feed-day-heading"') == 3
     assert '<time datetime="2026-01-06">Tuesday 6 January 2026</time>' in html
     assert "just now" in html
 
