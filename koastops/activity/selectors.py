@@ -6,41 +6,27 @@ still reads correctly after a user or an object is gone."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from koastops.accounts import policies
-from koastops.accounts.models import Role
+from koastops.accounts.models import Role, User
 from koastops.activity.models import ActivityEntry
-from koastops.activity.verbs import VERBS
 from koastops.catalog.models import Brand
 
-# Longer values are cut in the page's before → after column (the export has them whole).
-CHANGE_VALUE_MAX = 80
-# The filter selects list at most this many actors / object types.
+# The filter selects list at most this many actors / (verb, object type) pairs.
 CHOICES_MAX = 200
 # Fields of before / after that list ad accounts by label.
 AD_ACCOUNT_FIELDS = frozenset({"ad_accounts"})
 
 
-@dataclass(frozen=True)
-class Change:
-    field: str
-    before: str
-    after: str
-
-
-@dataclass(frozen=True)
-class ActivityRow:
-    entry: ActivityEntry
-    description: str
-    target_type_label: str
-    changes: list[Change]
+def is_user_id(value: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes "²" and other digits ``int`` refuses)."""
+    return value.isascii() and value.isdigit()
 
 
 def activity_list(
@@ -49,22 +35,29 @@ def activity_list(
     brand: Brand,
     role: Role | None = None,
     actor: str = "",
-    actor_exact: bool = False,
     verb: str = "",
     target_type: str = "",
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    q: str = "",
 ) -> QuerySet[ActivityEntry]:
-    """The brand's entries the user may see (``policies.activity_for``), newest first.
-    Dates are whole UTC days, both ends included."""
+    """The brand's entries the user may see (``policies.activity_for``), newest first, with
+    the filters the activity page, its exports and the API share: ``actor`` is a user id
+    (ASCII digits) or an actor's label (an email address, or "system"; exact, any case);
+    ``q`` searches the actor's and the target's labels. Dates are whole UTC days, both
+    ends included."""
     queryset = policies.activity_for(user, brand, role=role)
     if actor:
-        lookup = "actor_label__iexact" if actor_exact else "actor_label__icontains"
-        queryset = queryset.filter(**{lookup: actor})
+        if is_user_id(actor):
+            queryset = queryset.filter(actor_id=int(actor))
+        else:
+            queryset = queryset.filter(actor_label__iexact=actor)
     if verb:
         queryset = queryset.filter(verb=verb)
     if target_type:
         queryset = queryset.filter(target_type=target_type)
+    if q:
+        queryset = queryset.filter(Q(actor_label__icontains=q) | Q(target_label__icontains=q))
     if date_from:
         queryset = queryset.filter(created_at__gte=_start_of_day(date_from))
     # The last representable day has no next day to stop before: no upper bound then.
@@ -77,24 +70,63 @@ def _start_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
-def activity_actor_labels(*, user: Any, brand: Brand, role: Role | None = None) -> list[str]:
-    """Who acted in the rows the user may see (never an actor known only from others)."""
-    return list(
-        policies.activity_for(user, brand, role=role)
-        .order_by("actor_label")
-        .values_list("actor_label", flat=True)
-        .distinct()[:CHOICES_MAX]
-    )
+@dataclass(frozen=True)
+class Actor:
+    """Someone who acted in the rows the user may see. ``value`` is what the actor filter
+    takes (the user id, or the label for entries without a user); ``name`` the user's
+    current name when they have one (else their label, the email address they had)."""
+
+    value: str
+    label: str
+    name: str
+
+    @property
+    def choice_label(self) -> str:
+        return self.label if self.name == self.label else f"{self.name} ({self.label})"
 
 
-def activity_target_types(*, user: Any, brand: Brand, role: Role | None = None) -> list[str]:
-    """The kinds of object in the rows the user may see."""
-    return list(
+def activity_actors(*, user: Any, brand: Brand, role: Role | None = None) -> list[Actor]:
+    """Who acted in the rows the user may see (never an actor known only from others), in
+    two queries: the distinct actors of those rows, and the names of those who are users."""
+    pairs = list(
         policies.activity_for(user, brand, role=role)
-        .order_by("target_type")
-        .values_list("target_type", flat=True)
+        .order_by("actor_label", "actor_id")
+        .values_list("actor_id", "actor_label")
         .distinct()[:CHOICES_MAX]
     )
+    ids = {actor_id for actor_id, _ in pairs if actor_id is not None}
+    names = (
+        dict(User.objects.filter(pk__in=ids).exclude(full_name="").values_list("pk", "full_name"))
+        if ids
+        else {}
+    )
+    actors: dict[str, Actor] = {}
+    for actor_id, label in pairs:
+        value = str(actor_id) if actor_id is not None else label
+        if value not in actors:  # a user whose email changed: listed once
+            actors[value] = Actor(value=value, label=label, name=names.get(actor_id, label))
+    return list(actors.values())
+
+
+@dataclass(frozen=True)
+class ActivityKinds:
+    """What occurs in the rows the user may see: the verbs and the kinds of object."""
+
+    verbs: frozenset[str]
+    target_types: list[str]
+
+
+def activity_kinds(*, user: Any, brand: Brand, role: Role | None = None) -> ActivityKinds:
+    """The verbs and object types of the rows the user may see, in one query (DISTINCT
+    over the pairs: a verb nearly always goes with one kind of object)."""
+    pairs = list(
+        policies.activity_for(user, brand, role=role)
+        .order_by("target_type", "verb")
+        .values_list("verb", "target_type")
+        .distinct()[:CHOICES_MAX]
+    )
+    types = sorted({target_type for _, target_type in pairs})
+    return ActivityKinds(verbs=frozenset(verb for verb, _ in pairs), target_types=types)
 
 
 def target_type_label(target_type: str) -> str:
@@ -104,30 +136,6 @@ def target_type_label(target_type: str) -> str:
     except (LookupError, ValueError):
         return target_type
     return str(model._meta.verbose_name).capitalize()
-
-
-def _display(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, list) and all(isinstance(item, str | int) for item in value):
-        text = ", ".join(str(item) for item in value) or "none"
-    else:
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= CHANGE_VALUE_MAX else text[: CHANGE_VALUE_MAX - 1] + "…"
-
-
-def changes_of(entry: ActivityEntry) -> list[Change]:
-    """The fields whose value differs between ``before`` and ``after``, in a stable order."""
-    before = entry.before if isinstance(entry.before, dict) else {}
-    after = entry.after if isinstance(entry.after, dict) else {}
-    fields = list(before) + [name for name in after if name not in before]
-    return [
-        Change(field=name, before=_display(before.get(name)), after=_display(after.get(name)))
-        for name in fields
-        if before.get(name) != after.get(name)
-    ]
 
 
 def activity_redactor(*, user: Any, brand: Brand) -> Callable[[ActivityEntry], ActivityEntry]:
@@ -152,20 +160,3 @@ def activity_redactor(*, user: Any, brand: Brand) -> Callable[[ActivityEntry], A
 
 def _unchanged(entry: ActivityEntry) -> ActivityEntry:
     return entry
-
-
-def activity_rows(entries: list[ActivityEntry]) -> list[ActivityRow]:
-    labels: dict[str, str] = {}
-    rows = []
-    for entry in entries:
-        if entry.target_type not in labels:
-            labels[entry.target_type] = target_type_label(entry.target_type)
-        rows.append(
-            ActivityRow(
-                entry=entry,
-                description=VERBS.get(entry.verb, entry.verb),
-                target_type_label=labels[entry.target_type],
-                changes=changes_of(entry),
-            )
-        )
-    return rows

@@ -1,41 +1,167 @@
 """The registry of activity verbs. Recording an unregistered verb is an error, so a
-typo cannot slip into the log; each verb says what happened in words for the page."""
+typo cannot slip into the log. Each verb says what happened in words (``VERBS``, the
+text the API and the exports carry), which group of the activity filter it belongs to,
+its label there, and the sentence the activity feed shows (``{target}`` is the object's
+label, ``{role}`` / ``{old_role}`` the role after / before)."""
 
 from __future__ import annotations
 
-VERBS: dict[str, str] = {
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class VerbInfo:
+    code: str
+    description: str  # what happened, in words (API ``verb_text``, export ``description``)
+    label: str  # the option in the "what" filter, under its group
+    sentence: str  # the feed's line after the actor's name
+
+
+# The filter's groups, in the order they are offered.
+GROUPS: tuple[tuple[str, str], ...] = (
+    ("brand", "Brand"),
+    ("ad_account", "Ad accounts"),
+    ("pixel", "Pixels"),
+    ("member", "Members"),
+    ("user", "Sign-in and account"),
+    ("api_token", "Sign-in and account"),
+    ("system", "System"),
+)
+GROUP_LABELS = dict(GROUPS)
+
+_REGISTRY: tuple[VerbInfo, ...] = (
     # catalog
-    "brand.created": "created the brand",
-    "brand.updated": "edited the brand",
-    "brand.archived": "archived the brand",
-    "brand.restored": "restored the brand",
-    "ad_account.created": "added the ad account",
-    "ad_account.updated": "edited the ad account",
-    "ad_account.archived": "archived the ad account",
-    "ad_account.restored": "restored the ad account",
-    "pixel.created": "added the pixel",
-    "pixel.updated": "edited the pixel",
-    "pixel.token_changed": "changed the pixel's access token",
-    "pixel.token_removed": "removed the pixel's access token",
-    "pixel.archived": "archived the pixel",
-    "pixel.restored": "restored the pixel",
+    VerbInfo("brand.created", "created the brand", "Brand created", "created the brand {target}"),
+    VerbInfo("brand.updated", "edited the brand", "Brand edited", "edited the brand {target}"),
+    VerbInfo(
+        "brand.archived", "archived the brand", "Brand archived", "archived the brand {target}"
+    ),
+    VerbInfo(
+        "brand.restored", "restored the brand", "Brand restored", "restored the brand {target}"
+    ),
+    VerbInfo(
+        "ad_account.created",
+        "added the ad account",
+        "Ad account added",
+        "added the ad account {target}",
+    ),
+    VerbInfo(
+        "ad_account.updated",
+        "edited the ad account",
+        "Ad account edited",
+        "edited the ad account {target}",
+    ),
+    VerbInfo(
+        "ad_account.archived",
+        "archived the ad account",
+        "Ad account archived",
+        "archived the ad account {target}",
+    ),
+    VerbInfo(
+        "ad_account.restored",
+        "restored the ad account",
+        "Ad account restored",
+        "restored the ad account {target}",
+    ),
+    VerbInfo("pixel.created", "added the pixel", "Pixel added", "added the pixel {target}"),
+    VerbInfo("pixel.updated", "edited the pixel", "Pixel edited", "edited the pixel {target}"),
+    VerbInfo(
+        "pixel.token_changed",
+        "changed the pixel's access token",
+        "Pixel access token set",
+        "set the access token of the pixel {target}",
+    ),
+    VerbInfo(
+        "pixel.token_removed",
+        "removed the pixel's access token",
+        "Pixel access token removed",
+        "removed the access token of the pixel {target}",
+    ),
+    VerbInfo(
+        "pixel.archived", "archived the pixel", "Pixel archived", "archived the pixel {target}"
+    ),
+    VerbInfo(
+        "pixel.restored", "restored the pixel", "Pixel restored", "restored the pixel {target}"
+    ),
     # members and access
-    "member.invited": "invited the member",
-    "member.role_granted": "granted a role",
-    "member.role_changed": "changed a role",
-    "member.role_revoked": "revoked a role",
-    "member.ad_accounts_narrowed": "narrowed a media buyer to ad accounts",
-    "member.deactivated": "deactivated the user",
-    "user.password_changed": "changed their password",
-    "user.password_reset": "set a new password from an emailed link",
-    "user.created": "created the user on the admin site",
-    "user.updated": "changed the user on the admin site",
-    "user.password_set": "set the user's password on the admin site",
-    "api_token.created": "created an API token",
-    "api_token.revoked": "revoked an API token",
+    VerbInfo("member.invited", "invited the member", "Member invited", "invited {target}"),
+    VerbInfo(
+        "member.role_granted", "granted a role", "Role granted", "gave {target} the role {role}"
+    ),
+    VerbInfo(
+        "member.role_changed",
+        "changed a role",
+        "Role changed",
+        "changed the role of {target} to {role}",
+    ),
+    VerbInfo(
+        "member.role_revoked",
+        "revoked a role",
+        "Role revoked",
+        "revoked the role {old_role} of {target}",
+    ),
+    VerbInfo(
+        "member.ad_accounts_narrowed",
+        "narrowed a media buyer to ad accounts",
+        "Ad accounts narrowed",
+        "changed which ad accounts {target} may use",
+    ),
+    VerbInfo(
+        "member.deactivated", "deactivated the user", "User deactivated", "deactivated {target}"
+    ),
+    VerbInfo(
+        "user.password_changed",
+        "changed their password",
+        "Password changed",
+        "changed their password",
+    ),
+    VerbInfo(
+        "user.password_reset",
+        "set a new password from an emailed link",
+        "Password reset by email",
+        "set a new password from an emailed link",
+    ),
+    VerbInfo(
+        "user.created",
+        "created the user on the admin site",
+        "User created (admin site)",
+        "created the user {target} on the admin site",
+    ),
+    VerbInfo(
+        "user.updated",
+        "changed the user on the admin site",
+        "User changed (admin site)",
+        "changed the user {target} on the admin site",
+    ),
+    VerbInfo(
+        "user.password_set",
+        "set the user's password on the admin site",
+        "Password set (admin site)",
+        "set the password of {target} on the admin site",
+    ),
+    VerbInfo(
+        "api_token.created",
+        "created an API token",
+        "API token created",
+        "created the API token {target}",
+    ),
+    VerbInfo(
+        "api_token.revoked",
+        "revoked an API token",
+        "API token revoked",
+        "revoked the API token {target}",
+    ),
     # system
-    "system.worker_pinged": "pinged the background worker",
-}
+    VerbInfo(
+        "system.worker_pinged",
+        "pinged the background worker",
+        "Worker pinged",
+        "pinged the background worker",
+    ),
+)
+
+VERB_INFO: dict[str, VerbInfo] = {info.code: info for info in _REGISTRY}
+VERBS: dict[str, str] = {info.code: info.description for info in _REGISTRY}
 
 
 class UnknownVerb(ValueError):
@@ -46,3 +172,25 @@ def check_verb(verb: str) -> str:
     if verb not in VERBS:
         raise UnknownVerb(f"{verb!r} is not a registered activity verb.")
     return verb
+
+
+def group_of(verb: str) -> str:
+    """The filter group a verb is listed under ("Other" for one no longer registered)."""
+    return GROUP_LABELS.get(verb.partition(".")[0], "Other")
+
+
+def label_of(verb: str) -> str:
+    info = VERB_INFO.get(verb)
+    return info.label if info else verb
+
+
+def grouped_choices(verbs: set[str] | list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``verbs`` as ``(group, [(verb, label), …])`` for a select with ``<optgroup>``:
+    groups in registry order, verbs in registry order inside a group (unregistered ones,
+    if any, last under "Other")."""
+    order = {info.code: index for index, info in enumerate(_REGISTRY)}
+    groups: dict[str, list[tuple[str, str]]] = {label: [] for _, label in GROUPS}
+    groups["Other"] = []
+    for verb in sorted(verbs, key=lambda code: (order.get(code, len(order)), code)):
+        groups[group_of(verb)].append((verb, label_of(verb)))
+    return [(group, options) for group, options in groups.items() if options]

@@ -1,99 +1,169 @@
-"""A brand's activity page and its CSV / JSON exports.
+"""A brand's activity page (a feed: one line per entry, details on demand) and its CSV /
+JSON exports.
 
-Filters are a plain GET form (actor, verb, object type, a UTC date range), so a filtered
-view is a link one can share; htmx swaps only the table and pushes the URL. Invalid
-filters answer 422 with the error by the field and no rows, never a silently wider list.
+Filters are a plain GET form with the names the API uses too (``actor``, ``verb``,
+``target_type``, ``date_from``, ``date_to``, ``q``), so a filtered view is a link one can
+share and the same query string gives the same rows on the page, in the exports and over
+the API; htmx swaps only the feed and pushes the URL. Invalid filters answer 422 with the
+error by the field and no rows, never a silently wider list.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django import forms
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
-from koastops.activity import export, selectors
-from koastops.activity.verbs import VERBS
+from koastops.activity import export, feed, selectors
+from koastops.activity.verbs import VERBS, grouped_choices
 from koastops.catalog.models import Brand
 from koastops.core.forms import form_field
 from koastops.core.htmx import render_page
+from koastops.core.ids import MAX_ID
 from koastops.core.pagination import paginate
 
 TEMPLATE = "activity/activity_list.html"
-PAGE_SIZE = 25
 EXPORT_FORMATS = {
     "csv": ("text/csv; charset=utf-8", export.csv_lines),
     "json": ("application/json", export.json_chunks),
 }
+# The filters, by the names the page, its exports and the API share.
+FILTER_NAMES = ("actor", "verb", "target_type", "date_from", "date_to", "q")
+# Names the page used before: still understood, so old links keep working.
+OLD_NAMES = {"type": "target_type", "from": "date_from", "to": "date_to"}
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def filter_query(request: AuthenticatedRequest) -> QueryDict:
+    """The request's query with the old filter names turned into the shared ones (a new
+    name wins over its old one)."""
+    query = request.GET.copy()
+    for old, new in OLD_NAMES.items():
+        if old in query:
+            values = query.pop(old)
+            if new not in query:
+                query.setlist(new, values)
+    # Read as the API reads them: an actor without surrounding spaces, a model label in
+    # lower case.
+    if "actor" in query:
+        query.setlist("actor", [value.strip() for value in query.getlist("actor")])
+    if "target_type" in query:
+        query.setlist(
+            "target_type", [value.strip().lower() for value in query.getlist("target_type")]
+        )
+    return query
+
+
+class StrictDayField(forms.DateField):
+    """A day as YYYY-MM-DD only (as the API takes it), not the other formats Django reads."""
+
+    input_formats = ["%Y-%m-%d"]
+    default_error_messages = {"invalid": "Use a day as YYYY-MM-DD."}
+
+    def to_python(self, value: Any) -> dt.date | None:
+        if isinstance(value, str) and value and not ISO_DAY.fullmatch(value):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
 
 class ActivityFilterForm(forms.Form):
-    """The page's filters. The query parameters are ``actor``, ``verb``, ``type``,
-    ``from`` and ``to`` (``from`` is a Python keyword, hence the fields added in __init__)."""
+    """The page's filters, named as in the exports and the API: ``actor`` (a user id, or
+    an actor's label such as an email address, exact), ``verb``, ``target_type``,
+    ``date_from``, ``date_to`` (YYYY-MM-DD, whole UTC days) and ``q`` (search in who and
+    on what). The choices come from the rows the user may see, so they name nothing
+    hidden; the verbs offered are those that occur, grouped by what they are about."""
 
-    actor = forms.CharField(required=False, max_length=255, strip=True)
+    q = forms.CharField(required=False, max_length=100, strip=True, label="Search")
+    actor = forms.ChoiceField(required=False, label="Who")
     verb = forms.ChoiceField(required=False, label="What")
-    type = forms.ChoiceField(required=False, label="Object type")
+    target_type = forms.ChoiceField(required=False, label="On")
+    date_from = StrictDayField(
+        required=False,
+        label="From (UTC)",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    date_to = StrictDayField(
+        required=False,
+        label="To (UTC)",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
 
     def __init__(
-        self, data: Any, *, actor_labels: list[str], target_types: list[str], **kwargs: Any
+        self,
+        data: Any,
+        *,
+        actors: list[selectors.Actor],
+        kinds: selectors.ActivityKinds,
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(data, **kwargs)
-        self.actor_labels = actor_labels
+        self.actors = actors
+        chosen_actor = str(self.data.get("actor") or "").strip()
+        actor_choices = [(actor.value, actor.choice_label) for actor in actors]
+        if chosen_actor and chosen_actor not in dict(actor_choices) and len(chosen_actor) <= 254:
+            # An id or an email address from a link (or the API's form of the filter): it
+            # filters exactly as it does there, and stays visible as chosen.
+            actor_choices.append((chosen_actor, chosen_actor))
+        form_field(self, "actor", forms.ChoiceField).choices = [("", "Anyone"), *actor_choices]
+        verbs = set(kinds.verbs)
+        chosen_verb = self.data.get("verb")
+        if chosen_verb in VERBS:  # a registered verb that does not occur: no rows, no error
+            verbs.add(chosen_verb)
         form_field(self, "verb", forms.ChoiceField).choices = [
             ("", "Any action"),
-            *sorted(VERBS.items()),
+            *grouped_choices(verbs),
         ]
-        form_field(self, "type", forms.ChoiceField).choices = [
+        form_field(self, "target_type", forms.ChoiceField).choices = [
             ("", "Any object"),
-            *((value, selectors.target_type_label(value)) for value in target_types),
+            *((value, selectors.target_type_label(value)) for value in kinds.target_types),
         ]
-        date_widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        self.fields["from"] = forms.DateField(
-            required=False, label="From (UTC)", widget=date_widget
-        )
-        self.fields["to"] = forms.DateField(required=False, label="To (UTC)", widget=date_widget)
+
+    def clean_actor(self) -> str:
+        value = str(self.cleaned_data.get("actor") or "").strip()
+        if "\x00" in value:
+            raise forms.ValidationError("Null characters are not allowed.")
+        if selectors.is_user_id(value) and not 1 <= int(value) <= MAX_ID:
+            raise forms.ValidationError(f"A user id is between 1 and {MAX_ID}.")
+        return value
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
-        start, end = cleaned.get("from"), cleaned.get("to")
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
-            self.add_error("to", "The end date is before the start date.")
+            self.add_error("date_to", "The end date is before the start date.")
         return cleaned
 
     def filters(self) -> dict[str, Any]:
         """Keyword arguments for ``selectors.activity_list`` (call after ``is_valid``)."""
         data = self.cleaned_data
-        actor = data.get("actor", "")
         return {
-            "actor": actor,
-            # An actor picked from the list means that actor, not everyone whose label
-            # contains it; free text searches.
-            "actor_exact": actor in self.actor_labels,
+            "actor": data.get("actor", ""),
             "verb": data.get("verb", ""),
-            "target_type": data.get("type", ""),
-            "date_from": data.get("from"),
-            "date_to": data.get("to"),
+            "target_type": data.get("target_type", ""),
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+            "q": data.get("q", ""),
         }
 
 
 def _filter_form(
-    request: AuthenticatedRequest, brand: Brand, role: Role | None
+    request: AuthenticatedRequest, query: QueryDict, brand: Brand, role: Role | None
 ) -> ActivityFilterForm:
-    # The choices come from the rows the user may see, so they name nothing hidden.
     user = request.user
     return ActivityFilterForm(
-        request.GET,
-        actor_labels=selectors.activity_actor_labels(user=user, brand=brand, role=role),
-        target_types=selectors.activity_target_types(user=user, brand=brand, role=role),
+        query,
+        actors=selectors.activity_actors(user=user, brand=brand, role=role),
+        kinds=selectors.activity_kinds(user=user, brand=brand, role=role),
     )
 
 
@@ -102,26 +172,37 @@ def _filter_form(
 def activity_list(
     request: AuthenticatedRequest, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
-    form = _filter_form(request, brand, role)
+    query = filter_query(request)
+    form = _filter_form(request, query, brand, role)
     valid = form.is_valid()
-    page = rows = None
+    page = rows = days = None
     if valid:
         entries = selectors.activity_list(
             user=request.user, brand=brand, role=role, **form.filters()
         )
-        page = paginate(request, entries, per_page=PAGE_SIZE)
+        page = paginate(request, entries)  # KOASTOPS_PAGE_SIZE entries a page
         redact = selectors.activity_redactor(user=request.user, brand=brand)
-        rows = selectors.activity_rows([redact(entry) for entry in page.object_list])
-    export_query = request.GET.copy()
-    export_query.pop("page", None)
+        names = {int(a.value): a.name for a in form.actors if selectors.is_user_id(a.value)}
+        days = feed.feed_days(
+            [redact(entry) for entry in page.object_list],
+            brand=brand,
+            now=timezone.now(),
+            names=names,
+        )
+        rows = [row for day in days for row in day.rows]
+    kept = query.copy()
+    kept.pop("page", None)
+    if page is not None:
+        page.querystring = kept.urlencode()  # type: ignore[attr-defined]
     context = {
         "brand": brand,
         "tab": "activity",
         "form": form,
         "page": page,
+        "days": days,
         "rows": rows,
-        "filtered": any(request.GET.get(name) for name in ("actor", "verb", "type", "from", "to")),
-        "export_query": export_query.urlencode(),
+        "filtered": any(query.get(name) for name in FILTER_NAMES),
+        "export_query": kept.urlencode(),
         "can_export": policies.can(request.user, "activity.export", brand, role=role),
     }
     return render_page(
@@ -141,7 +222,7 @@ def activity_export(
             status=422,
             content_type="text/plain; charset=utf-8",
         )
-    form = _filter_form(request, brand, role)
+    form = _filter_form(request, filter_query(request), brand, role)
     if not form.is_valid():
         problems = "; ".join(
             f"{field}: {' '.join(map(str, errors))}" for field, errors in form.errors.items()

@@ -11,6 +11,7 @@ from ninja import Schema
 from pydantic import AfterValidator, Field, field_validator
 
 from koastops.accounts.models import Role
+from koastops.activity.selectors import is_user_id
 from koastops.activity.verbs import VERBS
 from koastops.api.pagination import PageParams
 from koastops.catalog.models import Platform
@@ -24,7 +25,9 @@ DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 NO_NUL = r"^[^\x00]*$"
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Only registered verbs can be in the log, so only they are accepted (and documented).
-Verb = Literal[tuple(sorted(VERBS))]  # type: ignore[valid-type]
+# An activity filter left empty ("verb=", as the page's form sends it) is no filter.
+Verb = Literal[(*sorted(VERBS), "")]  # type: ignore[valid-type]
+NoFilter = Literal[""]
 
 
 # --- query parameters ---------------------------------------------------------------------
@@ -41,15 +44,18 @@ class MemberFilters(PageParams):
     )
 
 
+ACTIVITY_FILTER_NAMES = frozenset({"actor", "verb", "target_type", "date_from", "date_to", "q"})
+
+
 class ActivityFilters(PageParams):
     actor: str | None = Field(
         None,
         max_length=254,
         pattern=NO_NUL,
-        description="A user id, or the actor's email address (exact).",
+        description='A user id, or the actor\'s label: an email address or "system" (exact, any case).',
     )
     verb: Verb | None = Field(  # type: ignore[valid-type]
-        None, description="A registered verb, e.g. member.role_granted."
+        None, description="A registered verb, e.g. member.role_granted (empty: any)."
     )
     target_type: str | None = Field(
         None,
@@ -57,21 +63,44 @@ class ActivityFilters(PageParams):
         pattern=NO_NUL,
         description="The target's model label, e.g. accounts.user.",
     )
-    date_from: dt.date | None = Field(
-        None, description="From this day (UTC, YYYY-MM-DD), inclusive."
+    date_from: dt.date | NoFilter | None = Field(
+        None, description="From this day (UTC, YYYY-MM-DD), inclusive (empty: no bound)."
     )
-    date_to: dt.date | None = Field(
+    date_to: dt.date | NoFilter | None = Field(
         None,
-        description="Up to this day (UTC, YYYY-MM-DD), inclusive; not before date_from.",
+        description=(
+            "Up to this day (UTC, YYYY-MM-DD), inclusive; not before date_from (empty: no bound)."
+        ),
+    )
+    q: str | None = Field(
+        None,
+        max_length=100,
+        pattern=NO_NUL,
+        description="Search in who acted and on what (labels, any case).",
     )
 
     @field_validator("date_from", "date_to", mode="before")
     @classmethod
     def _iso_day(cls, value: Any) -> Any:
-        # pydantic would also take a number of seconds since 1970 ("0"): only YYYY-MM-DD.
-        if isinstance(value, str) and not ISO_DAY.fullmatch(value):
-            raise ValueError("Use a day as YYYY-MM-DD.")
+        # pydantic would also take a number of seconds since 1970 ("0"): only YYYY-MM-DD,
+        # parsed here so that a day that does not exist is one error naming the field.
+        if isinstance(value, str) and value:
+            if not ISO_DAY.fullmatch(value):
+                raise ValueError("Use a day as YYYY-MM-DD.")
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("No such day.") from None
         return value
+
+    # Defined after the other "before" validators, so it runs first (pydantic runs them
+    # last-defined first).
+    @field_validator(*sorted(ACTIVITY_FILTER_NAMES), mode="before")
+    @classmethod
+    def _empty_is_no_filter(cls, value: Any) -> Any:
+        # A query string copied from the activity page's URL names every filter, the unused
+        # ones empty ("verb=&date_from="): empty means no filter there, and so here.
+        return None if value == "" else value
 
     @field_validator("actor")
     @classmethod
@@ -88,11 +117,6 @@ class ActivityFilters(PageParams):
         if value and date_from and value < date_from:
             raise ValueError("date_to must not be before date_from.")
         return value
-
-
-def is_user_id(value: str) -> bool:
-    """ASCII digits only (``str.isdigit`` also takes "²" and other digits ``int`` refuses)."""
-    return value.isascii() and value.isdigit()
 
 
 # --- catalog ------------------------------------------------------------------------------

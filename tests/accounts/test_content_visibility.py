@@ -448,10 +448,10 @@ def test_activity_member_rows_only_with_members_view(world, principal):
     if not _may_open(principal, slug):
         return
     page = _client(world, principal.name).get(
-        reverse("activity:list", args=[slug]), {"type": "accounts.user"}
+        reverse("activity:list", args=[slug]), {"target_type": "accounts.user"}
     )
     api = _api(world, principal.name, f"/brands/{slug}/activity", {"target_type": "accounts.user"})
-    type_choices = [value for value, _ in page.context["form"].fields["type"].choices]
+    type_choices = [value for value, _ in page.context["form"].fields["target_type"].choices]
 
     if principal.members_view:
         assert page.status_code == 200
@@ -474,9 +474,9 @@ def test_activity_filter_choices_name_nothing_hidden(world, principal):
         return
     form = _client(world, principal.name).get(reverse("activity:list", args=[slug])).context["form"]
     choices = (
-        " ".join(form.actor_labels)
+        " ".join(label for _, label in form.fields["actor"].choices)
         + " "
-        + " ".join(value for value, _ in form.fields["type"].choices)
+        + " ".join(value for value, _ in form.fields["target_type"].choices)
     )
     _assert_shows(principal, choices, set())
     if slug == "own":

@@ -105,7 +105,7 @@ def test_export_applies_the_page_filters(admin_client, brand, foreign_brand):
     add_entry(foreign_brand, verb="pixel.created")
 
     response = admin_client.get(
-        export_url(brand), {"format": "json", "verb": "pixel.created", "from": "2026-01-15"}
+        export_url(brand), {"format": "json", "verb": "pixel.created", "date_from": "2026-01-15"}
     )
 
     assert [item["id"] for item in json.loads(body(response))] == [wanted.pk]
@@ -116,7 +116,15 @@ def test_empty_export_still_has_the_header_row(admin_client, brand):
     assert json.loads(body(admin_client.get(export_url(brand), {"format": "json"}))) == []
 
 
-@pytest.mark.parametrize("params", [{"format": "xlsx"}, {"format": "csv", "from": "soon"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"format": "xlsx"},
+        {"format": "csv", "date_from": "soon"},
+        {"format": "csv", "from": "soon"},  # the old name, still read
+        {"format": "csv", "date_from": "2026-02-02", "date_to": "2026-02-01"},
+    ],
+)
 def test_bad_format_or_filters_are_422(admin_client, brand, params):
     response = admin_client.get(export_url(brand), params)
 

@@ -24,7 +24,15 @@ def error_locs(response) -> list[list]:
 # --- the activity page, its export and the API: the last representable day ---------------
 
 
-@pytest.mark.parametrize("params", [{"to": "9999-12-31"}, {"from": "9999-12-31"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date_to": "9999-12-31"},
+        {"date_from": "9999-12-31"},
+        {"to": "9999-12-31"},  # the page's old names, still read
+        {"from": "9999-12-31"},
+    ],
+)
 def test_activity_page_takes_the_last_representable_day(web, seeded, params):
     response = web.get(reverse("activity:list", args=[seeded.slug]), params)
     assert response.status_code == 200
@@ -34,14 +42,14 @@ def test_activity_page_to_the_last_day_lists_everything(web, seeded):
     url = reverse("activity:list", args=[seeded.slug])
     everything = web.get(url).context["page"].paginator.count
     assert everything > 0
-    assert web.get(url, {"to": "9999-12-31"}).context["page"].paginator.count == everything
+    assert web.get(url, {"date_to": "9999-12-31"}).context["page"].paginator.count == everything
 
 
 @pytest.mark.parametrize("chosen", ["csv", "json"])
 def test_activity_export_takes_the_last_representable_day(web, seeded, chosen):
     response = web.get(
         reverse("activity:export", args=[seeded.slug]),
-        {"format": chosen, "from": "0001-01-01", "to": "9999-12-31"},
+        {"format": chosen, "date_from": "0001-01-01", "date_to": "9999-12-31"},
     )
     assert response.status_code == 200
     assert b"brand.updated" in b"".join(response.streaming_content)
@@ -51,6 +59,19 @@ def test_api_activity_takes_the_last_representable_day(api):
     response = api.get(ACTIVITY_API, {"date_from": "0001-01-01", "date_to": "9999-12-31"})
     assert response.status_code == 200, response.content
     assert response.json()["count"] == 2
+
+
+@pytest.mark.parametrize("actor", ["1" * 23, "0", str(MAX_ID + 1), "x\x00"])
+def test_activity_page_actor_out_of_range_names_the_field(web, seeded, actor):
+    response = web.get(reverse("activity:list", args=[seeded.slug]), {"actor": actor})
+    assert response.status_code == 422
+    assert list(response.context["form"].errors) == ["actor"]
+
+
+def test_activity_page_actor_with_a_superscript_digit_is_a_label_not_an_id(web, seeded):
+    response = web.get(reverse("activity:list", args=[seeded.slug]), {"actor": "²"})
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == 0
 
 
 # --- API parameters and bodies -------------------------------------------------------------

@@ -113,7 +113,19 @@ json_value = st.recursive(
     max_leaves=10,
 )
 
-ACTIVITY_FILTERS = ["actor", "verb", "type", "from", "to", "page"]
+# The shared names (as on the API), and the page's old ones it still reads.
+ACTIVITY_FILTERS = [
+    "actor",
+    "verb",
+    "target_type",
+    "date_from",
+    "date_to",
+    "q",
+    "page",
+    "type",
+    "from",
+    "to",
+]
 PAGES = [
     ("home", False, ["page"]),
     ("catalog:brand_list", False, ["q", "status", "page"]),

@@ -1,5 +1,6 @@
-"""A brand's activity log, newest first, with filters (the same selector as the brand's
-activity page, so both read the log alike)."""
+"""A brand's activity log, newest first, with filters (the same selector and the same
+filter names as the brand's activity page and its exports, so all three read the log
+alike)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from koastops.activity import selectors
 from koastops.activity.models import ActivityEntry
 from koastops.api.common import brand_with_capability, responses
 from koastops.api.pagination import paginate
-from koastops.api.schemas import ActivityFilters, ActivityPage, is_user_id
+from koastops.api.schemas import ActivityFilters, ActivityPage
 from koastops.catalog.models import Brand
 
 router = Router(tags=["activity"])
@@ -23,23 +24,19 @@ router = Router(tags=["activity"])
 def brand_activity(
     user: User, brand: Brand, role: Role | None, filters: ActivityFilters
 ) -> QuerySet[ActivityEntry]:
-    """The rows the user may see. ``actor`` is a user id (all digits) or an email address
-    (exact, any case)."""
-    actor = filters.actor or ""  # stripped, and an id in range (the schema checks)
-    queryset = selectors.activity_list(
+    """The rows the user may see, filtered as on the activity page and in its exports
+    (``selectors.activity_list``: the same names, the same meaning)."""
+    return selectors.activity_list(
         user=user,
         brand=brand,
         role=role,
-        actor="" if is_user_id(actor) else actor,
-        actor_exact=True,
+        actor=filters.actor or "",  # stripped, and an id in range (the schema checks)
         verb=filters.verb or "",
         target_type=(filters.target_type or "").strip().lower(),
-        date_from=filters.date_from,
-        date_to=filters.date_to,
+        date_from=filters.date_from or None,
+        date_to=filters.date_to or None,
+        q=(filters.q or "").strip(),
     )
-    if is_user_id(actor):
-        queryset = queryset.filter(actor_id=int(actor))
-    return queryset
 
 
 @router.get("/brands/{slug}/activity", response=responses({200: ActivityPage}))
