@@ -3,6 +3,7 @@ the own brand (``brand``); ``foreign_brand`` is a brand none of them holds a rol
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -48,8 +49,13 @@ class ApiClient:
         return len(queries)
 
 
+_token_numbers = itertools.count(1)
+
+
 def token_for(user: User, **kwargs: Any) -> str:
-    _, raw = api_token_create(user=user, name="test", **kwargs)
+    """A new API token for ``user``; each gets its own name (names are unique per user)."""
+    kwargs.setdefault("name", f"test {next(_token_numbers)}")
+    _, raw = api_token_create(user=user, **kwargs)
     return raw
 
 

@@ -46,7 +46,8 @@ def test_back_and_forward_keep_the_filter_form_and_the_table_in_step(
 ):
     page = browser_page
     sign_in(page, email=EMAIL, password=DEFAULT_PASSWORD)
-    expect(page).to_have_url(re.compile(r"/brands/$"))
+    expect(page).to_have_url(re.compile(r"//[^/]+/$"))  # signed in: the start page
+    page.goto("/brands/")
     everything = {"url": "/brands/", "q": "", "status": "active"}
     expect_list(page, **everything, rows={"Nordwind Outdoor", "Lumen Skincare"})
 
@@ -97,7 +98,7 @@ def test_a_restored_page_takes_its_filter_values_from_the_url(
     search was typed after its last pushed URL), the form is set from the URL again."""
     page = browser_page
     sign_in(page, email=EMAIL, password=DEFAULT_PASSWORD)
-    expect(page).to_have_url(re.compile(r"/brands/$"))
+    expect(page).to_have_url(re.compile(r"//[^/]+/$"))  # signed in: the start page
     page.goto("/brands/?q=lumen&status=archived")
     search = page.get_by_role("searchbox", name="Search brands")
     status = page.get_by_label("Status")

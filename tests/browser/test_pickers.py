@@ -57,7 +57,7 @@ def expect_active_option(page, combobox, text: str | re.Pattern[str]) -> None:
 def test_ad_account_form_by_keyboard_only(browser_page, brand, console_errors):
     page = browser_page
     sign_in(page, email=EMAIL, password=DEFAULT_PASSWORD)
-    expect(page).to_have_url(re.compile(r"/brands/$"))
+    expect(page).to_have_url(re.compile(r"//[^/]+/$"))  # signed in: the start page
     page.goto("/brands/nordwind-outdoor/ad-accounts/new/")
 
     # The label points at the input one types in (Tom Select's combobox), so each picker is
@@ -152,7 +152,7 @@ def test_edit_keeps_a_stored_value_no_longer_offered(browser_page, brand, consol
     AdAccount.objects.filter(pk=account.pk).update(time_zone="Mars/Olympus")
     page = browser_page
     sign_in(page, email=EMAIL, password=DEFAULT_PASSWORD)
-    expect(page).to_have_url(re.compile(r"/brands/$"))
+    expect(page).to_have_url(re.compile(r"//[^/]+/$"))  # signed in: the start page
     page.goto(f"/brands/nordwind-outdoor/ad-accounts/{account.pk}/edit/")
     field = page.locator("#id_time_zone_field")
     expect(field.locator(".ts-control .item")).to_have_text("Mars/Olympus (no longer offered)")
