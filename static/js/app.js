@@ -193,15 +193,27 @@
     });
   });
 
-  function closeRowMenus() {
-    document.querySelectorAll("details.row-menu[open]").forEach(function (m) { m.open = false; });
+  function placeOpenRowMenus() {
+    document.querySelectorAll("details.row-menu[open]").forEach(placeRowMenu);
   }
-  window.addEventListener("resize", closeRowMenus);
+  // Scrolling the page or a table box moves the button: the pinned menu follows it (closing
+  // it instead would take the menu away from a keyboard user whose focus scrolled the box).
+  window.addEventListener("resize", placeOpenRowMenus);
   document.addEventListener("scroll", function (event) {
-    // Scrolling the page or a table box would leave a pinned menu floating.
     var open = document.querySelector("details.row-menu[open] .menu");
-    if (open && !(event.target instanceof Node && open.contains(event.target))) closeRowMenus();
+    if (open && !(event.target instanceof Node && open.contains(event.target))) placeOpenRowMenus();
   }, true);
+
+  // A chosen menu item (a link, an htmx editor, a plain submit) closes its menu once the
+  // click has done its work; forms that ask first close it from the confirm dialog.
+  document.addEventListener("click", function (event) {
+    var item = event.target instanceof Element ? event.target.closest("details.row-menu .menu-item") : null;
+    if (!item) return;
+    var form = item.closest("form");
+    if (form && form.dataset.confirm) return;
+    var menu = item.closest("details.row-menu");
+    setTimeout(function () { if (menu) menu.open = false; }, 0);
+  });
 
   // --- focus after loads and swaps ---------------------------------------------------
   function focusErrorSummary(root) {

@@ -107,6 +107,7 @@ def test_invite_grant_sign_in_and_revoke(
     row.get_by_role("link", name=f"Change role of {NEW_MEMBER}").click()
     editor = row.locator(".role-editor")
     expect(editor.get_by_label("Role", exact=True)).to_be_focused()
+    expect(lead_page.locator("details.row-menu[open]")).to_have_count(0)  # the menu closed
     editor.get_by_label("Role", exact=True).select_option(label="Legal reviewer")
     editor.get_by_role("button", name=f"Save the role of {NEW_MEMBER}").click()
     expect(row.get_by_text("Legal reviewer")).to_be_visible()
