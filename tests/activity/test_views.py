@@ -94,7 +94,12 @@ def entry_html(response, entry) -> str:
 
 
 def test_lists_the_brands_entries_newest_first_one_line_each(admin_client, brand, foreign_brand):
-    old = add_entry(brand, verb="brand.created", created_at=dt.datetime(2026, 1, 5, 9, tzinfo=UTC))
+    old = add_entry(
+        brand,
+        verb="brand.created",
+        target_id=str(brand.pk),  # the link goes to this brand (its pk is not 1 on every run)
+        created_at=dt.datetime(2026, 1, 5, 9, tzinfo=UTC),
+    )
     new = add_entry(
         brand,
         verb="ad_account.updated",
