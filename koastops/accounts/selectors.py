@@ -43,6 +43,10 @@ class MemberRow:
     ad_accounts_text: str = ""  # "All ad accounts" or the narrowing's names
     has_notes: bool = False  # a refused revoke / deactivate or a confirmation step
     show_menu: bool = True  # the actions menu (not for the last ops lead, unless admin)
+    role_text: str = ""  # the role's label, or "—"
+    email: str = ""
+    badge: str = ""  # the status badge's markup (Active / Deactivated)
+    actions: str = ""  # the actions menu's markup (members.manage only; escaped)
 
     @property
     def is_media_buyer(self) -> bool:
