@@ -204,6 +204,7 @@ def _context(
     refused: tuple[int, ValidationError] | None = None,
     confirm: str = "",
     confirm_message: str = "",
+    open_invite: bool = False,
 ) -> dict[str, Any]:
     """The page. ``editing``: the member whose role editor is open (with ``form``'s
     errors or, with ``confirm``, the values awaiting the actor's confirmation)."""
@@ -275,7 +276,18 @@ def _context(
         "rows": rows,
         "q": search,
         "can_manage": can_manage,
-        "invite_form": invite_form or MemberInviteForm(ad_accounts=ad_accounts),
+        # The invite form (its selects and checkboxes cost more than the table's rows) is
+        # rendered on demand: "Invite a member" fetches it from members:invite_form. It is open
+        # on the page after an invalid invitation, on that URL without JavaScript, and on
+        # a brand nobody has a role on yet (the empty state points at it).
+        "invite_form": invite_form
+        or (
+            MemberInviteForm(ad_accounts=ad_accounts)
+            if can_manage and (open_invite or not (rows or search))
+            else None
+        ),
+        "invite_url": reverse("members:invite", args=[brand.slug]),
+        "invite_form_url": reverse("members:invite_form", args=[brand.slug]),
         "confirm_message": confirm_message,
     }
 
@@ -300,7 +312,9 @@ def _changed(
     if not wants_fragment(request):
         messages.success(request, message)
         return redirect(_list_url(brand, request))
-    context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts)
+    context = _context(
+        request, brand=brand, role=role, ad_accounts=ad_accounts, open_invite=reset_invite_form
+    )
     context["invite_oob"] = True
     partial = "member-table-and-invite-form" if reset_invite_form else "member-table"
     return add_toast(render(request, f"{TEMPLATE}#{partial}", context), message)
@@ -383,6 +397,33 @@ def member_list(request: AuthenticatedRequest, *, brand: Brand, role: Role | Non
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
     context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts)
     return render_page(request, TEMPLATE, context, partial="member-table")
+
+
+@require_GET
+@policies.brand_capability("members.manage")
+def member_invite_form(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
+    """The invite form on demand ("Invite a member"; it is not on the list, its fields cost
+    more than the table's rows): the form's fragment for htmx, else the page with the form
+    open (so the button works without JavaScript)."""
+    ad_accounts = selectors.brand_ad_accounts(brand=brand)
+    if not wants_fragment(request):
+        context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts, open_invite=True)
+        return render_page(request, TEMPLATE, context)
+    invite = MemberInviteForm(ad_accounts=ad_accounts)
+    invite.fields["email"].widget.attrs["autofocus"] = True  # htmx honours autofocus
+    context = {
+        "brand": brand,
+        "can_manage": True,
+        "invite_form": invite,
+        "invite_url": reverse("members:invite", args=[brand.slug]),
+        "list_query": request.GET.urlencode(),
+        "narrowable_ad_accounts": selectors.active_ad_accounts(ad_accounts),
+    }
+    response = render(request, f"{TEMPLATE}#invite-form", context)
+    patch_vary_headers(response, HTMX_VARY)
+    return response
 
 
 @require_POST
