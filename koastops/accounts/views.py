@@ -25,9 +25,9 @@ from typing import Any, cast
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.middleware.csrf import get_token
 from django.utils.cache import patch_vary_headers
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -409,7 +409,9 @@ def member_invite_form(
     open (so the button works without JavaScript)."""
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
     if not wants_fragment(request):
-        context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts, open_invite=True)
+        context = _context(
+            request, brand=brand, role=role, ad_accounts=ad_accounts, open_invite=True
+        )
         return render_page(request, TEMPLATE, context)
     invite = MemberInviteForm(ad_accounts=ad_accounts)
     invite.fields["email"].widget.attrs["autofocus"] = True  # htmx honours autofocus

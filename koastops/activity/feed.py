@@ -159,8 +159,7 @@ class FeedRow:
             kind = self.kind
             caption = CAPTIONS.get(kind, "Changed fields")
             parts.append(
-                '<table class="feed-changes">'
-                f'<caption class="visually-hidden">{caption}</caption>'
+                f'<table class="feed-changes"><caption class="visually-hidden">{caption}</caption>'
             )
             if kind == "updated":
                 parts.append(
