@@ -54,7 +54,9 @@ class MemberRow:
 
 
 def member_list(*, brand: Brand, search: str = "") -> QuerySet[User]:
-    queryset = policies.members_for(brand)
+    """The brand's members by email, each with their role on it (``member_access`` reads
+    it from the row instead of asking again)."""
+    queryset = policies.with_brand_role(policies.members_for(brand), brand)
     if search:
         queryset = queryset.filter(Q(email__icontains=search) | Q(full_name__icontains=search))
     return queryset.order_by("email")
