@@ -285,10 +285,13 @@ def roles_by_user(brand: Brand, users: Iterable[User]) -> dict[int, Role]:
     users = list(users)
     if users and all(hasattr(user, "brand_role_codename") for user in users):
         # Read with the users (``with_brand_role``): no query.
+        codenames: dict[int, str | None] = {
+            user.pk: getattr(user, "brand_role_codename", None) for user in users
+        }
         return {
-            user.pk: Role(user.brand_role_codename.removeprefix("role_"))
-            for user in users
-            if user.brand_role_codename
+            pk: Role(codename.removeprefix("role_"))
+            for pk, codename in codenames.items()
+            if codename
         }
     rows = BrandUserObjectPermission.objects.filter(
         content_object=brand, user__in=list(users), permission__codename__in=ROLE_CODENAMES

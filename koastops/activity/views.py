@@ -178,7 +178,10 @@ def select_markup(bound: forms.BoundField) -> SafeString:
         return f'<option value="{escape(text)}"{mark}>{escape(label)}</option>'
 
     parts = [f'<select name="{escape(bound.html_name)}"{flatatt(attrs)}>']
-    for group_value, group_label in form_field(bound.form, bound.name, forms.ChoiceField).choices:
+    choices: list[tuple[Any, Any]] = list(
+        form_field(bound.form, bound.name, forms.ChoiceField).choices  # type: ignore[arg-type]
+    )
+    for group_value, group_label in choices:
         if isinstance(group_label, list | tuple):
             parts.append(f'<optgroup label="{escape(group_value)}">')
             parts.extend(option(value, label) for value, label in group_label)
