@@ -17,6 +17,7 @@ from typing import Any
 from django import forms
 from django.forms.utils import flatatt
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -233,6 +234,8 @@ def activity_list(
     context = {
         "brand": brand,
         "tab": "activity",
+        "list_url": reverse("activity:list", args=[brand.slug]),
+        "export_url": reverse("activity:export", args=[brand.slug]),
         "form": form,
         "selects": {name: select_markup(form[name]) for name in ("actor", "verb", "target_type")},
         "page": page,
