@@ -272,7 +272,27 @@ def members_for(brand: Brand) -> QuerySet[User]:
     return User.objects.filter(Exists(grants))
 
 
+def with_brand_role(users: QuerySet[User], brand: Brand) -> QuerySet[User]:
+    """The users, each with ``brand_role_codename``: the codename of their role on the
+    brand (None without one), read in the same query (``roles_by_user`` then needs none)."""
+    grants = BrandUserObjectPermission.objects.filter(
+        content_object=brand, permission__codename__in=ROLE_CODENAMES, user=OuterRef("pk")
+    ).values("permission__codename")[:1]
+    return users.annotate(brand_role_codename=Subquery(grants))
+
+
 def roles_by_user(brand: Brand, users: Iterable[User]) -> dict[int, Role]:
+    users = list(users)
+    if users and all(hasattr(user, "brand_role_codename") for user in users):
+        # Read with the users (``with_brand_role``): no query.
+        codenames: dict[int, str | None] = {
+            user.pk: getattr(user, "brand_role_codename", None) for user in users
+        }
+        return {
+            pk: Role(codename.removeprefix("role_"))
+            for pk, codename in codenames.items()
+            if codename
+        }
     rows = BrandUserObjectPermission.objects.filter(
         content_object=brand, user__in=list(users), permission__codename__in=ROLE_CODENAMES
     ).values_list("user_id", "permission__codename")

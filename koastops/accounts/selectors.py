@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, IntegerField, Q, QuerySet, Subquery
 from django.http import Http404
 
 from koastops.accounts import policies
@@ -43,6 +43,10 @@ class MemberRow:
     ad_accounts_text: str = ""  # "All ad accounts" or the narrowing's names
     has_notes: bool = False  # a refused revoke / deactivate or a confirmation step
     show_menu: bool = True  # the actions menu (not for the last ops lead, unless admin)
+    role_text: str = ""  # the role's label, or "—"
+    email: str = ""
+    badge: str = ""  # the status badge's markup (Active / Deactivated)
+    actions: str = ""  # the actions menu's markup (members.manage only; escaped)
 
     @property
     def is_media_buyer(self) -> bool:
@@ -50,7 +54,11 @@ class MemberRow:
 
 
 def member_list(*, brand: Brand, search: str = "") -> QuerySet[User]:
-    queryset = policies.members_for(brand)
+    """The brand's members by email, each with their role on it (``member_access`` reads
+    it from the row instead of asking again)."""
+    queryset = policies.with_brand_role(policies.members_for(brand), brand).annotate(
+        brand_active_ops_leads=_active_ops_lead_count(brand)
+    )
     if search:
         queryset = queryset.filter(Q(email__icontains=search) | Q(full_name__icontains=search))
     return queryset.order_by("email")
@@ -128,10 +136,17 @@ def member_rows(
     deactivatable = policies.deactivatable_user_ids(actor, users)
     accesses = member_access(brand=brand, users=users)
     sole_ops_lead = None
-    if mark_sole_ops_lead and any(
-        access.role == Role.OPS_LEAD and access.user.is_active for access in accesses
-    ):
-        sole_ops_lead = sole_ops_lead_id(brand=brand)
+    active_leads = [
+        access.user for access in accesses if access.role == Role.OPS_LEAD and access.user.is_active
+    ]
+    if mark_sole_ops_lead and active_leads:
+        counts = {getattr(user, "brand_active_ops_leads", None) for user in users}
+        if None not in counts:
+            # Counted with the page of users (``member_list``): no query. An active ops
+            # lead is on the page, so when the brand has only one, it is them.
+            sole_ops_lead = active_leads[0].pk if counts == {1} else None
+        else:
+            sole_ops_lead = sole_ops_lead_id(brand=brand)
     rows = []
     for access in accesses:
         user, role, narrowed_ids = access.user, access.role, access.narrowed_ids
@@ -148,6 +163,18 @@ def member_rows(
             )
         )
     return rows
+
+
+def _active_ops_lead_count(brand: Brand) -> Subquery:
+    """How many active ops leads the brand has, as a subquery (the same for every row)."""
+    leads = (
+        Membership.objects.filter(brand=brand, role=Role.OPS_LEAD, user__is_active=True)
+        .order_by()
+        .values("brand")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(leads, output_field=IntegerField())
 
 
 def sole_ops_lead_id(*, brand: Brand) -> int | None:

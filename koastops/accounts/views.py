@@ -25,9 +25,12 @@ from typing import Any, cast
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseLocation, reswap, retarget
 
@@ -38,6 +41,7 @@ from koastops.accounts.models import Role, User
 from koastops.catalog.models import AdAccount, Brand
 from koastops.core.htmx import HTMX_VARY, add_toast, render_page, wants_fragment
 from koastops.core.pagination import paginate
+from koastops.core.templatetags.ui import icon, status_badge
 
 TEMPLATE = "accounts/members.html"
 
@@ -125,6 +129,69 @@ def _editor_context(
     }
 
 
+_LOCKED_ACTIONS = (
+    "No actions: only an admin can change the last ops lead (see the note by the role)"
+)
+
+
+def _row_actions(
+    row: selectors.MemberRow,
+    *,
+    email: str,
+    brand_name: str,
+    csrf: str,
+    self_revoke_consequence: str,
+) -> SafeString:
+    """The actions cell's menu of one row, as markup made once in Python: the row loop is
+    the page's hot path and this menu (three forms, their confirmation texts) its bulk.
+    ``email``, ``brand_name``, ``csrf`` and the consequence come escaped."""
+    if not row.show_menu:
+        return mark_safe(  # noqa: S308 - static text
+            f'<span class="muted">{icon("lock", label=_LOCKED_ACTIONS)}</span>'
+        )
+    csrf_input = f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
+    edit_url, revoke_url = escape(row.edit_url), escape(row.revoke_url)
+    items = []
+    if row.user.is_active:
+        items.append(
+            f'<li><a class="menu-item" href="{edit_url}" hx-get="{edit_url}" '
+            f'hx-target="#member-{row.pk_str}-role" hx-swap="innerHTML">Change role'
+            f'<span class="visually-hidden"> of {email}</span></a></li>'
+        )
+    if row.is_self:
+        items.append(
+            f'<li><form method="post" action="{revoke_url}" hx-post="{revoke_url}" '
+            f'data-confirm-title="Remove yourself from {brand_name}?" '
+            f'data-confirm="{self_revoke_consequence}" data-confirm-button="Remove me" '
+            f"""data-confirm-tone="danger" hx-vals='{{"confirm_self": "1"}}'>"""
+            f'{csrf_input}<button type="submit" class="menu-item menu-item-danger">Remove myself'
+            f'<span class="visually-hidden"> from {brand_name}</span></button></form></li>'
+        )
+    else:
+        items.append(
+            f'<li><form method="post" action="{revoke_url}" hx-post="{revoke_url}" '
+            f'data-confirm="Revoke the role of {email} on {brand_name}? They lose access to '
+            'this brand at once." data-confirm-button="Revoke role" data-confirm-tone="danger">'
+            f'{csrf_input}<button type="submit" class="menu-item menu-item-danger">Revoke role'
+            f'<span class="visually-hidden"> of {email}</span></button></form></li>'
+        )
+    if row.can_deactivate:
+        deactivate_url = escape(row.deactivate_url)
+        items.append(
+            f'<li><form method="post" action="{deactivate_url}" '
+            f'hx-post="{deactivate_url}" data-confirm="Deactivate {email}? They are signed '
+            'out everywhere, their API tokens stop working and they can no longer sign in." '
+            'data-confirm-button="Deactivate" data-confirm-tone="danger">'
+            f'{csrf_input}<button type="submit" class="menu-item menu-item-danger">Deactivate'
+            f'<span class="visually-hidden"> {email}</span></button></form></li>'
+        )
+    return mark_safe(  # noqa: S308 - every value in it is escaped
+        '<details class="row-menu"><summary class="btn btn-ghost btn-sm" '
+        f'aria-label="Actions for {email}">{icon("ellipsis")}</summary>'
+        f'<ul class="menu">{"".join(items)}</ul></details>'
+    )
+
+
 def _context(
     request: AuthenticatedRequest,
     *,
@@ -137,6 +204,7 @@ def _context(
     refused: tuple[int, ValidationError] | None = None,
     confirm: str = "",
     confirm_message: str = "",
+    open_invite: bool = False,
 ) -> dict[str, Any]:
     """The page. ``editing``: the member whose role editor is open (with ``form``'s
     errors or, with ``confirm``, the values awaiting the actor's confirmation)."""
@@ -155,6 +223,15 @@ def _context(
     list_url = reverse("members:list", args=[brand.slug])
     suffix = f"?{request.GET.urlencode()}" if request.GET else ""
     admin = policies.is_admin(request.user)
+    editor_context = _editor_context(request, brand=brand, ad_accounts=ad_accounts)
+    can_manage = policies.can(request.user, "members.manage", brand, role=role)
+    brand_name = escape(brand.name)
+    csrf = escape(get_token(request)) if can_manage else ""
+    self_revoke_consequence = escape(editor_context["self_revoke_consequence"])
+    badges = {
+        True: status_badge(tone="ok", label="Active"),
+        False: status_badge(tone="archived", label="Deactivated"),
+    }
     for row in rows:
         # The row loop is the page's hot path: its strings are made here, once each.
         pk = str(row.user.pk)
@@ -181,14 +258,36 @@ def _context(
         )
         row.has_notes = bool(row.action_errors or row.confirm == "revoke")
         row.show_menu = admin or not row.is_sole_ops_lead
+        row.role_text = str(row.role.label) if row.role else "—"
+        row.email = row.user.email
+        row.badge = badges[row.user.is_active]
+        if can_manage:
+            row.actions = _row_actions(
+                row,
+                email=escape(row.user.email),
+                brand_name=brand_name,
+                csrf=csrf,
+                self_revoke_consequence=self_revoke_consequence,
+            )
     return {
-        **_editor_context(request, brand=brand, ad_accounts=ad_accounts),
+        **editor_context,
         "tab": "members",
         "page": page,
         "rows": rows,
         "q": search,
-        "can_manage": policies.can(request.user, "members.manage", brand, role=role),
-        "invite_form": invite_form or MemberInviteForm(ad_accounts=ad_accounts),
+        "can_manage": can_manage,
+        # The invite form (its selects and checkboxes cost more than the table's rows) is
+        # rendered on demand: "Invite a member" fetches it from members:invite_form. It is open
+        # on the page after an invalid invitation, on that URL without JavaScript, and on
+        # a brand nobody has a role on yet (the empty state points at it).
+        "invite_form": invite_form
+        or (
+            MemberInviteForm(ad_accounts=ad_accounts)
+            if can_manage and (open_invite or not (rows or search))
+            else None
+        ),
+        "invite_url": reverse("members:invite", args=[brand.slug]),
+        "invite_form_url": reverse("members:invite_form", args=[brand.slug]),
         "confirm_message": confirm_message,
     }
 
@@ -213,7 +312,9 @@ def _changed(
     if not wants_fragment(request):
         messages.success(request, message)
         return redirect(_list_url(brand, request))
-    context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts)
+    context = _context(
+        request, brand=brand, role=role, ad_accounts=ad_accounts, open_invite=reset_invite_form
+    )
     context["invite_oob"] = True
     partial = "member-table-and-invite-form" if reset_invite_form else "member-table"
     return add_toast(render(request, f"{TEMPLATE}#{partial}", context), message)
@@ -296,6 +397,35 @@ def member_list(request: AuthenticatedRequest, *, brand: Brand, role: Role | Non
     ad_accounts = selectors.brand_ad_accounts(brand=brand)
     context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts)
     return render_page(request, TEMPLATE, context, partial="member-table")
+
+
+@require_GET
+@policies.brand_capability("members.manage")
+def member_invite_form(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
+    """The invite form on demand ("Invite a member"; it is not on the list, its fields cost
+    more than the table's rows): the form's fragment for htmx, else the page with the form
+    open (so the button works without JavaScript)."""
+    ad_accounts = selectors.brand_ad_accounts(brand=brand)
+    if not wants_fragment(request):
+        context = _context(
+            request, brand=brand, role=role, ad_accounts=ad_accounts, open_invite=True
+        )
+        return render_page(request, TEMPLATE, context)
+    invite = MemberInviteForm(ad_accounts=ad_accounts)
+    invite.fields["email"].widget.attrs["autofocus"] = True  # htmx honours autofocus
+    context = {
+        "brand": brand,
+        "can_manage": True,
+        "invite_form": invite,
+        "invite_url": reverse("members:invite", args=[brand.slug]),
+        "list_query": request.GET.urlencode(),
+        "narrowable_ad_accounts": selectors.active_ad_accounts(ad_accounts),
+    }
+    response = render(request, f"{TEMPLATE}#invite-form", context)
+    patch_vary_headers(response, HTMX_VARY)
+    return response
 
 
 @require_POST

@@ -18,14 +18,15 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from koastops.accounts.models import Role
 from koastops.activity.models import ActivityEntry
 from koastops.activity.selectors import target_type_label
 from koastops.activity.verbs import VERB_INFO
 from koastops.catalog.models import Brand
+from koastops.core.templatetags.ui import icon as icon_markup
 
 # Longer values are cut in the details (the exports have them whole).
 VALUE_MAX = 80
@@ -80,6 +81,8 @@ ICONS = {
     "worker_pinged": "server",
 }
 DEFAULT_ICON = "history"
+# The details table's (visually hidden) caption by the kind of change.
+CAPTIONS = {"created": "Values set", "removed": "Values removed"}
 _EXTERNAL_ID = re.compile(r"\(([^()]+)\)\s*$")
 
 
@@ -106,6 +109,10 @@ class FeedRow:
     stamp: str  # "2026-01-05 09:00:00 UTC" (the title)
 
     @property
+    def pk(self) -> int:
+        return self.entry.pk
+
+    @property
     def has_details(self) -> bool:
         return bool(self.details or self.entry.ip or self.entry.request_id)
 
@@ -128,6 +135,56 @@ class FeedRow:
         if len(text) > PREVIEW_MAX:
             text = text[: PREVIEW_MAX - 1] + "…"
         return text + more
+
+    @property
+    def icon_html(self) -> SafeString:
+        return icon_markup(self.icon)
+
+    @property
+    def actor_title(self) -> str:
+        """The row's label (an email) as a title when the name shown is another text."""
+        return self.entry.actor_label if self.actor != self.entry.actor_label else ""
+
+    @property
+    def details_html(self) -> SafeString:
+        """The ``<details>`` under the line (the values, where the change came from), or
+        nothing: markup made here once per row (the feed's hot loop), every value escaped."""
+        if not self.has_details:
+            return mark_safe("")
+        parts = [
+            '<details class="feed-details"><summary><span class="visually-hidden">Details: '
+            f"</span>{escape(self.preview)}</summary>"
+        ]
+        if self.details:
+            kind = self.kind
+            caption = CAPTIONS.get(kind, "Changed fields")
+            parts.append(
+                f'<table class="feed-changes"><caption class="visually-hidden">{caption}</caption>'
+            )
+            if kind == "updated":
+                parts.append(
+                    '<thead><tr><th scope="col">Field</th><th scope="col">Before</th>'
+                    '<th scope="col">After</th></tr></thead>'
+                )
+            parts.append("<tbody>")
+            for detail in self.details:
+                cells = f'<tr><th scope="row">{escape(detail.field)}</th>'
+                if kind != "created":
+                    cells += f'<td class="feed-old">{escape(detail.before)}</td>'
+                if kind != "removed":
+                    cells += f'<td class="feed-new">{escape(detail.after)}</td>'
+                parts.append(cells + "</tr>")
+            parts.append("</tbody></table>")
+        entry = self.entry
+        if entry.ip or entry.request_id:
+            origin = []
+            if entry.ip:
+                origin.append(f"From <code>{escape(entry.ip)}</code>")
+            if entry.request_id:
+                origin.append(f"request <code>{escape(entry.request_id)}</code>")
+            parts.append(f'<p class="feed-origin muted">{" · ".join(origin)}</p>')
+        parts.append("</details>")
+        return mark_safe("".join(parts))  # noqa: S308 - every value in it is escaped
 
 
 @dataclass

@@ -15,8 +15,12 @@ import re
 from typing import Any
 
 from django import forms
+from django.forms.utils import flatatt
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
 from koastops.accounts import policies
@@ -156,6 +160,39 @@ class ActivityFilterForm(forms.Form):
         }
 
 
+def select_markup(bound: forms.BoundField) -> SafeString:
+    """A filter's ``<select>``, as Django's widget renders it (the same attributes: id,
+    ``aria-invalid`` after an error; the first matching option selected; optgroups) but
+    without a template per option: the page renders three of them on every request."""
+    attrs = bound.build_widget_attrs(dict(bound.field.widget.attrs))
+    attrs.setdefault("id", bound.auto_id)
+    value = bound.value()
+    chosen = "" if value is None else str(value)
+    found = False
+
+    def option(option_value: Any, label: Any) -> str:
+        nonlocal found
+        text = str(option_value)
+        selected = not found and text == chosen
+        found = found or selected
+        mark = " selected" if selected else ""
+        return f'<option value="{escape(text)}"{mark}>{escape(label)}</option>'
+
+    parts = [f'<select name="{escape(bound.html_name)}"{flatatt(attrs)}>']
+    choices: list[tuple[Any, Any]] = list(
+        form_field(bound.form, bound.name, forms.ChoiceField).choices  # type: ignore[arg-type]
+    )
+    for group_value, group_label in choices:
+        if isinstance(group_label, list | tuple):
+            parts.append(f'<optgroup label="{escape(group_value)}">')
+            parts.extend(option(value, label) for value, label in group_label)
+            parts.append("</optgroup>")
+        else:
+            parts.append(option(group_value, group_label))
+    parts.append("</select>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value in it is escaped
+
+
 def _filter_form(
     request: AuthenticatedRequest, query: QueryDict, brand: Brand, role: Role | None
 ) -> ActivityFilterForm:
@@ -197,7 +234,10 @@ def activity_list(
     context = {
         "brand": brand,
         "tab": "activity",
+        "list_url": reverse("activity:list", args=[brand.slug]),
+        "export_url": reverse("activity:export", args=[brand.slug]),
         "form": form,
+        "selects": {name: select_markup(form[name]) for name in ("actor", "verb", "target_type")},
         "page": page,
         "days": days,
         "rows": rows,

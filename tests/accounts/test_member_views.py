@@ -227,6 +227,40 @@ def test_who_may_deactivate_whom(brand, foreign_brand, ops_lead, admin_user, mem
 # --- invite ----------------------------------------------------------------------------------
 
 
+def invite_form_url(brand) -> str:
+    return reverse("members:invite_form", args=[brand.slug])
+
+
+def test_invite_form_is_loaded_on_demand(lead_client, brand, member, htmx_headers):
+    # The list carries only the button (the form's fields cost more than the rows) ...
+    page = lead_client.get(list_url(brand), {"q": "mia"}).content.decode()
+    assert '<div id="invite-form"></div>' in page
+    assert 'name="email"' not in page
+    link = f"{invite_form_url(brand)}?q=mia"
+    assert f'hx-get="{link}" hx-target="#invite-form" hx-swap="outerHTML"' in page
+    assert f'href="{link}#invite-form"' in page
+
+    # ... htmx fetches the form's fragment (keeping the list's query for after the invite) ...
+    fragment = lead_client.get(invite_form_url(brand), {"q": "mia"}, **htmx_headers)
+    html = fragment.content.decode()
+    assert fragment.status_code == 200
+    assert html.lstrip().startswith('<section id="invite-form"')
+    assert f'hx-post="{invite_url(brand)}?q=mia"' in html
+    assert re.search(r'<input type="email" name="email"[^>]* autofocus', html)
+    assert "<html" not in html
+
+    # ... and without JavaScript the link opens the page with the form.
+    full = lead_client.get(invite_form_url(brand), {"q": "mia"}).content.decode()
+    assert "<html" in full
+    assert '<section id="invite-form"' in full
+    assert "member@example.com" in full  # the (searched) table is there too
+
+
+def test_invite_form_is_not_for_those_who_cannot_invite(brand, member, htmx_headers):
+    assert client_for(member).get(invite_form_url(brand)).status_code == 403
+    assert client_for(member).get(invite_form_url(brand), **htmx_headers).status_code == 403
+
+
 def test_ops_lead_invites_a_new_member_who_gets_a_set_password_link(
     lead_client, brand, mailoutbox, django_capture_on_commit_callbacks, enqueued
 ):

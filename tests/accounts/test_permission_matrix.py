@@ -168,6 +168,8 @@ MATRIX: dict[str, Entry] = {
         "POST",
         data=lambda world, scope: {"email": "new.person@example.com", "role": "analyst"},
     ),
+    # The invite form, fetched on demand: the same capability as the invitation itself.
+    "members:invite_form": _brand_page("members.manage"),
     "members:role": _brand_page("members.manage", "POST", kwargs=_member, data=_role_data),
     # The change-role editor, fetched on demand: the same capability as the change itself.
     "members:role_edit": _brand_page("members.manage", kwargs=_member),

@@ -561,3 +561,36 @@ def test_anonymous_is_sent_to_login(client, brand):
 def test_wrong_method_is_405(admin_client, brand):
     assert admin_client.post(list_url(brand)).status_code == 405
     assert admin_client.post(export_url(brand)).status_code == 405
+
+
+def test_details_name_the_kind_of_change_and_escape_every_value(admin_client, brand):
+    created = add_entry(
+        brand,
+        verb="pixel.created",
+        target_type="catalog.pixel",
+        target_id="7",
+        target_label="Px",
+        after={"name": "<b>Px</b>", "capi_enabled": True, "external_id": ""},
+    )
+    removed = add_entry(
+        brand, verb="brand.updated", before={"description": "Old & gone"}, after={}, ip=None
+    )
+    bare = add_entry(brand, verb="brand.updated", before={}, after={}, ip=None)
+
+    response = admin_client.get(list_url(brand))
+
+    line = entry_html(response, created)
+    assert '<caption class="visually-hidden">Values set</caption>' in line
+    assert "<thead>" not in line  # only an update has Before / After columns
+    assert (
+        '<tr><th scope="row">Name</th><td class="feed-new">&lt;b&gt;Px&lt;/b&gt;</td></tr>'
+        '<tr><th scope="row">Conversions API</th><td class="feed-new">yes</td></tr>'
+    ) in line
+    assert "External id" not in line  # an empty value is not "set"
+    assert "<b>Px</b>" not in line
+    assert '<p class="feed-origin muted">From <code>203.0.113.5</code></p>' in line
+    line = entry_html(response, removed)
+    assert '<caption class="visually-hidden">Values removed</caption>' in line
+    assert '<td class="feed-old">Old &amp; gone</td></tr>' in line
+    assert "feed-origin" not in line
+    assert "<details" not in entry_html(response, bare)  # nothing recorded: no details

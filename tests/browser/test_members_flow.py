@@ -69,7 +69,10 @@ def test_invite_grant_sign_in_and_revoke(
     # The ops lead invites a media buyer on their brand.
     sign_in(lead_page, email="lead@example.com", password=DEFAULT_PASSWORD)
     lead_page.goto("/brands/nordwind-outdoor/members/")
+    # The form is loaded on demand; the email field takes the focus.
+    lead_page.get_by_role("link", name="Invite a member").click()
     invite = lead_page.locator("#invite-form")
+    expect(invite.get_by_label("Email address")).to_be_focused()
     invite.get_by_label("Email address").fill(NEW_MEMBER)
     invite.get_by_label("Full name").fill("Nia Newcomer")
     role = invite.get_by_label("Role", exact=True)
