@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
-from koastops.catalog import selectors as catalog_selectors
+from koastops.catalog import attention as catalog_attention
 from koastops.dashboard import attention, selectors
 from koastops.dashboard.panel import panel_context
 
@@ -25,7 +25,13 @@ MORE_NAMES = 30
 def home(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     brands, roles = selectors.brands_with_roles(user=user)
-    items = attention.collect(user=user, brands=brands, roles=roles)
+    shown = brands[:BRAND_ROWS]
+    with attention.sharing():
+        # The brand table's counts and the catalog provider's pixel facets: one query.
+        counts = catalog_attention.brand_counts(
+            user=user, brands=brands, roles=roles, ad_accounts_of=[brand.pk for brand in shown]
+        )
+        items = attention.collect(user=user, brands=brands, roles=roles)
     panel = panel_context(
         items,
         show_brand=True,
@@ -33,18 +39,16 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         limit=ATTENTION_BRANDS,
         more_limit=MORE_NAMES,
     )
-    shown = brands[:BRAND_ROWS]
-    ids = [brand.pk for brand in shown]
-    counts = catalog_selectors.active_counts_by_brand(user=user, brand_ids=ids, roles=roles)
     attention_counts = {group.brand.pk: len(group.items) for group in panel["all_groups"]}
     overview = attention.slug_url("catalog:brand_detail")
+    nothing: dict[str, int] = {}
     rows = [
         {
             "brand": brand,
             "url": overview(brand.slug),
             "role": roles.get(brand.pk),
-            "ad_accounts": counts.get(brand.pk, (0, 0))[0],
-            "pixels": counts.get(brand.pk, (0, 0))[1],
+            "ad_accounts": counts.get(brand.pk, nothing).get("active_ad_accounts", 0),
+            "pixels": counts.get(brand.pk, nothing).get("active", 0),
             "attention": attention_counts.get(brand.pk, 0),
         }
         for brand in shown
