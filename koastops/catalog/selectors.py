@@ -22,6 +22,7 @@ from koastops.accounts import policies
 from koastops.accounts.models import Role, User
 from koastops.activity.models import ActivityEntry
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel
+from koastops.core.lookups import any_of
 
 
 def _status_filter[M: Model](queryset: QuerySet[M], status: str) -> QuerySet[M]:
@@ -157,15 +158,15 @@ def _visible_on_brands(
     built only when needed) only on the brands where the user is a media buyer, the only
     role that can be narrowed."""
     if policies.is_admin(user):
-        return Q(brand_id__in=brand_ids)
+        return Q(any_of("brand_id", brand_ids))
     if not policies.is_active_user(user):
         return Q(pk__in=[])
     buyer = [pk for pk in brand_ids if roles.get(pk) == Role.MEDIA_BUYER]
     others = [pk for pk in brand_ids if pk in roles and roles[pk] != Role.MEDIA_BUYER]
     unknown = [pk for pk in brand_ids if pk not in roles]  # role not known: ask the policy
-    condition = Q(brand_id__in=others) if others else Q(pk__in=[])
+    condition = Q(any_of("brand_id", others)) if others else Q(pk__in=[])
     if buyer or unknown:
-        condition |= Q(brand_id__in=[*buyer, *unknown]) & visible(user)
+        condition |= Q(any_of("brand_id", [*buyer, *unknown])) & visible(user)
     return condition
 
 

@@ -3,8 +3,12 @@ brands at a glance (constant queries for any number of brands)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
 from koastops.accounts import policies
@@ -19,6 +23,19 @@ from koastops.dashboard.panel import panel_context
 BRAND_ROWS = 25
 ATTENTION_BRANDS = 10
 MORE_NAMES = 30
+
+
+def _row_html(row: dict[str, Any], *, role_label: str) -> SafeString:
+    """One ``<tr>`` of the brand table (name linked to the overview, role, counts; a
+    muted dash for nothing to fix), every value escaped: 25 rows of template variables
+    cost more than the rest of the page's own markup."""
+    attention_cell = row["attention"] or '<span class="muted">—</span>'
+    return mark_safe(  # noqa: S308 - every value is escaped
+        f'<tr><th scope="row"><a href="{escape(row["url"])}">{escape(row["brand"].name)}</a></th>'
+        f"<td>{escape(role_label)}</td>"
+        f'<td class="num">{row["ad_accounts"]:d}</td><td class="num">{row["pixels"]:d}</td>'
+        f'<td class="num">{attention_cell}</td></tr>'
+    )
 
 
 @require_GET
@@ -41,24 +58,28 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
     )
     attention_counts = {group.brand.pk: len(group.items) for group in panel["all_groups"]}
     overview = attention.slug_url("catalog:brand_detail")
+    is_admin = policies.is_admin(user)
     nothing: dict[str, int] = {}
-    rows = [
-        {
+    rows = []
+    for brand in shown:
+        brand_counts = counts.get(brand.pk, nothing)
+        role = roles.get(brand.pk)
+        row = {
             "brand": brand,
             "url": overview(brand.slug),
-            "role": roles.get(brand.pk),
-            "ad_accounts": counts.get(brand.pk, nothing).get("active_ad_accounts", 0),
-            "pixels": counts.get(brand.pk, nothing).get("active", 0),
+            "role": role,
+            "ad_accounts": brand_counts.get("active_ad_accounts", 0),
+            "pixels": brand_counts.get("active", 0),
             "attention": attention_counts.get(brand.pk, 0),
         }
-        for brand in shown
-    ]
+        row["html"] = _row_html(row, role_label=role.label if role else "Admin" if is_admin else "")
+        rows.append(row)
     context = {
         "panel": panel,
         "rows": rows,
         "brand_count": len(brands),
         "more_brands": max(len(brands) - BRAND_ROWS, 0),
-        "is_admin": policies.is_admin(user),
+        "is_admin": is_admin,
         "can_create_brand": policies.can_create_brand(user),
     }
     return render(request, "dashboard/home.html", context)
