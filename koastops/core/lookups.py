@@ -9,7 +9,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import F, Lookup
 
 
-class _AnyOf(Lookup):  # type: ignore[type-arg]
+class _AnyOf(Lookup):
     """``lhs IN (ids)``; on PostgreSQL ``lhs = ANY(%s)`` with the ids as ONE array
     parameter: a query over 200 brands binds one value instead of 200 (the ORM prepares
     and psycopg quotes every value of an ``__in`` list, which costs more than the query
@@ -18,14 +18,14 @@ class _AnyOf(Lookup):  # type: ignore[type-arg]
     lookup_name = "any_of"
     prepare_rhs = False
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, Any]:
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
         ids = [int(pk) for pk in self.rhs]
         if not ids:
             raise EmptyResultSet
         if connection.vendor == "postgresql":
-            return f"{lhs_sql} = ANY(%s)", [*lhs_params, ids]
-        return f"{lhs_sql} IN ({', '.join(['%s'] * len(ids))})", [*lhs_params, *ids]
+            return f"{lhs_sql} = ANY(%s)", (*lhs_params, ids)
+        return f"{lhs_sql} IN ({', '.join(['%s'] * len(ids))})", (*lhs_params, *ids)
 
 
 def any_of(field: str, ids: Sequence[int]) -> _AnyOf:

@@ -139,7 +139,7 @@ def shared[T](
     if memo is None:
         return read()
     if key in memo and (reuse is None or reuse(memo[key])):
-        return memo[key]  # type: ignore[no-any-return]
+        return memo[key]
     value = memo[key] = read()
     return value
 

@@ -128,3 +128,17 @@ def test_the_start_page_answers_in_the_same_queries_for_1_and_50_brands(admin_us
     one = count()
     _brands_with_pixels(49, None if who == "admin" else user, role)
     assert count() == one
+
+
+@pytest.mark.parametrize("who", ["admin", Role.OPS_LEAD, Role.MEDIA_BUYER])
+def test_the_brand_table_and_the_pixel_items_come_from_one_query(admin_user, who):
+    user = admin_user if who == "admin" else UserFactory()
+    _brands_with_pixels(3, None if who == "admin" else user, None if who == "admin" else who)
+    with CaptureQueriesContext(connection) as captured:
+        response = _client(user).get(reverse("home"))
+    counting = [q["sql"] for q in captured if "catalog_pixel" in q["sql"]]
+    assert len(counting) == 1
+    assert "catalog_adaccount" in counting[0]
+    rows = response.context["rows"]
+    visible_accounts = 1  # each brand has one ad account; a narrowed buyer sees it too
+    assert {(row["ad_accounts"], row["pixels"]) for row in rows} == {(visible_accounts, 2)}
