@@ -184,11 +184,15 @@ def by_brand(items: Iterable[AttentionItem]) -> list[BrandAttention]:
     the items keep their order of urgency."""
     groups: dict[int, BrandAttention] = {}
     for item in sorted(items, key=_urgency):
-        groups.setdefault(item.brand.pk, BrandAttention(item.brand)).items.append(item)
+        group = groups.get(item.brand.pk)
+        if group is None:
+            group = groups[item.brand.pk] = BrandAttention(item.brand)
+        group.items.append(item)
     return sorted(
         groups.values(),
         key=lambda group: (
-            TONE_RANK[group.tone],
+            # Items are in order of urgency: a failing item, if any, comes first.
+            TONE_RANK["failing" if group.items[0].tone == "failing" else "warning"],
             -sum(item.count for item in group.items),
             group.brand.name.lower(),
         ),
