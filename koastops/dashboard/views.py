@@ -41,7 +41,8 @@ def _row_html(row: dict[str, Any], *, role_label: str) -> SafeString:
 @require_GET
 def home(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
-    brands, roles = selectors.brands_with_roles(user=user)
+    found = selectors.start_brands(user=user)
+    brands, roles = found.brands, found.roles
     shown = brands[:BRAND_ROWS]
     with attention.sharing():
         # The brand table's counts and the catalog provider's pixel facets: one query.
@@ -81,5 +82,8 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         "more_brands": max(len(brands) - BRAND_ROWS, 0),
         "is_admin": is_admin,
         "can_create_brand": policies.can_create_brand(user),
+        # The layout's brand switcher (the ``navigation`` context processor's value, read
+        # here in the same query as the page's brands instead of one more).
+        "nav_brands": found.nav_brands,
     }
     return render(request, "dashboard/home.html", context)
