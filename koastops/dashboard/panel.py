@@ -10,22 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from koastops.core.templatetags.ui import status_badge
 from koastops.dashboard import attention
 
 TONE_LABELS = {"failing": "Failing", "warning": "Warning"}
 
 
 def tone_badges() -> dict[str, SafeString]:
-    return {
-        tone: SafeString(
-            render_to_string("components/status_badge.html", {"tone": tone, "label": label})
-        )
-        for tone, label in TONE_LABELS.items()
-    }
+    """The kit's status badge of each tone (``{% status_badge tone=… label=… %}``, called
+    as the function it is: no template to load and render per page)."""
+    return {tone: status_badge(tone=tone, label=label) for tone, label in TONE_LABELS.items()}
 
 
 def _group_html(
