@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from koastops.accounts import policies
 from koastops.accounts.models import Membership, Role
+from koastops.core.lookups import any_of
 from koastops.dashboard import attention
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def no_ops_lead(
     members = attention.slug_url("members:list")
     led = set(
         Membership.objects.filter(
-            brand_id__in=[brand.pk for brand in brands],
+            any_of("brand_id", [brand.pk for brand in brands]),
             role=Role.OPS_LEAD,
             user__is_active=True,
         ).values_list("brand_id", flat=True)

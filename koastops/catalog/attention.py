@@ -1,6 +1,8 @@
 """The catalog's "needs attention" items (see ``koastops.dashboard.attention``): pixels
 without an access token, pixels that never fired, pixels with Conversions API off. One
-grouped query for any number of brands, counting only the pixels the user may see."""
+grouped query for any number of brands, counting only the pixels the user may see; a page
+that also shows counts (the start page's brand table, the overview's stat cards) reads them
+in the same query through ``brand_counts``."""
 
 from __future__ import annotations
 
@@ -13,6 +15,29 @@ from koastops.catalog.models import Brand
 from koastops.dashboard import attention
 
 
+def brand_counts(
+    *,
+    user: Any,
+    brands: Sequence[Brand],
+    roles: Mapping[int, Role],
+    ad_accounts_of: Sequence[int] = (),
+) -> dict[int, dict[str, int]]:
+    """``selectors.catalog_counts_by_brand`` for ``brands`` (with the active ad accounts of
+    the brand ids ``ad_accounts_of``), read once within ``attention.sharing()``: a page
+    calls it before ``attention.collect`` and the provider below reuses the result."""
+    brand_ids = tuple(brand.pk for brand in brands)
+    wanted = frozenset(ad_accounts_of)
+
+    def read() -> tuple[frozenset[int], dict[int, dict[str, int]]]:
+        return wanted, selectors.catalog_counts_by_brand(
+            user=user, brand_ids=brand_ids, roles=roles, ad_account_brand_ids=sorted(wanted)
+        )
+
+    key = ("catalog.counts", getattr(user, "pk", None), brand_ids)
+    _, counts = attention.shared(key, read, reuse=lambda value: wanted <= value[0])
+    return counts
+
+
 def _pixels(count: int) -> str:
     return "1 pixel" if count == 1 else f"{count} pixels"
 
@@ -22,9 +47,7 @@ def pixel_items(
     *, user: Any, brands: Sequence[Brand], roles: Mapping[int, Role]
 ) -> Iterator[attention.AttentionItem]:
     pixel_list = attention.slug_url("catalog:pixel_list")
-    counts = selectors.pixel_counts_by_brand(
-        user=user, brand_ids=[brand.pk for brand in brands], roles=roles
-    )
+    counts = brand_counts(user=user, brands=brands, roles=roles)
     for brand in brands:
         stats = counts.get(brand.pk)
         if not stats:

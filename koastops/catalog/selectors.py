@@ -14,6 +14,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
 from django.db.models.functions import Coalesce
 
@@ -21,6 +22,7 @@ from koastops.accounts import policies
 from koastops.accounts.models import Role, User
 from koastops.activity.models import ActivityEntry
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel
+from koastops.core.lookups import any_of
 
 
 def _status_filter[M: Model](queryset: QuerySet[M], status: str) -> QuerySet[M]:
@@ -156,16 +158,85 @@ def _visible_on_brands(
     built only when needed) only on the brands where the user is a media buyer, the only
     role that can be narrowed."""
     if policies.is_admin(user):
-        return Q(brand_id__in=brand_ids)
+        return Q(any_of("brand_id", brand_ids))
     if not policies.is_active_user(user):
         return Q(pk__in=[])
     buyer = [pk for pk in brand_ids if roles.get(pk) == Role.MEDIA_BUYER]
     others = [pk for pk in brand_ids if pk in roles and roles[pk] != Role.MEDIA_BUYER]
     unknown = [pk for pk in brand_ids if pk not in roles]  # role not known: ask the policy
-    condition = Q(brand_id__in=others) if others else Q(pk__in=[])
+    condition = Q(any_of("brand_id", others)) if others else Q(pk__in=[])
     if buyer or unknown:
-        condition |= Q(brand_id__in=[*buyer, *unknown]) & visible(user)
+        condition |= Q(any_of("brand_id", [*buyer, *unknown])) & visible(user)
     return condition
+
+
+PIXEL_COUNT_NAMES = ("active", "with_capi", "without_capi", "without_token", "never_fired")
+
+
+def catalog_counts_by_brand(
+    *,
+    user: User,
+    brand_ids: Sequence[int],
+    roles: Mapping[int, Role],
+    ad_account_brand_ids: Sequence[int] = (),
+) -> dict[int, dict[str, int]]:
+    """For each brand of ``brand_ids``, counts of the active pixels the user may see:
+    ``active``, ``with_capi``, ``without_capi``, ``without_token``, ``never_fired``; and for
+    each brand of ``ad_account_brand_ids`` also ``active_ad_accounts``, the active ad
+    accounts the user may see. ONE query for any number of brands (two grouped aggregates
+    joined by UNION ALL when ad accounts are asked for). A brand with nothing to count is
+    missing from the map. ``roles``: the user's role per brand id (empty for an admin); a
+    brand missing from it is narrowed as the policy says."""
+    if not brand_ids and not ad_account_brand_ids:
+        return {}
+    active = Q(status=CatalogStatus.ACTIVE)
+    zero = Value(0, output_field=IntegerField())
+    # ``without_capi`` is ``active - with_capi`` (``capi_enabled`` is never NULL: the same
+    # rows as the ``capi=off`` facet's ``~CAPI_ON``), one aggregate less to build.
+    names = ("active", "with_capi", "without_token", "never_fired", "active_ad_accounts")
+    pixel_visible = _visible_on_brands(user, roles, brand_ids, policies.pixel_visible_q)
+    pixels = (
+        Pixel.objects.filter(pixel_visible, active)
+        .order_by()
+        .values("brand_id")
+        .annotate(
+            active=Count("pk"),
+            with_capi=Count("pk", filter=CAPI_ON),
+            without_token=Count("pk", filter=WITHOUT_TOKEN),
+            never_fired=Count("pk", filter=NEVER_FIRED),
+            active_ad_accounts=zero,
+        )
+        .values_list("brand_id", *names)
+    )
+    rows = pixels
+    if ad_account_brand_ids:
+        account_visible = _visible_on_brands(
+            user, roles, ad_account_brand_ids, policies.ad_account_visible_q
+        )
+        accounts = (
+            AdAccount.objects.filter(account_visible, active)
+            .order_by()
+            .values("brand_id")
+            .annotate(**dict.fromkeys(names[:-1], zero), active_ad_accounts=Count("pk"))
+            .values_list("brand_id", *names)
+        )
+        rows = pixels.union(accounts, all=True).order_by()
+    counts: dict[int, dict[str, int]] = {}
+    with_accounts = set(ad_account_brand_ids)
+    for brand_id, n_active, with_capi, without_token, never_fired, n_accounts in rows:
+        brand_counts = counts.get(brand_id)
+        if brand_counts is None:  # a brand's pixel row, its ad account row, or both
+            brand_counts = counts[brand_id] = dict.fromkeys(PIXEL_COUNT_NAMES, 0)
+            if brand_id in with_accounts:
+                brand_counts["active_ad_accounts"] = 0
+        brand_counts["active"] += n_active
+        brand_counts["with_capi"] += with_capi
+        brand_counts["without_capi"] += n_active - with_capi
+        brand_counts["without_token"] += without_token
+        brand_counts["never_fired"] += never_fired
+        if n_accounts:
+            brand_counts["active_ad_accounts"] += n_accounts
+    return counts
 
 
 def pixel_counts_by_brand(
@@ -173,55 +244,20 @@ def pixel_counts_by_brand(
 ) -> dict[int, dict[str, int]]:
     """For each brand, counts of the active pixels the user may see: ``active``,
     ``with_capi``, ``without_capi``, ``without_token``, ``never_fired``. One grouped
-    query for any number of brands. ``roles``: the user's role per brand id (empty for
-    an admin); a brand missing from it is narrowed as the policy says."""
-    if not brand_ids:
-        return {}
-    visible = _visible_on_brands(user, roles, brand_ids, policies.pixel_visible_q)
-    active = Q(status=CatalogStatus.ACTIVE)
-    rows = (
-        Pixel.objects.filter(visible, active)
-        .order_by()
-        .values("brand_id")
-        .annotate(
-            active=Count("pk"),
-            with_capi=Count("pk", filter=CAPI_ON),
-            without_capi=Count("pk", filter=~CAPI_ON),
-            without_token=Count("pk", filter=WITHOUT_TOKEN),
-            never_fired=Count("pk", filter=NEVER_FIRED),
-        )
-    )
-    return {
-        row["brand_id"]: {
-            "active": row["active"],
-            "with_capi": row["with_capi"],
-            "without_capi": row["without_capi"],
-            "without_token": row["without_token"],
-            "never_fired": row["never_fired"],
-        }
-        for row in rows
-    }
+    query for any number of brands (``catalog_counts_by_brand`` without ad accounts)."""
+    return catalog_counts_by_brand(user=user, brand_ids=brand_ids, roles=roles)
 
 
 def active_counts_by_brand(
     *, user: User, brand_ids: Sequence[int], roles: Mapping[int, Role]
 ) -> dict[int, tuple[int, int]]:
     """For each brand, (active ad accounts, active pixels) the user may see: one query
-    (a count subquery each on the brands' rows), for any number of brands."""
-    if not brand_ids:
-        return {}
-    active = Q(status=CatalogStatus.ACTIVE)
-    accounts = _visible_on_brands(user, roles, brand_ids, policies.ad_account_visible_q)
-    pixels = _visible_on_brands(user, roles, brand_ids, policies.pixel_visible_q)
-    rows = (
-        Brand.objects.filter(pk__in=brand_ids)
-        .annotate(
-            active_ad_accounts=_count_per_brand(AdAccount, accounts & active),
-            active_pixels=_count_per_brand(Pixel, pixels & active),
-        )
-        .values_list("pk", "active_ad_accounts", "active_pixels")
+    for any number of brands. A page that also shows the pixel facets reads both from one
+    ``catalog_counts_by_brand``."""
+    counts = catalog_counts_by_brand(
+        user=user, brand_ids=brand_ids, roles=roles, ad_account_brand_ids=brand_ids
     )
-    return {pk: (ad_accounts, pixel_count) for pk, ad_accounts, pixel_count in rows}
+    return {pk: (row.get("active_ad_accounts", 0), row["active"]) for pk, row in counts.items()}
 
 
 STAT_NAMES = (
@@ -234,29 +270,30 @@ STAT_NAMES = (
 )
 
 
+def stats_from_counts(counts: Mapping[str, int] | None) -> dict[str, int]:
+    """The overview's stat cards from one brand's ``catalog_counts_by_brand`` row (read
+    with the brand in ``ad_account_brand_ids``); ``None``: nothing to count."""
+    counts = counts or {}
+    return {
+        "active_ad_accounts": counts.get("active_ad_accounts", 0),
+        "active_pixels": counts.get("active", 0),
+        "pixels_with_capi": counts.get("with_capi", 0),
+        "pixels_without_capi": counts.get("without_capi", 0),
+        "pixels_without_token": counts.get("without_token", 0),
+        "pixels_never_fired": counts.get("never_fired", 0),
+    }
+
+
 def brand_stats(*, user: User, brand: Brand, role: Role | None = None) -> dict[str, int]:
-    """Counts for the overview's stat cards, of what the user may see: one query (a
-    count subquery each, on the brand's row), whatever the size. Each pixel count uses
-    the condition of the pixel list's facet its card links to. ``role``: as in
-    ``pixel_list`` (skips the narrowing subqueries for roles that cannot be narrowed)."""
-    fast = role is not None and role != Role.MEDIA_BUYER and policies.is_active_user(user)
-    pixels_q = Q() if fast else policies.pixel_visible_q(user)
-    accounts_q = Q() if fast else policies.ad_account_visible_q(user)
-    active = Q(status=CatalogStatus.ACTIVE)
-    pixel_conditions = {
-        "active_pixels": Q(),
-        "pixels_with_capi": CAPI_ON,
-        "pixels_without_capi": ~CAPI_ON,
-        "pixels_without_token": WITHOUT_TOKEN,
-        "pixels_never_fired": NEVER_FIRED,
-    }
-    annotations = {
-        name: _count_per_brand(Pixel, pixels_q & active & condition)
-        for name, condition in pixel_conditions.items()
-    }
-    annotations["active_ad_accounts"] = _count_per_brand(AdAccount, accounts_q & active)
-    row = Brand.objects.filter(pk=brand.pk).annotate(**annotations).values(*STAT_NAMES).first()
-    return dict(row) if row else dict.fromkeys(STAT_NAMES, 0)
+    """Counts for the overview's stat cards, of what the user may see: one query,
+    whatever the size. Each pixel count uses the condition of the pixel list's facet its
+    card links to. ``role``: as in ``pixel_list`` (skips the narrowing subqueries for
+    roles that cannot be narrowed)."""
+    roles = {brand.pk: role} if role is not None else {}
+    counts = catalog_counts_by_brand(
+        user=user, brand_ids=[brand.pk], roles=roles, ad_account_brand_ids=[brand.pk]
+    )
+    return stats_from_counts(counts.get(brand.pk))
 
 
 def last_change(*, obj: Brand | AdAccount | Pixel) -> ActivityEntry | None:

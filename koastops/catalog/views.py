@@ -177,12 +177,19 @@ def brand_create(request: AuthenticatedRequest) -> HttpResponse:
 @require_GET
 @policies.brand_capability("brand.view")
 def brand_detail(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
+    from koastops.catalog import attention as catalog_attention  # the provider's reads
+
     roles = {brand.pk: role} if role is not None else {}
-    items = attention.collect(user=request.user, brands=[brand], roles=roles)
+    with attention.sharing():
+        # The stat cards and the catalog provider's items: one query of counts.
+        counts = catalog_attention.brand_counts(
+            user=request.user, brands=[brand], roles=roles, ad_accounts_of=[brand.pk]
+        )
+        items = attention.collect(user=request.user, brands=[brand], roles=roles)
     context = {
         "brand": brand,
         "markets": brand.markets.order_by("code"),
-        "stats": selectors.brand_stats(user=request.user, brand=brand, role=role),
+        "stats": selectors.stats_from_counts(counts.get(brand.pk)),
         "attention": panel_context(
             items, show_brand=False, empty_text="Nothing needs attention on this brand right now."
         ),

@@ -16,6 +16,12 @@ Any app adds its items by registering a *provider* in its own ``<app>/attention.
 
 (``docs/architecture.md``, "Needs attention", has the whole recipe.)
 
+A page that shows more than the panel can read what a provider reads in the same query:
+inside ``with attention.sharing():`` a read made through ``attention.shared(key, read)``
+runs once per key, so the start page's brand table and the catalog provider share one
+grouped query of counts (``koastops.catalog.attention.brand_counts``). Outside such a
+block ``shared`` just reads: a provider works the same either way.
+
 A provider is called with keyword arguments:
 
 - ``user``: the signed-in user;
@@ -34,7 +40,9 @@ nothing to say for a user (e.g. admin-only items) returns early without a query.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -107,6 +115,35 @@ def slug_url(name: str) -> Callable[[str], str]:
     return lambda slug: pattern.replace(marker, slug, 1)
 
 
+_SHARED: ContextVar[dict[Hashable, Any] | None] = ContextVar("attention_shared", default=None)
+
+
+@contextmanager
+def sharing() -> Iterator[None]:
+    """Within the block, ``shared(key, read)`` reads each key once (a page and the
+    providers it calls share their reads); the values are dropped when the block ends."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def shared[T](
+    key: Hashable, read: Callable[[], T], *, reuse: Callable[[T], bool] | None = None
+) -> T:
+    """``read()``, or within ``sharing()`` the value read before under ``key`` (when
+    ``reuse(value)`` says it will do; by default it does). ``key`` must name everything the
+    value depends on (the user, the brand ids, …)."""
+    memo = _SHARED.get()
+    if memo is None:
+        return read()
+    if key in memo and (reuse is None or reuse(memo[key])):
+        return memo[key]
+    value = memo[key] = read()
+    return value
+
+
 def _urgency(item: AttentionItem) -> tuple[int, int, str]:
     return (TONE_RANK.get(item.tone, len(TONE_RANK)), -item.count, item.title)
 
@@ -147,11 +184,15 @@ def by_brand(items: Iterable[AttentionItem]) -> list[BrandAttention]:
     the items keep their order of urgency."""
     groups: dict[int, BrandAttention] = {}
     for item in sorted(items, key=_urgency):
-        groups.setdefault(item.brand.pk, BrandAttention(item.brand)).items.append(item)
+        group = groups.get(item.brand.pk)
+        if group is None:
+            group = groups[item.brand.pk] = BrandAttention(item.brand)
+        group.items.append(item)
     return sorted(
         groups.values(),
         key=lambda group: (
-            TONE_RANK[group.tone],
+            # Items are in order of urgency: a failing item, if any, comes first.
+            TONE_RANK["failing" if group.items[0].tone == "failing" else "warning"],
             -sum(item.count for item in group.items),
             group.brand.name.lower(),
         ),

@@ -2,27 +2,71 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from django.db import router
 from django.db.models import OuterRef, Subquery
 
 from koastops.accounts import policies
 from koastops.accounts.models import Membership, Role, User
 from koastops.catalog.models import Brand, CatalogStatus
 
+# The brand fields the start page and the providers read (pk, name, slug; status). The
+# others are deferred: a provider that reads one more field still gets it (Django loads
+# it), but 200 brands cost no timestamps to parse nor full model rows to build.
+BRAND_FIELDS = ["id", "name", "slug", "status"]
+NAV_BRANDS = 50  # as the ``navigation`` context processor: the switcher's first 50
+
+
+class NavBrand(NamedTuple):
+    """A brand of the layout's switcher: ``(pk, name, slug)``, also read by attribute."""
+
+    pk: int
+    name: str
+    slug: str
+
+
+@dataclass
+class StartBrands:
+    brands: list[Brand]  # the active brands the user may see, by name
+    roles: dict[int, Role]  # the user's role per brand id (empty for an admin)
+    nav_brands: list[NavBrand]  # the first 50 of every brand the user may see, by name
+
+
+def start_brands(*, user: User) -> StartBrands:
+    """``brands_with_roles`` and the brand switcher's ``nav_brands`` (the ``navigation``
+    context processor's first 50 of ``policies.brands_for``, archived ones included)
+    from ONE query: the start page hands the switcher these instead of it asking again."""
+    everything = policies.brands_for(user).order_by("name")
+    db = router.db_for_read(Brand)
+    brands: list[Brand] = []
+    roles: dict[int, Role] = {}
+    nav: list[NavBrand] = []
+    rows: Iterable[tuple[Any, ...]]
+    if policies.is_admin(user):  # no role to read
+        rows = ((*row, None) for row in everything.values_list(*BRAND_FIELDS))
+    else:
+        role = Membership.objects.filter(user=user, brand=OuterRef("pk")).values("role")[:1]
+        rows = everything.annotate(my_role=Subquery(role)).values_list(*BRAND_FIELDS, "my_role")
+    for *values, role_value in rows:
+        pk, name, slug, status = values
+        if len(nav) < NAV_BRANDS:
+            nav.append(NavBrand(pk, name, slug))
+        if status != CatalogStatus.ACTIVE:
+            continue
+        brands.append(Brand.from_db(db, BRAND_FIELDS, values))
+        # A grant without its membership row cannot happen (they are written together);
+        # such a brand would be left out of the map and narrowed as the policy says.
+        if role_value:
+            roles[pk] = Role(role_value)
+    return StartBrands(brands, roles, nav)
+
 
 def brands_with_roles(*, user: User) -> tuple[list[Brand], dict[int, Role]]:
     """The active brands the user may see (``policies.brands_for``), by name, and the
     user's role on each by brand id (the membership row, as ``policies.role_for`` reads
     it). One query. An admin sees every brand and needs no role: an empty map."""
-    brands = policies.brands_for(user).filter(status=CatalogStatus.ACTIVE)
-    if policies.is_admin(user):
-        return list(brands.order_by("name")), {}
-    role = Membership.objects.filter(user=user, brand=OuterRef("pk")).values("role")[:1]
-    rows: list[Brand] = list(brands.annotate(my_role=Subquery(role)).order_by("name"))
-    # A grant without its membership row cannot happen (they are written together); such
-    # a brand would be left out of the map and narrowed as the policy says.
-    roles = {
-        brand.pk: Role(role_value)
-        for brand in rows
-        if (role_value := getattr(brand, "my_role", None))
-    }
-    return rows, roles
+    found = start_brands(user=user)
+    return found.brands, found.roles

@@ -170,3 +170,44 @@ def test_for_a_non_admin_the_admin_only_provider_costs_no_query(brand):
 def test_slug_url_builds_the_same_url_as_reverse():
     pixels = attention.slug_url("catalog:pixel_list")
     assert pixels("acme-de") == reverse("catalog:pixel_list", args=["acme-de"])
+
+
+def test_shared_reads_once_within_sharing_and_every_time_outside():
+    reads = []
+
+    def read():
+        reads.append(1)
+        return len(reads)
+
+    assert attention.shared("k", read) == 1
+    assert attention.shared("k", read) == 2  # no block: nothing is kept
+    with attention.sharing():
+        assert attention.shared("k", read) == 3
+        assert attention.shared("k", read) == 3
+        assert attention.shared("other", read) == 4
+        assert attention.shared("k", read, reuse=lambda value: value > 3) == 5  # refused
+        assert attention.shared("k", read) == 5
+    assert attention.shared("k", read) == 6  # the block's values are gone
+
+
+def test_the_catalog_provider_reuses_the_counts_a_page_read_first(brand):
+    from koastops.catalog.attention import brand_counts
+
+    lead = UserFactory()
+    policies.grant_role(lead, brand, Role.OPS_LEAD)
+    AdAccountFactory.create_batch(2, brand=brand)
+    PixelFactory.create_batch(3, brand=brand)
+    roles = {brand.pk: Role.OPS_LEAD}
+    with CaptureQueriesContext(connection) as captured, attention.sharing():
+        counts = brand_counts(user=lead, brands=[brand], roles=roles, ad_accounts_of=[brand.pk])
+        items = attention.collect(user=lead, brands=[brand], roles=roles)
+    assert len(captured) == 1
+    assert counts[brand.pk]["active_ad_accounts"] == 2
+    assert counts[brand.pk]["active"] == 3
+    assert _keys(items)[(brand.slug, "catalog.pixels_without_token")] == 3
+    # Read after the provider (without the ad accounts), the page reads again: never a
+    # value that lacks what it asked for.
+    with attention.sharing():
+        attention.collect(user=lead, brands=[brand], roles=roles)
+        again = brand_counts(user=lead, brands=[brand], roles=roles, ad_accounts_of=[brand.pk])
+    assert again[brand.pk]["active_ad_accounts"] == 2

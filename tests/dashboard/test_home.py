@@ -128,3 +128,37 @@ def test_the_start_page_answers_in_the_same_queries_for_1_and_50_brands(admin_us
     one = count()
     _brands_with_pixels(49, None if who == "admin" else user, role)
     assert count() == one
+
+
+@pytest.mark.parametrize("who", ["admin", Role.OPS_LEAD, Role.MEDIA_BUYER])
+def test_the_brand_table_and_the_pixel_items_come_from_one_query(admin_user, who):
+    user = admin_user if who == "admin" else UserFactory()
+    _brands_with_pixels(3, None if who == "admin" else user, None if who == "admin" else who)
+    with CaptureQueriesContext(connection) as captured:
+        response = _client(user).get(reverse("home"))
+    counting = [q["sql"] for q in captured if "catalog_pixel" in q["sql"]]
+    assert len(counting) == 1
+    assert "catalog_adaccount" in counting[0]
+    rows = response.context["rows"]
+    visible_accounts = 1  # each brand has one ad account; a narrowed buyer sees it too
+    assert {(row["ad_accounts"], row["pixels"]) for row in rows} == {(visible_accounts, 2)}
+
+
+def test_the_brand_switcher_is_read_with_the_pages_brands_in_one_query(brand):
+    lead = UserFactory()
+    archived = BrandFactory(name="Zz Archived", slug="zz-archived", status="archived")
+    for each in (brand, archived):
+        policies.grant_role(lead, each, Role.OPS_LEAD)
+    with CaptureQueriesContext(connection) as captured:
+        response = _client(lead).get(reverse("home"))
+    html = response.content.decode()
+    # The switcher names every brand the user may see (archived ones too), the page's
+    # table the active ones only.
+    switcher = html.split('class="dropdown brand-switcher"', 1)[1].split("</details>", 1)[0]
+    assert reverse("catalog:brand_detail", args=[brand.slug]) in switcher
+    assert reverse("catalog:brand_detail", args=["zz-archived"]) in switcher
+    assert [row["brand"].slug for row in response.context["rows"]] == [brand.slug]
+    brand_reads = [
+        q["sql"] for q in captured if q["sql"].lstrip().startswith('SELECT "catalog_brand"."id"')
+    ]
+    assert len(brand_reads) == 1
