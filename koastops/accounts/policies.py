@@ -18,8 +18,9 @@ to users and the tests check that the two agree.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
@@ -449,21 +450,44 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
-def capabilities_on(request: HttpRequest, brand: Brand) -> dict[str, bool]:
+def _capability_table(role: Role | None, admin: bool) -> Mapping[str, bool]:
+    """Every capability (``members.view`` as ``members_view``) for a role, or an admin."""
+    key = (role, admin)
+    table = _CAPABILITY_TABLES.get(key)
+    if table is None:
+        table = MappingProxyType(
+            {
+                capability.replace(".", "_"): admin or (role is not None and role in allowed)
+                for capability, allowed in CAPABILITIES.items()
+            }
+        )
+        _CAPABILITY_TABLES[key] = table
+    return table
+
+
+_CAPABILITY_TABLES: dict[tuple[Role | None, bool], Mapping[str, bool]] = {}
+
+
+def capabilities_on(request: HttpRequest, brand: Brand) -> Mapping[str, bool]:
     """Every capability of the signed-in user on ``brand`` (``members.view`` as
-    ``members_view``), reusing the role ``brand_capability`` resolved for this request."""
+    ``members_view``), the same answers as ``can()``. Reuses the role
+    ``brand_capability`` resolved for this request (no query then), and answers from the
+    request's memo when asked again about the same brand and user (once per request)."""
     user = request.user
+    memo = getattr(request, "_capabilities_memo", None)
+    if memo is not None and memo[0] == (brand.pk, user.pk):
+        return memo[1]
     known = getattr(request, "brand_role", None)
     if is_admin(user):
-        role = None
+        table = _capability_table(None, True)
+    elif not is_active_user(user):
+        table = _capability_table(None, False)
     elif known is not None and known[0] == brand.pk:
-        role = known[1]
+        table = _capability_table(known[1], False)
     else:
-        role = role_for(user, brand)
-    return {
-        capability.replace(".", "_"): can(user, capability, brand, role=role)
-        for capability in CAPABILITIES
-    }
+        table = _capability_table(role_for(user, brand), False)
+    request._capabilities_memo = ((brand.pk, user.pk), table)  # type: ignore[attr-defined]
+    return table
 
 
 def brand_capability(
