@@ -4,18 +4,25 @@ number of queries (annotations and prefetches, never per-row lookups)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+from django.db import connection
 from django.db.models import (
+    BooleanField,
+    CharField,
     Count,
+    ExpressionWrapper,
     IntegerField,
     Model,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    StringAgg,
     Subquery,
+    Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Concat
 
 from koastops.accounts import policies
 from koastops.accounts.models import Role, User
@@ -42,7 +49,7 @@ def _count_per_brand(model: type[AdAccount] | type[Pixel], visible: Q) -> Coales
     return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
 
 
-def brand_list(*, user: User, search: str = "", status: str = "active") -> QuerySet[Brand]:
+def _brands(*, user: User, search: str, status: str) -> QuerySet[Brand]:
     narrowed = policies.is_narrowed_anywhere(user)
     queryset = policies.brands_for(user).annotate(
         ad_account_count=_count_per_brand(
@@ -52,11 +59,76 @@ def brand_list(*, user: User, search: str = "", status: str = "active") -> Query
     )
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))
-    return (
-        _status_filter(queryset, status)
-        .prefetch_related(Prefetch("markets", queryset=Market.objects.order_by("code")))
-        .order_by("name")
+    return _status_filter(queryset, status).order_by("name")
+
+
+def brand_list(*, user: User, search: str = "", status: str = "active") -> QuerySet[Brand]:
+    return _brands(user=user, search=search, status=status).prefetch_related(
+        Prefetch("markets", queryset=Market.objects.order_by("code"))
     )
+
+
+# --- rows for the list pages: values() and joined strings, no model instances ---------------
+# A list page prints its rows and nothing else: ``values()`` rows, with the markets (or a
+# pixel's linked ad accounts) joined into one string by a correlated subquery instead of a
+# prefetch query and its instances. ``joined()`` splits such a string back.
+_ITEM = "\x1f"  # between two joined items
+_PART = "\x1e"  # between the parts of one item (a market's code and name)
+
+
+def _joined(expression: Any, order_by: str) -> StringAgg:
+    # Ordered in SQL where the database can (PostgreSQL; SQLite from 3.44), else joined()
+    # sorts (SQLite's binary collation is Python's string order).
+    ordered = connection.features.supports_aggregate_order_by_clause
+    return StringAgg(expression, Value(_ITEM), order_by=order_by if ordered else None)
+
+
+def joined(value: str | None) -> list[str]:
+    """The items of a string joined by a row selector, in order."""
+    if not value:
+        return []
+    items = value.split(_ITEM)
+    if not connection.features.supports_aggregate_order_by_clause:
+        items.sort()
+    return items
+
+
+def market_pairs(value: str | None) -> list[tuple[str, str]]:
+    """``(code, name)`` of each market of a row's ``markets``, by code."""
+    return [tuple(item.split(_PART, 1)) for item in joined(value)]  # type: ignore[misc]
+
+
+def _markets_of(through: type[Model], owner: str) -> Subquery:
+    pairs = Concat("market__code", Value(_PART), "market__name", output_field=CharField())
+    rows = (
+        through.objects.filter(**{owner: OuterRef("pk")})
+        .order_by()
+        .values(owner)
+        .annotate(joined=_joined(pairs, "market__code"))
+        .values("joined")
+    )
+    return Subquery(rows, output_field=CharField())
+
+
+def brand_rows(*, user: User, search: str = "", status: str = "active") -> QuerySet[Any]:
+    """The brand list's rows: ``pk``, ``name``, ``slug``, ``status``, ``ad_account_count``,
+    ``pixel_count`` (what the user may see) and ``markets`` (see ``market_pairs``)."""
+    return (
+        _brands(user=user, search=search, status=status)
+        .annotate(markets_joined=_markets_of(Brand.markets.through, "brand_id"))
+        .values("pk", "name", "slug", "status", "ad_account_count", "pixel_count", "markets_joined")
+    )
+
+
+def _ad_accounts(
+    *, user: User, brand: Brand, search: str, status: str, role: Role | None
+) -> QuerySet[AdAccount]:
+    queryset = policies.ad_accounts_for(user, brand, role=role).annotate(
+        pixel_count=Count("pixels")
+    )
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
+    return _status_filter(queryset, status).order_by("name")
 
 
 def ad_account_list(
@@ -68,16 +140,54 @@ def ad_account_list(
     role: Role | None = None,
 ) -> QuerySet[AdAccount]:
     """``role``: the user's role on the brand when the caller knows it (cheaper query)."""
-    queryset = policies.ad_accounts_for(user, brand, role=role).annotate(
-        pixel_count=Count("pixels")
+    return _ad_accounts(
+        user=user, brand=brand, search=search, status=status, role=role
+    ).prefetch_related(Prefetch("markets", queryset=Market.objects.order_by("code")))
+
+
+def ad_account_rows(
+    *,
+    user: User,
+    brand: Brand,
+    search: str = "",
+    status: str = "active",
+    role: Role | None = None,
+) -> QuerySet[Any]:
+    """The ad account list's rows (``values()``: the fields it prints, ``pixel_count`` and
+    ``markets_joined``, see ``market_pairs``); arguments as ``ad_account_list``."""
+    queryset = _ad_accounts(user=user, brand=brand, search=search, status=status, role=role)
+    return queryset.annotate(
+        markets_joined=_markets_of(AdAccount.markets.through, "adaccount_id")
+    ).values(
+        "pk",
+        "name",
+        "platform",
+        "external_id",
+        "currency",
+        "time_zone",
+        "status",
+        "pixel_count",
+        "markets_joined",
     )
+
+
+def _pixels(
+    *,
+    user: User,
+    brand: Brand,
+    search: str,
+    status: str,
+    role: Role | None,
+    facets: Mapping[str, str] | None,
+) -> QuerySet[Pixel]:
+    queryset = policies.pixels_for(user, brand, role=role)
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
-    return (
-        _status_filter(queryset, status)
-        .prefetch_related(Prefetch("markets", queryset=Market.objects.order_by("code")))
-        .order_by("name")
-    )
+    for name, value in (facets or {}).items():
+        condition = PIXEL_FACET_Q.get(name, {}).get(value)
+        if condition is not None:
+            queryset = queryset.filter(condition)
+    return _status_filter(queryset, status).order_by("name")
 
 
 def pixel_list(
@@ -92,17 +202,52 @@ def pixel_list(
     """``role``: the user's role on the brand when the caller knows it (cheaper query).
     ``facets``: ``{"token": "missing"|"set", "capi": "on"|"off", "fired": "never"|"ever"}``
     (the pixel list's chips; unknown names or values are ignored)."""
-    queryset = policies.pixels_for(user, brand, role=role)
-    if search:
-        queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
-    for name, value in (facets or {}).items():
-        condition = PIXEL_FACET_Q.get(name, {}).get(value)
-        if condition is not None:
-            queryset = queryset.filter(condition)
+    queryset = _pixels(
+        user=user, brand=brand, search=search, status=status, role=role, facets=facets
+    )
     # Only the linked accounts the user may see: a narrowed media buyer never reads the
     # name of another account, not even next to a pixel they share.
     linked = Prefetch("ad_accounts", queryset=pixel_ad_accounts(user=user, brand=brand, role=role))
-    return _status_filter(queryset, status).prefetch_related(linked).order_by("name")
+    return queryset.prefetch_related(linked)
+
+
+def pixel_rows(
+    *,
+    user: User,
+    brand: Brand,
+    search: str = "",
+    status: str = "active",
+    role: Role | None = None,
+    facets: Mapping[str, str] | None = None,
+) -> QuerySet[Any]:
+    """The pixel list's rows (``values()``: the fields it prints, ``has_access_token`` and
+    ``ad_accounts_joined``: the names of the linked accounts the user may see, see
+    ``joined``); arguments as ``pixel_list``."""
+    queryset = _pixels(
+        user=user, brand=brand, search=search, status=status, role=role, facets=facets
+    )
+    names = (
+        pixel_ad_accounts(user=user, brand=brand, role=role)
+        .filter(pixels=OuterRef("pk"))
+        .order_by()
+        .values("brand_id")
+        .annotate(joined=_joined("name", "name"))
+        .values("joined")
+    )
+    return queryset.annotate(
+        has_access_token=ExpressionWrapper(~WITHOUT_TOKEN, output_field=BooleanField()),
+        ad_accounts_joined=Subquery(names, output_field=CharField()),
+    ).values(
+        "pk",
+        "name",
+        "platform",
+        "external_id",
+        "capi_enabled",
+        "last_fired_at",
+        "status",
+        "has_access_token",
+        "ad_accounts_joined",
+    )
 
 
 # What each pixel facet means, as a filter; the stat counts below use the same conditions,

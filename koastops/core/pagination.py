@@ -3,16 +3,53 @@ the other query parameters kept so search and filters survive paging."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 from django.http import HttpRequest
 
+_TOTAL = "_pagination_total"
 
-def paginate(request: HttpRequest, queryset: QuerySet, *, per_page: int | None = None) -> Page:
+
+def paginate(
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    per_page: int | None = None,
+    one_query: bool = False,
+) -> Page:
+    """The requested page (``Paginator.get_page``: a bad number gives the first page, one
+    past the end the last). ``one_query``: read the total with the rows, as a window
+    ``COUNT(*) OVER ()`` on the page's query, instead of a ``COUNT`` query of its own (one
+    query fewer; only a page number past the end asks again). The rows are then a list,
+    and a row of a ``values()`` queryset has one more key (``_pagination_total``)."""
     paginator = Paginator(queryset, per_page or settings.KOASTOPS_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    raw = request.GET.get("page")
+    page = _page_with_total(paginator, queryset, raw) if one_query else None
+    if page is None:
+        page = paginator.get_page(raw)
     params = request.GET.copy()
     params.pop("page", None)
     page.querystring = params.urlencode()  # type: ignore[attr-defined]
     return page
+
+
+def _page_with_total(paginator: Paginator, queryset: QuerySet, raw: Any) -> Page | None:
+    try:
+        number = max(int(raw), 1) if raw not in (None, "") else 1
+    except (TypeError, ValueError):
+        number = 1  # as get_page: not a number -> the first page
+    size = paginator.per_page
+    start = (number - 1) * size
+    rows = list(queryset.annotate(**{_TOTAL: Window(Count("pk"))})[start : start + size])
+    if rows:
+        first = rows[0]
+        total = first[_TOTAL] if isinstance(first, dict) else getattr(first, _TOTAL)
+    elif number == 1:
+        total = 0
+    else:
+        return None  # past the end: get_page() counts and shows the last page
+    paginator.__dict__["count"] = total  # Paginator.count is a cached_property
+    return paginator._get_page(rows, number, paginator)
