@@ -8,8 +8,9 @@ iterations in the template cost more than the rest of the page's layout together
 
 from __future__ import annotations
 
+from html import escape
+
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from koastops.core.links import url_pattern
