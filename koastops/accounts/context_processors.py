@@ -14,10 +14,4 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_brands": ()}
-    return {
-        "nav_brands": SimpleLazyObject(
-            lambda: list(
-                policies.brands_for(user).order_by("name").values_list("pk", "name", "slug")[:50]
-            )
-        )
-    }
+    return {"nav_brands": SimpleLazyObject(lambda: policies.switcher_brands(user))}

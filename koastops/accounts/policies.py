@@ -41,6 +41,7 @@ from koastops.accounts.models import (
     Role,
     User,
 )
+from koastops.core import sqlcache
 
 if TYPE_CHECKING:
     from koastops.activity.models import ActivityEntry
@@ -152,22 +153,109 @@ def brand_for_view(user: Any, slug: str) -> Brand:
     return brand
 
 
+_BRAND_FIELDS: list[str] = []  # Brand's concrete fields (attnames), filled on first use
+
+
+def _brand_fields() -> list[str]:
+    from koastops.catalog.models import Brand
+
+    if not _BRAND_FIELDS:
+        _BRAND_FIELDS.extend(field.attname for field in Brand._meta.concrete_fields)
+    return _BRAND_FIELDS
+
+
+def _role_subquery(user_id: Any) -> Subquery:
+    role = Membership.objects.filter(user_id=user_id, brand=OuterRef("pk")).values("role")[:1]
+    return Subquery(role, output_field=CharField())
+
+
+def _brand_with_role_query(user_id: int, content_type_id: int, slug: str) -> QuerySet[Any]:
+    from koastops.catalog.models import Brand
+
+    grants = BrandUserObjectPermission.objects.filter(
+        user_id=user_id,
+        permission__content_type_id=content_type_id,
+        permission__codename__in=ROLE_CODENAMES,
+    )
+    return (
+        Brand.objects.filter(pk__in=grants.values("content_object_id"), slug=slug)
+        .annotate(viewer_role=_role_subquery(user_id))
+        .order_by()
+        .values_list(*_brand_fields(), "viewer_role")[:1]
+    )
+
+
+def _any_brand_with_role_query(user_id: int, slug: str) -> QuerySet[Any]:
+    from koastops.catalog.models import Brand
+
+    return (
+        Brand.objects.filter(slug=slug)
+        .annotate(viewer_role=_role_subquery(user_id))
+        .order_by()
+        .values_list(*_brand_fields(), "viewer_role")[:1]
+    )
+
+
 def brand_and_role_for_view(user: Any, slug: str) -> tuple[Brand, Role | None]:
     """``brand_for_view`` and ``role_for`` in one query: the brand (404 as there) and the
-    user's role on it (None for an admin without one)."""
-    role_of_user = Membership.objects.filter(user_id=user.pk, brand=OuterRef("pk")).values("role")[
-        :1
-    ]
-    brand = (
-        brands_for(user)
-        .filter(slug=slug)
-        .annotate(viewer_role=Subquery(role_of_user, output_field=CharField()))
-        .first()
-    )
-    if brand is None:
+    user's role on it (None for an admin without one). The statement is compiled once per
+    process (``koastops.core.sqlcache``): every brand page runs it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from koastops.catalog.models import Brand
+
+    if not is_active_user(user):
         raise Http404("No such brand.")
-    role = brand.__dict__.pop("viewer_role", None)
+    if user.is_superuser:
+        found = sqlcache.rows("brand_with_role:admin", _any_brand_with_role_query, user.pk, slug)
+    else:
+        content_type = ContentType.objects.get_for_model(Brand)
+        found = sqlcache.rows(
+            "brand_with_role", _brand_with_role_query, user.pk, content_type.pk, slug
+        )
+    if not found:
+        raise Http404("No such brand.")
+    *values, role = found[0]
+    brand = Brand.from_db(Brand.objects.db, _brand_fields(), values)
     return brand, Role(role) if role else None
+
+
+def _switcher_query(user_id: int, content_type_id: int) -> QuerySet[Any]:
+    from koastops.catalog.models import Brand
+
+    grants = BrandUserObjectPermission.objects.filter(
+        user_id=user_id,
+        permission__content_type_id=content_type_id,
+        permission__codename__in=ROLE_CODENAMES,
+    )
+    return (
+        Brand.objects.filter(pk__in=grants.values("content_object_id"))
+        .order_by("name")
+        .values_list("pk", "name", "slug")[:50]
+    )
+
+
+def _admin_switcher_query() -> QuerySet[Any]:
+    from koastops.catalog.models import Brand
+
+    return Brand.objects.order_by("name").values_list("pk", "name", "slug")[:50]
+
+
+def switcher_brands(user: Any) -> list[tuple[int, str, str]]:
+    """``(pk, name, slug)`` of the first 50 brands (by name) the user may see: the brand
+    switcher of every page (one query, compiled once per process)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from koastops.catalog.models import Brand
+
+    if not is_active_user(user):
+        return []
+    if user.is_superuser:
+        found = sqlcache.rows("switcher:admin", _admin_switcher_query)
+    else:
+        content_type = ContentType.objects.get_for_model(Brand)
+        found = sqlcache.rows("switcher", _switcher_query, user.pk, content_type.pk)
+    return [(pk, name, slug) for pk, name, slug in found]
 
 
 def _narrowings(user: Any) -> QuerySet[AdAccountUserObjectPermission]:
@@ -183,7 +271,11 @@ def is_narrowed_anywhere(user: Any) -> bool:
     itself."""
     if is_admin(user) or not is_active_user(user):
         return False
-    return _narrowings(user).exists()
+    return bool(sqlcache.rows("narrowed", _narrowed_query, user.pk))
+
+
+def _narrowed_query(user_id: int) -> QuerySet[Any]:
+    return _narrowings(user_id).values_list("pk")[:1]
 
 
 def ad_account_visible_q(user: Any, *, narrowed: bool = True) -> Q:
