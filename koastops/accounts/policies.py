@@ -593,7 +593,7 @@ def capabilities_on(request: HttpRequest, brand: Brand) -> Mapping[str, bool]:
     user = request.user
     memo = getattr(request, "_capabilities_memo", None)
     if memo is not None and memo[0] == (brand.pk, user.pk):
-        return memo[1]
+        return memo[1]  # type: ignore[no-any-return]
     known = getattr(request, "brand_role", None)
     if is_admin(user):
         table = _capability_table(None, True)

@@ -102,7 +102,9 @@ def _markets_of(through: type[Model], owner: str) -> Subquery:
     """The row's markets, joined: ``code<part>name<item>code<part>name…``. Read from the
     (small) market table by id, which PostgreSQL plans as index lookups."""
     pairs = Concat("code", Value(_PART), "name", output_field=CharField())
-    linked = through.objects.filter(**{owner: OuterRef(OuterRef("pk"))}).values("market_id")
+    linked = through._default_manager.filter(**{owner: OuterRef(OuterRef("pk"))}).values(
+        "market_id"
+    )
     rows = (
         Market.objects.filter(pk__in=linked)
         .order_by()
@@ -224,7 +226,7 @@ def pixel_rows(
     role: Role | None = None,
     facets: Mapping[str, str] | None = None,
 ) -> QuerySet[Any]:
-    """The pixel list's rows (``values()``: the fields it prints, ``has_access_token`` and
+    """The pixel list's rows (``values()``: the fields it prints, ``token_is_set`` and
     ``ad_accounts_joined``: the names of the linked accounts the user may see, see
     ``joined``); arguments as ``pixel_list``."""
     queryset = _pixels(
@@ -239,7 +241,7 @@ def pixel_rows(
         .values("joined")
     )
     return queryset.annotate(
-        has_access_token=ExpressionWrapper(~WITHOUT_TOKEN, output_field=BooleanField()),
+        token_is_set=ExpressionWrapper(~WITHOUT_TOKEN, output_field=BooleanField()),
         ad_accounts_joined=Subquery(names, output_field=CharField()),
     ).values(
         "pk",
@@ -249,7 +251,7 @@ def pixel_rows(
         "capi_enabled",
         "last_fired_at",
         "status",
-        "has_access_token",
+        "token_is_set",
         "ad_accounts_joined",
     )
 

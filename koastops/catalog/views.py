@@ -128,7 +128,7 @@ class Row(dict[str, Any]):
 
 def _rows(page: Any) -> list[Row]:
     page.object_list = [Row(row) for row in page.object_list]
-    return page.object_list  # type: ignore[no-any-return]
+    return page.object_list
 
 
 def _badge(status: str) -> SafeString:
@@ -469,6 +469,7 @@ def pixel_list(request: AuthenticatedRequest, *, brand: Brand, role: Role | None
         args = (brand.slug, row["pk"])
         row["url"] = fast_reverse("catalog:pixel_detail", args)
         row["get_platform_display"] = PLATFORM_LABELS.get(row["platform"], row["platform"])
+        row["has_access_token"] = bool(row["token_is_set"])
         names = selectors.joined(row["ad_accounts_joined"])
         row["ad_accounts"] = ", ".join(names) if names else None
         row["badge"] = _badge(row["status"])

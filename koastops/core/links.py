@@ -70,14 +70,14 @@ def fast_reverse(
         values.extend(str(value) for value in kwargs.values())
     for value in values:
         if not _SAFE.fullmatch(value):
-            return reverse(name, args=args or None, kwargs=kwargs or None)
+            return reverse(name, args=args or None, kwargs=dict(kwargs) if kwargs else None)
     key = (get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF, name, len(args), kwnames)
     try:
         pieces = _PATTERNS[key]
     except KeyError:
         pieces = _PATTERNS[key] = _compile(name, len(args), kwnames)
     if pieces is None:
-        return reverse(name, args=args or None, kwargs=kwargs or None)
+        return reverse(name, args=args or None, kwargs=dict(kwargs) if kwargs else None)
     if len(pieces) == 1:
         return str(pieces[0])
     return "".join(values[piece] if type(piece) is int else piece for piece in pieces)

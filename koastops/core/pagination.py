@@ -52,4 +52,4 @@ def _page_with_total(paginator: Paginator, queryset: QuerySet, raw: Any) -> Page
     else:
         return None  # past the end: get_page() counts and shows the last page
     paginator.__dict__["count"] = total  # Paginator.count is a cached_property
-    return paginator._get_page(rows, number, paginator)
+    return Page(rows, number, paginator)
