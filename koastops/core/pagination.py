@@ -38,9 +38,11 @@ def paginate(
 
 def _page_with_total(paginator: Paginator, queryset: QuerySet, raw: Any) -> Page | None:
     try:
-        number = max(int(raw), 1) if raw not in (None, "") else 1
+        number = int(raw) if raw not in (None, "") else 1
     except (TypeError, ValueError):
         number = 1  # as get_page: not a number -> the first page
+    if number < 1:
+        return None  # get_page() shows the last page for these
     size = paginator.per_page
     start = (number - 1) * size
     rows = list(queryset.annotate(**{_TOTAL: Window(Count("pk"))})[start : start + size])

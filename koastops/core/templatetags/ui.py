@@ -31,6 +31,7 @@ from typing import Any
 from django import template
 from django.conf import settings
 from django.template.base import FilterExpression, Node, Parser, Token
+from django.urls import NoReverseMatch
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -279,7 +280,12 @@ class _HrefNode(Node):
         kwargs: dict[str, Any] | None = None
         if self.kwargs:
             kwargs = {key: value.resolve(context) for key, value in self.kwargs.items()}
-        url = fast_reverse(name, args, kwargs)
+        try:
+            url = fast_reverse(name, args, kwargs)
+        except NoReverseMatch:
+            if not self.asvar:
+                raise
+            url = ""  # as {% url … as var %}
         if self.asvar:
             context[self.asvar] = url
             return ""
