@@ -11,6 +11,7 @@ from django.db.models import Count, QuerySet, Window
 from django.http import HttpRequest
 
 _TOTAL = "_pagination_total"
+_MAX_OFFSET = 2**31  # beyond any real list; a larger OFFSET may overflow the database's integer
 
 
 def paginate(
@@ -41,10 +42,10 @@ def _page_with_total(paginator: Paginator, queryset: QuerySet, raw: Any) -> Page
         number = int(raw) if raw not in (None, "") else 1
     except (TypeError, ValueError):
         number = 1  # as get_page: not a number -> the first page
-    if number < 1:
-        return None  # get_page() shows the last page for these
     size = paginator.per_page
     start = (number - 1) * size
+    if number < 1 or start + size > _MAX_OFFSET:
+        return None  # get_page() shows the last page (and never sends such an OFFSET)
     rows = list(queryset.annotate(**{_TOTAL: Window(Count("pk"))})[start : start + size])
     if rows:
         first = rows[0]
