@@ -49,8 +49,11 @@ def _count_per_brand(model: type[AdAccount] | type[Pixel], visible: Q) -> Coales
     return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
 
 
-def _brands(*, user: User, search: str, status: str) -> QuerySet[Brand]:
-    narrowed = policies.is_narrowed_anywhere(user)
+def _brands(
+    *, user: User, search: str, status: str, narrowed: bool | None = None
+) -> QuerySet[Brand]:
+    if narrowed is None:
+        narrowed = policies.is_narrowed_anywhere(user)
     queryset = policies.brands_for(user).annotate(
         ad_account_count=_count_per_brand(
             AdAccount, policies.ad_account_visible_q(user, narrowed=narrowed)
@@ -116,14 +119,50 @@ def _markets_of(through: type[Model], owner: str) -> Subquery:
     return Subquery(rows, output_field=CharField())
 
 
-def brand_rows(*, user: User, search: str = "", status: str = "active") -> QuerySet[Any]:
-    """The brand list's rows: ``pk``, ``name``, ``slug``, ``status``, ``ad_account_count``,
-    ``pixel_count`` (what the user may see) and ``markets`` (see ``market_pairs``)."""
-    return (
-        _brands(user=user, search=search, status=status)
-        .annotate(markets_joined=_markets_of(Brand.markets.through, "brand_id"))
-        .values("pk", "name", "slug", "status", "ad_account_count", "pixel_count", "markets_joined")
+def brand_rows_source(
+    *, user: User, search: str = "", status: str = "active"
+) -> tuple[str, Callable[..., QuerySet[Any]], tuple[int | str, ...]] | None:
+    """``brand_rows`` as ``(key, build, values)`` for ``paginate_cached`` (its statement
+    compiled once per process), or None when it cannot be (a narrowed user: the narrowing
+    subqueries; an inactive one)."""
+    if not policies.is_active_user(user):
+        return None
+    admin = policies.is_admin(user)
+    if not admin and policies.is_narrowed_anywhere(user):
+        return None  # the caller falls back to brand_rows(..., narrowed=True)
+
+    def build(*values: Any) -> QuerySet[Any]:
+        brands = Brand.objects.all() if admin else policies.brands_of_user_id(*values[:2])
+        queryset = brands.annotate(
+            ad_account_count=_count_per_brand(AdAccount, Q()),
+            pixel_count=_count_per_brand(Pixel, Q()),
+        )
+        if search:
+            term = values[-1]
+            queryset = queryset.filter(Q(name__icontains=term) | Q(slug__icontains=term))
+        return _brand_row_values(_status_filter(queryset, status).order_by("name"))
+
+    values: tuple[int | str, ...] = () if admin else (user.pk, policies.brand_content_type_id())
+    if search:
+        values = (*values, search)
+    shape = status if status in (CatalogStatus.ACTIVE, CatalogStatus.ARCHIVED) else "all"
+    key = f"brand_rows:{'admin' if admin else 'user'}:{shape}:{bool(search)}"
+    return key, build, values
+
+
+def _brand_row_values(queryset: QuerySet[Brand]) -> QuerySet[Any]:
+    return queryset.annotate(markets_joined=_markets_of(Brand.markets.through, "brand_id")).values(
+        "pk", "name", "slug", "status", "ad_account_count", "pixel_count", "markets_joined"
     )
+
+
+def brand_rows(
+    *, user: User, search: str = "", status: str = "active", narrowed: bool | None = None
+) -> QuerySet[Any]:
+    """The brand list's rows: ``pk``, ``name``, ``slug``, ``status``, ``ad_account_count``,
+    ``pixel_count`` (what the user may see) and ``markets`` (see ``market_pairs``).
+    ``narrowed``: ``policies.is_narrowed_anywhere(user)`` if the caller asked already."""
+    return _brand_row_values(_brands(user=user, search=search, status=status, narrowed=narrowed))
 
 
 def _ad_accounts(

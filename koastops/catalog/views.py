@@ -43,7 +43,7 @@ from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Pixel, Plat
 from koastops.core.exceptions import StaleVersion
 from koastops.core.htmx import add_toast, render_page
 from koastops.core.links import fast_reverse, url_pattern
-from koastops.core.pagination import paginate
+from koastops.core.pagination import paginate, paginate_cached
 from koastops.core.templatetags import ui
 from koastops.dashboard import attention
 from koastops.dashboard.panel import panel_context
@@ -101,7 +101,7 @@ def _list_context(
     request: AuthenticatedRequest, queryset: Any, search: str, status: str
 ) -> dict[str, Any]:
     return {
-        "page": paginate(request, queryset, one_query=True),
+        "page": paginate(request, queryset, one_query=True) if queryset is not None else None,
         "q": search,
         "status": status,
         "status_filters": STATUS_FILTERS,
@@ -181,8 +181,16 @@ def _form_status(request: AuthenticatedRequest) -> int:
 @require_GET
 def brand_list(request: AuthenticatedRequest) -> HttpResponse:
     search, status = ListFilterForm(request.GET).values()
-    queryset = selectors.brand_rows(user=request.user, search=search, status=status)
-    context = _list_context(request, queryset, search, status)
+    source = selectors.brand_rows_source(user=request.user, search=search, status=status)
+    if source is not None:
+        context = _list_context(request, None, search, status)
+        context["page"] = paginate_cached(request, *source[:2], *source[2])
+    else:
+        # Not cacheable: a narrowed user (for an inactive one the filters match nothing).
+        queryset = selectors.brand_rows(
+            user=request.user, search=search, status=status, narrowed=True
+        )
+        context = _list_context(request, queryset, search, status)
     detail = url_pattern("catalog:brand_detail")
     for row in _rows(context["page"]):
         row["url"] = detail.format(row["slug"])

@@ -35,44 +35,79 @@ def _compile(build: Callable[..., QuerySet], values: tuple[Any, ...]) -> tuple[A
         for i, value in enumerate(values)
     )
     queryset = build(*markers)
-    compiler = queryset.query.get_compiler(using=queryset.db)
+    query = queryset.query
+    compiler = query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()
     selected = [column[0] for column in compiler.select[: compiler.col_count]]
     converters = list(compiler.get_converters(selected).items())
-    positions = [markers.index(param) if param in markers else None for param in params]
-    if sorted({pos for pos in positions if pos is not None}) != list(range(len(values))):
+    names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    # Where each value goes: (index, False) as the parameter itself, (index, True) inside a
+    # ``contains`` pattern (``%value%``, LIKE-escaped as the ORM escapes it).
+    positions: list[tuple[int, bool] | None] = []
+    for param in params:
+        if param in markers:
+            positions.append((markers.index(param), False))
+        elif isinstance(param, str) and param[:1] == "%" == param[-1:] and param[1:-1] in markers:
+            positions.append((markers.index(param[1:-1]), True))
+        else:
+            positions.append(None)
+    if sorted({pos[0] for pos in positions if pos}) != list(range(len(values))):
         return None  # a value does not appear as a plain parameter: no cache for this query
-    return queryset.db, sql, list(params), positions, converters
+    return queryset.db, sql, list(params), positions, converters, names
 
 
-def rows(key: str, build: Callable[..., QuerySet], *values: int | str) -> list[tuple[Any, ...]]:
-    """The rows of ``build(*values)`` (a ``values_list()`` queryset), from cached SQL."""
+def _run(
+    key: str, build: Callable[..., QuerySet], values: tuple[Any, ...]
+) -> tuple[list[tuple[Any, ...]], list[str]] | None:
     if any(type(value) not in (int, str) for value in values):
-        return list(build(*values))
+        return None
     cache_key = (key, "".join("i" if type(value) is int else "s" for value in values))
     try:
         compiled = _COMPILED[cache_key]
     except KeyError:
         compiled = _COMPILED[cache_key] = _compile(build, values)
     if compiled is None:
-        return list(build(*values))
-    alias, sql, params, positions, converters = compiled
+        return None
+    alias, sql, params, positions, converters, names = compiled
     connection = connections[alias]
-    args = [
-        param if pos is None else values[pos] for param, pos in zip(params, positions, strict=True)
-    ]
+    args = []
+    for param, pos in zip(params, positions, strict=True):
+        if pos is None:
+            args.append(param)
+        elif pos[1]:
+            args.append(f"%{connection.ops.prep_for_like_query(values[pos[0]])}%")
+        else:
+            args.append(values[pos[0]])
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         found = cursor.fetchall()
     if not converters:
-        return [tuple(row) for row in found]
+        return [tuple(row) for row in found], names
     result = []
-    for row in found:
-        row = list(row)
+    for raw in found:
+        row = list(raw)
         for index, (functions, expression) in converters:
             value = row[index]
             for function in functions:
                 value = function(value, expression, connection)
             row[index] = value
         result.append(tuple(row))
-    return result
+    return result, names
+
+
+def rows(key: str, build: Callable[..., QuerySet], *values: int | str) -> list[tuple[Any, ...]]:
+    """The rows of ``build(*values)`` (a ``values_list()`` queryset), from cached SQL."""
+    found = _run(key, build, values)
+    if found is None:
+        return list(build(*values))
+    return found[0]
+
+
+def dict_rows(key: str, build: Callable[..., QuerySet], *values: int | str) -> list[dict[str, Any]]:
+    """The rows of ``build(*values)`` (a ``values()`` queryset), from cached SQL. A ``str``
+    value may also be used in a ``contains``/``icontains`` lookup."""
+    found = _run(key, build, values)
+    if found is None:
+        return list(build(*values))
+    result, names = found
+    return [dict(zip(names, row, strict=True)) for row in result]

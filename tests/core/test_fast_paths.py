@@ -151,3 +151,27 @@ def test_one_query_pagination_matches_the_paginator(settings, number):
     )
     assert [row["pk"] for row in fast.object_list] == [brand.pk for brand in slow.object_list]
     assert fast.querystring == slow.querystring == "q=x"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("term", ["50%", "a_b", "back\\slash", "ALPHA", "nothing"])
+def test_sqlcache_contains_values_are_escaped_as_the_orm_escapes_them(term):
+    for name in ("Alpha 50% off", "a_b brand", "axb brand", "back\\slash", "Other"):
+        BrandFactory(name=name)
+
+    def build(value: str):
+        return Brand.objects.filter(name__icontains=value).order_by("name").values("pk", "name")
+
+    expected = list(build(term))
+    assert sqlcache.dict_rows("test:contains", build, term) == expected
+    assert sqlcache._COMPILED[("test:contains", "s")] is not None  # the cached path ran
+
+
+def test_the_brand_list_reads_through_one_cached_statement(
+    admin_client, brand, django_assert_num_queries
+):
+    admin_client.get(reverse("catalog:brand_list"))
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(reverse("catalog:brand_list"), {"q": brand.name[:3]})
+    assert brand.name in response.content.decode()
+    assert sum("catalog_brand" in q["sql"] and "OVER" in q["sql"] for q in queries) == 1
