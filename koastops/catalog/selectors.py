@@ -190,6 +190,49 @@ def ad_account_list(
     ).prefetch_related(Prefetch("markets", queryset=Market.objects.order_by("code")))
 
 
+_AD_ACCOUNT_ROW_FIELDS = (
+    "pk",
+    "name",
+    "platform",
+    "external_id",
+    "currency",
+    "time_zone",
+    "status",
+    "pixel_count",
+    "markets_joined",
+)
+
+
+def ad_account_rows_source(
+    *, user: User, brand: Brand, search: str = "", status: str = "active", role: Role | None
+) -> tuple[str, Callable[..., QuerySet[Any]], tuple[int | str, ...]] | None:
+    """``ad_account_rows`` as ``(key, build, values)`` for ``paginate_cached``, or None
+    when it cannot be compiled once (a media buyer, who may be narrowed; an inactive
+    user). ``role``: the user's role on the brand (the decorator's)."""
+    if not policies.is_active_user(user):
+        return None
+    if not policies.is_admin(user) and (role is None or role == Role.MEDIA_BUYER):
+        return None
+
+    def build(brand_id: int, *term: str) -> QuerySet[Any]:
+        queryset = AdAccount.objects.filter(brand_id=brand_id).annotate(pixel_count=Count("pixels"))
+        if term:
+            queryset = queryset.filter(
+                Q(name__icontains=term[0]) | Q(external_id__icontains=term[0])
+            )
+        rows: QuerySet[Any] = (
+            _status_filter(queryset, status)
+            .order_by("name")
+            .annotate(markets_joined=_markets_of(AdAccount.markets.through, "adaccount_id"))
+            .values(*_AD_ACCOUNT_ROW_FIELDS)
+        )
+        return rows
+
+    values: tuple[int | str, ...] = (brand.pk, search) if search else (brand.pk,)
+    shape = status if status in (CatalogStatus.ACTIVE, CatalogStatus.ARCHIVED) else "all"
+    return f"ad_account_rows:{shape}:{bool(search)}", build, values
+
+
 def ad_account_rows(
     *,
     user: User,
@@ -201,19 +244,10 @@ def ad_account_rows(
     """The ad account list's rows (``values()``: the fields it prints, ``pixel_count`` and
     ``markets_joined``, see ``market_pairs``); arguments as ``ad_account_list``."""
     queryset = _ad_accounts(user=user, brand=brand, search=search, status=status, role=role)
-    return queryset.annotate(
+    rows: QuerySet[Any] = queryset.annotate(
         markets_joined=_markets_of(AdAccount.markets.through, "adaccount_id")
-    ).values(
-        "pk",
-        "name",
-        "platform",
-        "external_id",
-        "currency",
-        "time_zone",
-        "status",
-        "pixel_count",
-        "markets_joined",
-    )
+    ).values(*_AD_ACCOUNT_ROW_FIELDS)
+    return rows
 
 
 def _pixels(

@@ -320,10 +320,17 @@ def ad_account_list(
     request: AuthenticatedRequest, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     search, status = ListFilterForm(request.GET).values()
-    queryset = selectors.ad_account_rows(
+    source = selectors.ad_account_rows_source(
         user=request.user, brand=brand, search=search, status=status, role=role
     )
-    context = _list_context(request, queryset, search, status)
+    if source is not None:
+        context = _list_context(request, None, search, status)
+        context["page"] = paginate_cached(request, *source[:2], *source[2])
+    else:
+        queryset = selectors.ad_account_rows(
+            user=request.user, brand=brand, search=search, status=status, role=role
+        )
+        context = _list_context(request, queryset, search, status)
     can_manage = policies.can(request.user, "catalog.manage", brand, role=role)
     for row in _rows(context["page"]):
         row["get_platform_display"] = PLATFORM_LABELS.get(row["platform"], row["platform"])
