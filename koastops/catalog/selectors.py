@@ -305,15 +305,18 @@ def pixel_rows(
     queryset = _pixels(
         user=user, brand=brand, search=search, status=status, role=role, facets=facets
     )
+    return _pixel_row_values(queryset, pixel_ad_accounts(user=user, brand=brand, role=role))
+
+
+def _pixel_row_values(queryset: QuerySet[Pixel], linked: QuerySet[AdAccount]) -> QuerySet[Any]:
     names = (
-        pixel_ad_accounts(user=user, brand=brand, role=role)
-        .filter(pixels=OuterRef("pk"))
+        linked.filter(pixels=OuterRef("pk"))
         .order_by()
         .values("brand_id")
         .annotate(joined=_joined("name", "name"))
         .values("joined")
     )
-    return queryset.annotate(
+    rows: QuerySet[Any] = queryset.annotate(
         token_is_set=ExpressionWrapper(~WITHOUT_TOKEN, output_field=BooleanField()),
         ad_accounts_joined=Subquery(names, output_field=CharField()),
     ).values(
@@ -327,6 +330,47 @@ def pixel_rows(
         "token_is_set",
         "ad_accounts_joined",
     )
+    return rows
+
+
+def pixel_rows_source(
+    *,
+    user: User,
+    brand: Brand,
+    search: str = "",
+    status: str = "active",
+    role: Role | None,
+    facets: Mapping[str, str] | None = None,
+) -> tuple[str, Callable[..., QuerySet[Any]], tuple[int | str, ...]] | None:
+    """``pixel_rows`` as ``(key, build, values)`` for ``paginate_cached``, or None when it
+    cannot be compiled once (a media buyer, who may be narrowed; an inactive user)."""
+    if not policies.is_active_user(user):
+        return None
+    if not policies.is_admin(user) and (role is None or role == Role.MEDIA_BUYER):
+        return None
+    chosen = tuple(
+        sorted(
+            (name, value)
+            for name, value in (facets or {}).items()
+            if PIXEL_FACET_Q.get(name, {}).get(value) is not None
+        )
+    )
+
+    def build(brand_id: int, *term: str) -> QuerySet[Any]:
+        queryset = Pixel.objects.filter(brand_id=brand_id)
+        if term:
+            queryset = queryset.filter(
+                Q(name__icontains=term[0]) | Q(external_id__icontains=term[0])
+            )
+        for name, value in chosen:
+            queryset = queryset.filter(PIXEL_FACET_Q[name][value])
+        queryset = _status_filter(queryset, status).order_by("name")
+        return _pixel_row_values(queryset, AdAccount.objects.filter(brand_id=brand_id))
+
+    values: tuple[int | str, ...] = (brand.pk, search) if search else (brand.pk,)
+    shape = status if status in (CatalogStatus.ACTIVE, CatalogStatus.ARCHIVED) else "all"
+    facet_key = ",".join(f"{name}={value}" for name, value in chosen)
+    return f"pixel_rows:{shape}:{bool(search)}:{facet_key}", build, values
 
 
 # What each pixel facet means, as a filter; the stat counts below use the same conditions,

@@ -475,10 +475,17 @@ def pixel_list(request: AuthenticatedRequest, *, brand: Brand, role: Role | None
     filters = PixelFilterForm(request.GET)
     search, status = filters.values()
     facets = filters.facets()
-    queryset = selectors.pixel_rows(
+    source = selectors.pixel_rows_source(
         user=request.user, brand=brand, search=search, status=status, role=role, facets=facets
     )
-    context = _list_context(request, queryset, search, status)
+    if source is not None:
+        context = _list_context(request, None, search, status)
+        context["page"] = paginate_cached(request, *source[:2], *source[2])
+    else:
+        queryset = selectors.pixel_rows(
+            user=request.user, brand=brand, search=search, status=status, role=role, facets=facets
+        )
+        context = _list_context(request, queryset, search, status)
     can_manage = policies.can(request.user, "catalog.manage", brand, role=role)
     for row in _rows(context["page"]):
         args = (brand.slug, row["pk"])
