@@ -18,8 +18,9 @@ to users and the tests check that the two agree.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
@@ -30,7 +31,7 @@ from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.timezone import now
-from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+from guardian.shortcuts import assign_perm, remove_perm
 
 from koastops.accounts.http import AuthenticatedRequest, BrandRequest
 from koastops.accounts.models import (
@@ -40,6 +41,7 @@ from koastops.accounts.models import (
     Role,
     User,
 )
+from koastops.core import sqlcache
 
 if TYPE_CHECKING:
     from koastops.activity.models import ActivityEntry
@@ -120,20 +122,48 @@ def require(allowed: bool, message: str = "You may not do this.") -> None:
 
 
 def brands_for(user: Any) -> QuerySet[Brand]:
-    """Every brand the user holds a role on (all for admins), archived ones included."""
+    """Every brand the user holds a role on (all for admins), archived ones included.
+
+    The same rows as guardian's ``get_objects_for_user(user, ROLE_PERMS, klass=Brand,
+    any_perm=True, use_groups=False, with_superuser=True, accept_global_perms=False)``,
+    written out: the brand grants have their own table with a real foreign key, and
+    guardian's general path costs more to build than the query costs to run (every page
+    asks twice: the brand switcher and the brand in the URL)."""
+    from django.contrib.contenttypes.models import ContentType
+
     from koastops.catalog.models import Brand
 
     if not is_active_user(user):
         return Brand.objects.none()
-    return get_objects_for_user(
-        user,
-        ROLE_PERMS,
-        klass=Brand,
-        any_perm=True,
-        use_groups=False,
-        with_superuser=True,
-        accept_global_perms=False,
+    if user.is_superuser:
+        return Brand.objects.all()
+    grants = BrandUserObjectPermission.objects.filter(
+        user_id=user.pk,
+        permission__content_type=ContentType.objects.get_for_model(Brand),
+        permission__codename__in=ROLE_CODENAMES,
     )
+    return Brand.objects.filter(pk__in=grants.values("content_object_id"))
+
+
+def brands_of_user_id(user_id: int, content_type_id: int) -> QuerySet[Brand]:
+    """``brands_for`` a non-admin, active user, from ids (for statements compiled once
+    with markers, ``koastops.core.sqlcache``): ``content_type_id`` is the Brand's."""
+    from koastops.catalog.models import Brand
+
+    grants = BrandUserObjectPermission.objects.filter(
+        user_id=user_id,
+        permission__content_type_id=content_type_id,
+        permission__codename__in=ROLE_CODENAMES,
+    )
+    return Brand.objects.filter(pk__in=grants.values("content_object_id"))
+
+
+def brand_content_type_id() -> int:
+    from django.contrib.contenttypes.models import ContentType
+
+    from koastops.catalog.models import Brand
+
+    return int(ContentType.objects.get_for_model(Brand).pk)
 
 
 def brand_for_view(user: Any, slug: str) -> Brand:
@@ -142,6 +172,111 @@ def brand_for_view(user: Any, slug: str) -> Brand:
     if brand is None:
         raise Http404("No such brand.")
     return brand
+
+
+_BRAND_FIELDS: list[str] = []  # Brand's concrete fields (attnames), filled on first use
+
+
+def _brand_fields() -> list[str]:
+    from koastops.catalog.models import Brand
+
+    if not _BRAND_FIELDS:
+        _BRAND_FIELDS.extend(field.attname for field in Brand._meta.concrete_fields)
+    return _BRAND_FIELDS
+
+
+def _role_subquery(user_id: Any) -> Subquery:
+    role = Membership.objects.filter(user_id=user_id, brand=OuterRef("pk")).values("role")[:1]
+    return Subquery(role, output_field=CharField())
+
+
+def _brand_with_role_query(user_id: int, content_type_id: int, slug: str) -> QuerySet[Any]:
+    from koastops.catalog.models import Brand
+
+    grants = BrandUserObjectPermission.objects.filter(
+        user_id=user_id,
+        permission__content_type_id=content_type_id,
+        permission__codename__in=ROLE_CODENAMES,
+    )
+    return (
+        Brand.objects.filter(pk__in=grants.values("content_object_id"), slug=slug)
+        .annotate(viewer_role=_role_subquery(user_id))
+        .order_by()
+        .values_list(*_brand_fields(), "viewer_role")[:1]
+    )
+
+
+def _any_brand_with_role_query(user_id: int, slug: str) -> QuerySet[Any]:
+    from koastops.catalog.models import Brand
+
+    return (
+        Brand.objects.filter(slug=slug)
+        .annotate(viewer_role=_role_subquery(user_id))
+        .order_by()
+        .values_list(*_brand_fields(), "viewer_role")[:1]
+    )
+
+
+def brand_and_role_for_view(user: Any, slug: str) -> tuple[Brand, Role | None]:
+    """``brand_for_view`` and ``role_for`` in one query: the brand (404 as there) and the
+    user's role on it (None for an admin without one). The statement is compiled once per
+    process (``koastops.core.sqlcache``): every brand page runs it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from koastops.catalog.models import Brand
+
+    if not is_active_user(user):
+        raise Http404("No such brand.")
+    if user.is_superuser:
+        found = sqlcache.rows("brand_with_role:admin", _any_brand_with_role_query, user.pk, slug)
+    else:
+        content_type = ContentType.objects.get_for_model(Brand)
+        found = sqlcache.rows(
+            "brand_with_role", _brand_with_role_query, user.pk, content_type.pk, slug
+        )
+    if not found:
+        raise Http404("No such brand.")
+    *values, role = found[0]
+    brand = Brand.from_db(Brand.objects.db, _brand_fields(), values)
+    return brand, Role(role) if role else None
+
+
+def _switcher_query(user_id: int, content_type_id: int) -> QuerySet[Any]:
+    from koastops.catalog.models import Brand
+
+    grants = BrandUserObjectPermission.objects.filter(
+        user_id=user_id,
+        permission__content_type_id=content_type_id,
+        permission__codename__in=ROLE_CODENAMES,
+    )
+    return (
+        Brand.objects.filter(pk__in=grants.values("content_object_id"))
+        .order_by("name")
+        .values_list("pk", "name", "slug")[:50]
+    )
+
+
+def _admin_switcher_query() -> QuerySet[Any]:
+    from koastops.catalog.models import Brand
+
+    return Brand.objects.order_by("name").values_list("pk", "name", "slug")[:50]
+
+
+def switcher_brands(user: Any) -> list[tuple[int, str, str]]:
+    """``(pk, name, slug)`` of the first 50 brands (by name) the user may see: the brand
+    switcher of every page (one query, compiled once per process)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from koastops.catalog.models import Brand
+
+    if not is_active_user(user):
+        return []
+    if user.is_superuser:
+        found = sqlcache.rows("switcher:admin", _admin_switcher_query)
+    else:
+        content_type = ContentType.objects.get_for_model(Brand)
+        found = sqlcache.rows("switcher", _switcher_query, user.pk, content_type.pk)
+    return [(pk, name, slug) for pk, name, slug in found]
 
 
 def _narrowings(user: Any) -> QuerySet[AdAccountUserObjectPermission]:
@@ -157,7 +292,11 @@ def is_narrowed_anywhere(user: Any) -> bool:
     itself."""
     if is_admin(user) or not is_active_user(user):
         return False
-    return _narrowings(user).exists()
+    return bool(sqlcache.rows("narrowed", _narrowed_query, user.pk))
+
+
+def _narrowed_query(user_id: int) -> QuerySet[Any]:
+    return _narrowings(user_id).values_list("pk")[:1]
 
 
 def ad_account_visible_q(user: Any, *, narrowed: bool = True) -> Q:
@@ -469,21 +608,44 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
-def capabilities_on(request: HttpRequest, brand: Brand) -> dict[str, bool]:
+def _capability_table(role: Role | None, admin: bool) -> Mapping[str, bool]:
+    """Every capability (``members.view`` as ``members_view``) for a role, or an admin."""
+    key = (role, admin)
+    table = _CAPABILITY_TABLES.get(key)
+    if table is None:
+        table = MappingProxyType(
+            {
+                capability.replace(".", "_"): admin or (role is not None and role in allowed)
+                for capability, allowed in CAPABILITIES.items()
+            }
+        )
+        _CAPABILITY_TABLES[key] = table
+    return table
+
+
+_CAPABILITY_TABLES: dict[tuple[Role | None, bool], Mapping[str, bool]] = {}
+
+
+def capabilities_on(request: HttpRequest, brand: Brand) -> Mapping[str, bool]:
     """Every capability of the signed-in user on ``brand`` (``members.view`` as
-    ``members_view``), reusing the role ``brand_capability`` resolved for this request."""
+    ``members_view``), the same answers as ``can()``. Reuses the role
+    ``brand_capability`` resolved for this request (no query then), and answers from the
+    request's memo when asked again about the same brand and user (once per request)."""
     user = request.user
+    memo = getattr(request, "_capabilities_memo", None)
+    if memo is not None and memo[0] == (brand.pk, user.pk):
+        return memo[1]  # type: ignore[no-any-return]
     known = getattr(request, "brand_role", None)
     if is_admin(user):
-        role = None
+        table = _capability_table(None, True)
+    elif not is_active_user(user):
+        table = _capability_table(None, False)
     elif known is not None and known[0] == brand.pk:
-        role = known[1]
+        table = _capability_table(known[1], False)
     else:
-        role = role_for(user, brand)
-    return {
-        capability.replace(".", "_"): can(user, capability, brand, role=role)
-        for capability in CAPABILITIES
-    }
+        table = _capability_table(role_for(user, brand), False)
+    request._capabilities_memo = ((brand.pk, user.pk), table)  # type: ignore[attr-defined]
+    return table
 
 
 def brand_capability(
@@ -498,8 +660,7 @@ def brand_capability(
         def wrapper(
             request: BrandRequest, slug: str, *args: Any, **kwargs: Any
         ) -> HttpResponseBase:
-            brand = brand_for_view(request.user, slug)
-            role = role_for(request.user, brand)
+            brand, role = brand_and_role_for_view(request.user, slug)
             require(can(request.user, capability, brand, role=role))
             # For the page's own capability checks (templates): known, so not asked again.
             request.brand_role = (brand.pk, role)

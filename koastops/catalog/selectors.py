@@ -4,19 +4,25 @@ number of queries (annotations and prefetches, never per-row lookups)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+from django.db import connection
 from django.db.models import (
+    BooleanField,
+    CharField,
     Count,
+    ExpressionWrapper,
     IntegerField,
     Model,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    StringAgg,
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Concat
 
 from koastops.accounts import policies
 from koastops.accounts.models import Role, User
@@ -44,8 +50,11 @@ def _count_per_brand(model: type[AdAccount] | type[Pixel], visible: Q) -> Coales
     return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
 
 
-def brand_list(*, user: User, search: str = "", status: str = "active") -> QuerySet[Brand]:
-    narrowed = policies.is_narrowed_anywhere(user)
+def _brands(
+    *, user: User, search: str, status: str, narrowed: bool | None = None
+) -> QuerySet[Brand]:
+    if narrowed is None:
+        narrowed = policies.is_narrowed_anywhere(user)
     queryset = policies.brands_for(user).annotate(
         ad_account_count=_count_per_brand(
             AdAccount, policies.ad_account_visible_q(user, narrowed=narrowed)
@@ -54,11 +63,118 @@ def brand_list(*, user: User, search: str = "", status: str = "active") -> Query
     )
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))
-    return (
-        _status_filter(queryset, status)
-        .prefetch_related(Prefetch("markets", queryset=Market.objects.order_by("code")))
-        .order_by("name")
+    return _status_filter(queryset, status).order_by("name")
+
+
+def brand_list(*, user: User, search: str = "", status: str = "active") -> QuerySet[Brand]:
+    return _brands(user=user, search=search, status=status).prefetch_related(
+        Prefetch("markets", queryset=Market.objects.order_by("code"))
     )
+
+
+# --- rows for the list pages: values() and joined strings, no model instances ---------------
+# A list page prints its rows and nothing else: ``values()`` rows, with the markets (or a
+# pixel's linked ad accounts) joined into one string by a correlated subquery instead of a
+# prefetch query and its instances. ``joined()`` splits such a string back.
+_ITEM = "\x1f"  # between two joined items
+_PART = "\x1e"  # between the parts of one item (a market's code and name)
+
+
+def _joined(expression: Any, order_by: str) -> StringAgg:
+    # Ordered in SQL where the database can (PostgreSQL; SQLite from 3.44), else joined()
+    # sorts (SQLite's binary collation is Python's string order).
+    ordered = connection.features.supports_aggregate_order_by_clause
+    return StringAgg(expression, Value(_ITEM), order_by=order_by if ordered else None)
+
+
+def joined(value: str | None) -> list[str]:
+    """The items of a string joined by a row selector, in order."""
+    if not value:
+        return []
+    items = value.split(_ITEM)
+    if not connection.features.supports_aggregate_order_by_clause:
+        items.sort()
+    return items
+
+
+def market_pairs(value: str | None) -> list[tuple[str, str]]:
+    """``(code, name)`` of each market of a row's ``markets``, by code."""
+    return [tuple(item.split(_PART, 1)) for item in joined(value)]  # type: ignore[misc]
+
+
+def _markets_of(through: type[Model], owner: str) -> Subquery:
+    """The row's markets, joined: ``code<part>name<item>code<part>name…``. Read from the
+    (small) market table by id, which PostgreSQL plans as index lookups."""
+    pairs = Concat("code", Value(_PART), "name", output_field=CharField())
+    linked = through._default_manager.filter(**{owner: OuterRef(OuterRef("pk"))}).values(
+        "market_id"
+    )
+    rows = (
+        Market.objects.filter(pk__in=linked)
+        .order_by()
+        .annotate(one=Value(1))
+        .values("one")  # one group: every market of the row
+        .annotate(joined=_joined(pairs, "code"))
+        .values("joined")
+    )
+    return Subquery(rows, output_field=CharField())
+
+
+def brand_rows_source(
+    *, user: User, search: str = "", status: str = "active"
+) -> tuple[str, Callable[..., QuerySet[Any]], tuple[int | str, ...]] | None:
+    """``brand_rows`` as ``(key, build, values)`` for ``paginate_cached`` (its statement
+    compiled once per process), or None when it cannot be (a narrowed user: the narrowing
+    subqueries; an inactive one)."""
+    if not policies.is_active_user(user):
+        return None
+    admin = policies.is_admin(user)
+    if not admin and policies.is_narrowed_anywhere(user):
+        return None  # the caller falls back to brand_rows(..., narrowed=True)
+
+    def build(*values: Any) -> QuerySet[Any]:
+        brands = Brand.objects.all() if admin else policies.brands_of_user_id(*values[:2])
+        queryset = brands.annotate(
+            ad_account_count=_count_per_brand(AdAccount, Q()),
+            pixel_count=_count_per_brand(Pixel, Q()),
+        )
+        if search:
+            term = values[-1]
+            queryset = queryset.filter(Q(name__icontains=term) | Q(slug__icontains=term))
+        return _brand_row_values(_status_filter(queryset, status).order_by("name"))
+
+    values: tuple[int | str, ...] = () if admin else (user.pk, policies.brand_content_type_id())
+    if search:
+        values = (*values, search)
+    shape = status if status in (CatalogStatus.ACTIVE, CatalogStatus.ARCHIVED) else "all"
+    key = f"brand_rows:{'admin' if admin else 'user'}:{shape}:{bool(search)}"
+    return key, build, values
+
+
+def _brand_row_values(queryset: QuerySet[Brand]) -> QuerySet[Any]:
+    return queryset.annotate(markets_joined=_markets_of(Brand.markets.through, "brand_id")).values(
+        "pk", "name", "slug", "status", "ad_account_count", "pixel_count", "markets_joined"
+    )
+
+
+def brand_rows(
+    *, user: User, search: str = "", status: str = "active", narrowed: bool | None = None
+) -> QuerySet[Any]:
+    """The brand list's rows: ``pk``, ``name``, ``slug``, ``status``, ``ad_account_count``,
+    ``pixel_count`` (what the user may see) and ``markets`` (see ``market_pairs``).
+    ``narrowed``: ``policies.is_narrowed_anywhere(user)`` if the caller asked already."""
+    return _brand_row_values(_brands(user=user, search=search, status=status, narrowed=narrowed))
+
+
+def _ad_accounts(
+    *, user: User, brand: Brand, search: str, status: str, role: Role | None
+) -> QuerySet[AdAccount]:
+    queryset = policies.ad_accounts_for(user, brand, role=role).annotate(
+        pixel_count=Count("pixels")
+    )
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
+    return _status_filter(queryset, status).order_by("name")
 
 
 def ad_account_list(
@@ -70,16 +186,88 @@ def ad_account_list(
     role: Role | None = None,
 ) -> QuerySet[AdAccount]:
     """``role``: the user's role on the brand when the caller knows it (cheaper query)."""
-    queryset = policies.ad_accounts_for(user, brand, role=role).annotate(
-        pixel_count=Count("pixels")
-    )
+    return _ad_accounts(
+        user=user, brand=brand, search=search, status=status, role=role
+    ).prefetch_related(Prefetch("markets", queryset=Market.objects.order_by("code")))
+
+
+_AD_ACCOUNT_ROW_FIELDS = (
+    "pk",
+    "name",
+    "platform",
+    "external_id",
+    "currency",
+    "time_zone",
+    "status",
+    "pixel_count",
+    "markets_joined",
+)
+
+
+def ad_account_rows_source(
+    *, user: User, brand: Brand, search: str = "", status: str = "active", role: Role | None
+) -> tuple[str, Callable[..., QuerySet[Any]], tuple[int | str, ...]] | None:
+    """``ad_account_rows`` as ``(key, build, values)`` for ``paginate_cached``, or None
+    when it cannot be compiled once (a media buyer, who may be narrowed; an inactive
+    user). ``role``: the user's role on the brand (the decorator's)."""
+    if not policies.is_active_user(user):
+        return None
+    if not policies.is_admin(user) and (role is None or role == Role.MEDIA_BUYER):
+        return None
+
+    def build(brand_id: int, *term: str) -> QuerySet[Any]:
+        queryset = AdAccount.objects.filter(brand_id=brand_id).annotate(pixel_count=Count("pixels"))
+        if term:
+            queryset = queryset.filter(
+                Q(name__icontains=term[0]) | Q(external_id__icontains=term[0])
+            )
+        rows: QuerySet[Any] = (
+            _status_filter(queryset, status)
+            .order_by("name")
+            .annotate(markets_joined=_markets_of(AdAccount.markets.through, "adaccount_id"))
+            .values(*_AD_ACCOUNT_ROW_FIELDS)
+        )
+        return rows
+
+    values: tuple[int | str, ...] = (brand.pk, search) if search else (brand.pk,)
+    shape = status if status in (CatalogStatus.ACTIVE, CatalogStatus.ARCHIVED) else "all"
+    return f"ad_account_rows:{shape}:{bool(search)}", build, values
+
+
+def ad_account_rows(
+    *,
+    user: User,
+    brand: Brand,
+    search: str = "",
+    status: str = "active",
+    role: Role | None = None,
+) -> QuerySet[Any]:
+    """The ad account list's rows (``values()``: the fields it prints, ``pixel_count`` and
+    ``markets_joined``, see ``market_pairs``); arguments as ``ad_account_list``."""
+    queryset = _ad_accounts(user=user, brand=brand, search=search, status=status, role=role)
+    rows: QuerySet[Any] = queryset.annotate(
+        markets_joined=_markets_of(AdAccount.markets.through, "adaccount_id")
+    ).values(*_AD_ACCOUNT_ROW_FIELDS)
+    return rows
+
+
+def _pixels(
+    *,
+    user: User,
+    brand: Brand,
+    search: str,
+    status: str,
+    role: Role | None,
+    facets: Mapping[str, str] | None,
+) -> QuerySet[Pixel]:
+    queryset = policies.pixels_for(user, brand, role=role)
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
-    return (
-        _status_filter(queryset, status)
-        .prefetch_related(Prefetch("markets", queryset=Market.objects.order_by("code")))
-        .order_by("name")
-    )
+    for name, value in (facets or {}).items():
+        condition = PIXEL_FACET_Q.get(name, {}).get(value)
+        if condition is not None:
+            queryset = queryset.filter(condition)
+    return _status_filter(queryset, status).order_by("name")
 
 
 def pixel_list(
@@ -94,17 +282,96 @@ def pixel_list(
     """``role``: the user's role on the brand when the caller knows it (cheaper query).
     ``facets``: ``{"token": "missing"|"set", "capi": "on"|"off", "fired": "never"|"ever"}``
     (the pixel list's chips; unknown names or values are ignored)."""
-    queryset = policies.pixels_for(user, brand, role=role)
-    if search:
-        queryset = queryset.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
-    for name, value in (facets or {}).items():
-        condition = PIXEL_FACET_Q.get(name, {}).get(value)
-        if condition is not None:
-            queryset = queryset.filter(condition)
+    queryset = _pixels(
+        user=user, brand=brand, search=search, status=status, role=role, facets=facets
+    )
     # Only the linked accounts the user may see: a narrowed media buyer never reads the
     # name of another account, not even next to a pixel they share.
     linked = Prefetch("ad_accounts", queryset=pixel_ad_accounts(user=user, brand=brand, role=role))
-    return _status_filter(queryset, status).prefetch_related(linked).order_by("name")
+    return queryset.prefetch_related(linked)
+
+
+def pixel_rows(
+    *,
+    user: User,
+    brand: Brand,
+    search: str = "",
+    status: str = "active",
+    role: Role | None = None,
+    facets: Mapping[str, str] | None = None,
+) -> QuerySet[Any]:
+    """The pixel list's rows (``values()``: the fields it prints, ``token_is_set`` and
+    ``ad_accounts_joined``: the names of the linked accounts the user may see, see
+    ``joined``); arguments as ``pixel_list``."""
+    queryset = _pixels(
+        user=user, brand=brand, search=search, status=status, role=role, facets=facets
+    )
+    return _pixel_row_values(queryset, pixel_ad_accounts(user=user, brand=brand, role=role))
+
+
+def _pixel_row_values(queryset: QuerySet[Pixel], linked: QuerySet[AdAccount]) -> QuerySet[Any]:
+    names = (
+        linked.filter(pixels=OuterRef("pk"))
+        .order_by()
+        .values("brand_id")
+        .annotate(joined=_joined("name", "name"))
+        .values("joined")
+    )
+    rows: QuerySet[Any] = queryset.annotate(
+        token_is_set=ExpressionWrapper(~WITHOUT_TOKEN, output_field=BooleanField()),
+        ad_accounts_joined=Subquery(names, output_field=CharField()),
+    ).values(
+        "pk",
+        "name",
+        "platform",
+        "external_id",
+        "capi_enabled",
+        "last_fired_at",
+        "status",
+        "token_is_set",
+        "ad_accounts_joined",
+    )
+    return rows
+
+
+def pixel_rows_source(
+    *,
+    user: User,
+    brand: Brand,
+    search: str = "",
+    status: str = "active",
+    role: Role | None,
+    facets: Mapping[str, str] | None = None,
+) -> tuple[str, Callable[..., QuerySet[Any]], tuple[int | str, ...]] | None:
+    """``pixel_rows`` as ``(key, build, values)`` for ``paginate_cached``, or None when it
+    cannot be compiled once (a media buyer, who may be narrowed; an inactive user)."""
+    if not policies.is_active_user(user):
+        return None
+    if not policies.is_admin(user) and (role is None or role == Role.MEDIA_BUYER):
+        return None
+    chosen = tuple(
+        sorted(
+            (name, value)
+            for name, value in (facets or {}).items()
+            if PIXEL_FACET_Q.get(name, {}).get(value) is not None
+        )
+    )
+
+    def build(brand_id: int, *term: str) -> QuerySet[Any]:
+        queryset = Pixel.objects.filter(brand_id=brand_id)
+        if term:
+            queryset = queryset.filter(
+                Q(name__icontains=term[0]) | Q(external_id__icontains=term[0])
+            )
+        for name, value in chosen:
+            queryset = queryset.filter(PIXEL_FACET_Q[name][value])
+        queryset = _status_filter(queryset, status).order_by("name")
+        return _pixel_row_values(queryset, AdAccount.objects.filter(brand_id=brand_id))
+
+    values: tuple[int | str, ...] = (brand.pk, search) if search else (brand.pk,)
+    shape = status if status in (CatalogStatus.ACTIVE, CatalogStatus.ARCHIVED) else "all"
+    facet_key = ",".join(f"{name}={value}" for name, value in chosen)
+    return f"pixel_rows:{shape}:{bool(search)}:{facet_key}", build, values
 
 
 # What each pixel facet means, as a filter; the stat counts below use the same conditions,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 from django.contrib import messages
@@ -18,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
@@ -37,10 +39,12 @@ from koastops.catalog.forms import (
     PixelTokenForm,
     add_service_error,
 )
-from koastops.catalog.models import AdAccount, Brand, Pixel
+from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Pixel, Platform
 from koastops.core.exceptions import StaleVersion
 from koastops.core.htmx import add_toast, render_page
-from koastops.core.pagination import paginate
+from koastops.core.links import fast_reverse, url_pattern
+from koastops.core.pagination import paginate, paginate_cached
+from koastops.core.templatetags import ui
 from koastops.dashboard import attention
 from koastops.dashboard.panel import panel_context
 
@@ -97,11 +101,48 @@ def _list_context(
     request: AuthenticatedRequest, queryset: Any, search: str, status: str
 ) -> dict[str, Any]:
     return {
-        "page": paginate(request, queryset),
+        "page": paginate(request, queryset, one_query=True) if queryset is not None else None,
         "q": search,
         "status": status,
         "status_filters": STATUS_FILTERS,
     }
+
+
+# The list pages' rows are ``values()`` dicts (selectors.*_rows); their printed pieces are
+# made here, once per row, so the template's row loop only prints strings.
+_NONE = mark_safe('<span class="muted">None</span>')
+STATUS_LABELS = dict(CatalogStatus.choices)
+PLATFORM_LABELS = dict(Platform.choices)
+
+
+class Row(dict[str, Any]):
+    """A list row: a ``values()`` dict the view adds its printed pieces to; the template
+    reads it as a dict (the fastest lookup), Python code may use attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _rows(page: Any) -> list[Row]:
+    page.object_list = [Row(row) for row in page.object_list]
+    return page.object_list
+
+
+def _badge(status: str) -> SafeString:
+    return ui.badge_for(status, STATUS_LABELS.get(status, status))
+
+
+def _markets_html(markets_joined: str | None) -> SafeString:
+    """``<abbr title="Germany">DE</abbr>, …`` or a muted "None"."""
+    pairs = selectors.market_pairs(markets_joined)
+    if not pairs:
+        return _NONE
+    return mark_safe(  # noqa: S308 - every value is escaped
+        ", ".join(f'<abbr title="{escape(name)}">{escape(code)}</abbr>' for code, name in pairs)
+    )
 
 
 def _chips(request: AuthenticatedRequest, facets: dict[str, str]) -> list[dict[str, str]]:
@@ -140,8 +181,21 @@ def _form_status(request: AuthenticatedRequest) -> int:
 @require_GET
 def brand_list(request: AuthenticatedRequest) -> HttpResponse:
     search, status = ListFilterForm(request.GET).values()
-    queryset = selectors.brand_list(user=request.user, search=search, status=status)
-    context = _list_context(request, queryset, search, status)
+    source = selectors.brand_rows_source(user=request.user, search=search, status=status)
+    if source is not None:
+        context = _list_context(request, None, search, status)
+        context["page"] = paginate_cached(request, *source[:2], *source[2])
+    else:
+        # Not cacheable: a narrowed user (for an inactive one the filters match nothing).
+        queryset = selectors.brand_rows(
+            user=request.user, search=search, status=status, narrowed=True
+        )
+        context = _list_context(request, queryset, search, status)
+    detail = url_pattern("catalog:brand_detail")
+    for row in _rows(context["page"]):
+        row["url"] = detail.format(row["slug"])
+        row["markets"] = _markets_html(row["markets_joined"])
+        row["badge"] = _badge(row["status"])
     context["can_create_brand"] = policies.can_create_brand(request.user)
     return render_page(request, "catalog/brand_list.html", context, partial="brand-table")
 
@@ -273,15 +327,29 @@ def ad_account_list(
     request: AuthenticatedRequest, *, brand: Brand, role: Role | None
 ) -> HttpResponse:
     search, status = ListFilterForm(request.GET).values()
-    queryset = selectors.ad_account_list(
+    source = selectors.ad_account_rows_source(
         user=request.user, brand=brand, search=search, status=status, role=role
     )
-    context = _list_context(request, queryset, search, status)
-    context |= {
-        "brand": brand,
-        "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
-        "tab": "ad_accounts",
-    }
+    if source is not None:
+        context = _list_context(request, None, search, status)
+        context["page"] = paginate_cached(request, *source[:2], *source[2])
+    else:
+        queryset = selectors.ad_account_rows(
+            user=request.user, brand=brand, search=search, status=status, role=role
+        )
+        context = _list_context(request, queryset, search, status)
+    can_manage = policies.can(request.user, "catalog.manage", brand, role=role)
+    for row in _rows(context["page"]):
+        row["get_platform_display"] = PLATFORM_LABELS.get(row["platform"], row["platform"])
+        row["markets"] = _markets_html(row["markets_joined"])
+        row["badge"] = _badge(row["status"])
+        row["is_archived"] = row["status"] == CatalogStatus.ARCHIVED
+        if can_manage:
+            args = (brand.slug, row["pk"])
+            row["edit_url"] = fast_reverse("catalog:ad_account_edit", args)
+            action = "restore" if row["is_archived"] else "archive"
+            row["status_url"] = fast_reverse(f"catalog:ad_account_{action}", args)
+    context |= {"brand": brand, "can_manage": can_manage, "tab": "ad_accounts"}
     return render_page(
         request,
         "catalog/ad_account_list.html",
@@ -414,15 +482,37 @@ def pixel_list(request: AuthenticatedRequest, *, brand: Brand, role: Role | None
     filters = PixelFilterForm(request.GET)
     search, status = filters.values()
     facets = filters.facets()
-    queryset = selectors.pixel_list(
+    source = selectors.pixel_rows_source(
         user=request.user, brand=brand, search=search, status=status, role=role, facets=facets
     )
-    context = _list_context(request, queryset, search, status)
+    if source is not None:
+        context = _list_context(request, None, search, status)
+        context["page"] = paginate_cached(request, *source[:2], *source[2])
+    else:
+        queryset = selectors.pixel_rows(
+            user=request.user, brand=brand, search=search, status=status, role=role, facets=facets
+        )
+        context = _list_context(request, queryset, search, status)
+    can_manage = policies.can(request.user, "catalog.manage", brand, role=role)
+    for row in _rows(context["page"]):
+        args = (brand.slug, row["pk"])
+        row["url"] = fast_reverse("catalog:pixel_detail", args)
+        row["get_platform_display"] = PLATFORM_LABELS.get(row["platform"], row["platform"])
+        row["has_access_token"] = bool(row["token_is_set"])
+        names = selectors.joined(row["ad_accounts_joined"])
+        row["ad_accounts"] = ", ".join(names) if names else None
+        row["badge"] = _badge(row["status"])
+        row["is_archived"] = row["status"] == CatalogStatus.ARCHIVED
+        if can_manage:
+            row["edit_url"] = fast_reverse("catalog:pixel_edit", args)
+            row["token_url"] = fast_reverse("catalog:pixel_token", args)
+            action = "restore" if row["is_archived"] else "archive"
+            row["status_url"] = fast_reverse(f"catalog:pixel_{action}", args)
     context |= {
         "facets": facets,
         "chips": _chips(request, facets),
         "brand": brand,
-        "can_manage": policies.can(request.user, "catalog.manage", brand, role=role),
+        "can_manage": can_manage,
         "tab": "pixels",
     }
     return render_page(request, "catalog/pixel_list.html", context, partial="pixel-table")

@@ -4,6 +4,7 @@ could not use anyway (the views still check)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import template
@@ -14,5 +15,5 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def brand_capabilities(context: template.Context, brand: Any) -> dict[str, bool]:
+def brand_capabilities(context: template.Context, brand: Any) -> Mapping[str, bool]:
     return policies.capabilities_on(context["request"], brand)
