@@ -22,7 +22,7 @@ from django.test import Client
 from koastops.accounts.models import User
 
 # What Playwright's bundled-browser launches would add; the system Chromium needs them in
-# containers (same list as tests/browser/conftest.py).
+# containers (tests/browser/conftest.py launches with the same list).
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

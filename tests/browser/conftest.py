@@ -12,19 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from koastops.devtools.serve import CHROMIUM_ARGS, CHROMIUM_PATH
+
 # Playwright's sync API runs an event loop in the main thread; Django would otherwise
 # refuse database access from the test body ("You cannot call this from an async context").
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# One list of launch flags for the tests and `make screenshots` / `make lighthouse`.
+CHROMIUM = Path(CHROMIUM_PATH)
 DEFAULT_TIMEOUT_MS = 10_000
 
 
