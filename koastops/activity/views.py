@@ -32,7 +32,7 @@ from koastops.catalog.models import Brand
 from koastops.core.forms import form_field
 from koastops.core.htmx import render_page
 from koastops.core.ids import MAX_ID
-from koastops.core.pagination import paginate
+from koastops.core.pagination import paginate, paginate_cached
 
 TEMPLATE = "activity/activity_list.html"
 EXPORT_FORMATS = {
@@ -214,14 +214,24 @@ def activity_list(
     valid = form.is_valid()
     page = rows = days = None
     if valid:
-        entries = selectors.activity_list(
-            user=request.user, brand=brand, role=role, **form.filters()
+        filters = form.filters()
+        source = selectors.activity_page_source(
+            user=request.user, brand=brand, role=role, **filters
         )
-        page = paginate(request, entries)  # KOASTOPS_PAGE_SIZE entries a page
+        # KOASTOPS_PAGE_SIZE entries a page, the total read with them (a window count).
+        if source is not None:
+            page = paginate_cached(request, source[0], source[1], *source[2])
+            shown = selectors.entries_of(list(page.object_list))
+        else:
+            entries = selectors.activity_list(
+                user=request.user, brand=brand, role=role, **filters
+            )
+            page = paginate(request, entries, one_query=True)
+            shown = list(page.object_list)
         redact = selectors.activity_redactor(user=request.user, brand=brand)
         names = {int(a.value): a.name for a in form.actors if selectors.is_user_id(a.value)}
         days = feed.feed_days(
-            [redact(entry) for entry in page.object_list],
+            [redact(entry) for entry in shown],
             brand=brand,
             now=timezone.now(),
             names=names,
