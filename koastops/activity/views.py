@@ -193,6 +193,34 @@ def select_markup(bound: forms.BoundField) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every value in it is escaped
 
 
+def input_markup(bound: forms.BoundField) -> SafeString:
+    """A filter's ``<input>`` (the date fields), as Django's widget renders it (the same
+    attributes, ``aria-invalid`` after an error) without the widget's template."""
+    widget = bound.field.widget
+    attrs = bound.build_widget_attrs({})
+    attrs.setdefault("id", bound.auto_id)
+    attrs = {**widget.attrs, **attrs}
+    value = widget.format_value(bound.value())
+    shown = "" if value is None else f' value="{escape(value)}"'
+    input_type = getattr(widget, "input_type", "text")
+    # As Django's attrs.html: in order, True as a bare name, False left out.
+    rest = "".join(
+        f" {escape(name)}" if value is True else f' {escape(name)}="{escape(value)}"'
+        for name, value in attrs.items()
+        if value is not False and value is not None
+    )
+    return mark_safe(  # noqa: S308 - every value in it is escaped
+        f'<input type="{input_type}" name="{escape(bound.html_name)}"{shown}{rest}>'
+    )
+
+
+def label_markup(bound: forms.BoundField) -> SafeString:
+    """``<label for="id_x">Label</label>`` (``BoundField.label_tag`` without a template)."""
+    return mark_safe(  # noqa: S308 - every value in it is escaped
+        f'<label for="{escape(bound.id_for_label)}">{escape(bound.label)}</label>'
+    )
+
+
 def _filter_form(
     request: AuthenticatedRequest, query: QueryDict, brand: Brand, role: Role | None
 ) -> ActivityFilterForm:
@@ -248,6 +276,10 @@ def activity_list(
         "export_url": reverse("activity:export", args=[brand.slug]),
         "form": form,
         "selects": {name: select_markup(form[name]) for name in ("actor", "verb", "target_type")},
+        "dates": {
+            name: label_markup(form[name]) + input_markup(form[name])
+            for name in ("date_from", "date_to")
+        },
         "page": page,
         "days": days,
         "rows": rows,
