@@ -6,18 +6,19 @@ still reads correctly after a user or an object is gone."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Q, QuerySet
 
 from koastops.accounts import policies
-from koastops.accounts.models import Role
+from koastops.accounts.models import Role, User
 from koastops.activity.models import ActivityEntry
 from koastops.catalog.models import Brand
-from koastops.core import sqlcache
 
 # The filter selects list at most this many actors / (verb, object type) pairs.
 CHOICES_MAX = 200
@@ -188,32 +189,19 @@ class Actor:
         return self.label if self.name == self.label else f"{self.name} ({self.label})"
 
 
-def activity_actors(*, user: Any, brand: Brand, role: Role | None = None) -> list[Actor]:
-    """Who acted in the rows the user may see (never an actor known only from others), in
-    one query: the distinct actors of those rows, with the current name of those who are
-    users (a join: the name follows from the id, so it adds no rows)."""
-    shape = visibility_shape(user=user, brand=brand, role=role)
-    visible = _visible_by_id(user, brand, role)
-
-    def build(brand_id: Any) -> QuerySet[Any]:
-        return (
-            visible(brand_id)
-            .order_by("actor_label", "actor_id")
-            .values_list("actor_id", "actor_label", "actor__full_name")
-            .distinct()[:CHOICES_MAX]
-        )
-
-    triples = (
-        sqlcache.rows(f"activity_actors:{shape}", build, brand.pk)
-        if shape
-        else list(build(brand.pk))
-    )
+def _actors_from(triples: Iterable[tuple[Any, Any, Any]]) -> list[Actor]:
     actors: dict[str, Actor] = {}
     for actor_id, label, full_name in triples:
         value = str(actor_id) if actor_id is not None else label
         if value not in actors:  # a user whose email changed: listed once
             actors[value] = Actor(value=value, label=label, name=full_name or label)
     return list(actors.values())
+
+
+def _kinds_from(pairs: Iterable[tuple[Any, Any]]) -> ActivityKinds:
+    pairs = list(pairs)
+    types = sorted({target_type for _, target_type in pairs})
+    return ActivityKinds(verbs=frozenset(verb for verb, _ in pairs), target_types=types)
 
 
 @dataclass(frozen=True)
@@ -224,27 +212,88 @@ class ActivityKinds:
     target_types: list[str]
 
 
-def activity_kinds(*, user: Any, brand: Brand, role: Role | None = None) -> ActivityKinds:
-    """The verbs and object types of the rows the user may see, in one query (DISTINCT
-    over the pairs: a verb nearly always goes with one kind of object)."""
-    shape = visibility_shape(user=user, brand=brand, role=role)
-    visible = _visible_by_id(user, brand, role)
-
-    def build(brand_id: Any) -> QuerySet[Any]:
-        return (
-            visible(brand_id)
-            .order_by("target_type", "verb")
-            .values_list("verb", "target_type")
-            .distinct()[:CHOICES_MAX]
-        )
-
-    pairs = (
-        sqlcache.rows(f"activity_kinds:{shape}", build, brand.pk)
-        if shape
-        else list(build(brand.pk))
+def _actor_pairs(visible: QuerySet[Any]) -> QuerySet[Any]:
+    return (
+        visible.order_by("actor_label", "actor_id")
+        .values_list("actor_id", "actor_label")
+        .distinct()[:CHOICES_MAX]
     )
-    types = sorted({target_type for _, target_type in pairs})
-    return ActivityKinds(verbs=frozenset(verb for verb, _ in pairs), target_types=types)
+
+
+def _kind_pairs(visible: QuerySet[Any]) -> QuerySet[Any]:
+    return (
+        visible.order_by("target_type", "verb")
+        .values_list("verb", "target_type")
+        .distinct()[:CHOICES_MAX]
+    )
+
+
+def activity_actors(*, user: Any, brand: Brand, role: Role | None = None) -> list[Actor]:
+    """Who acted in the rows the user may see (never an actor known only from others):
+    ``activity_choices``' actors."""
+    return activity_choices(user=user, brand=brand, role=role)[0]
+
+
+def activity_kinds(*, user: Any, brand: Brand, role: Role | None = None) -> ActivityKinds:
+    """The verbs and object types of the rows the user may see: ``activity_choices``'
+    kinds."""
+    return activity_choices(user=user, brand=brand, role=role)[1]
+
+
+# A brand id no brand has: where the brand's id goes in the compiled choices statement.
+_BRAND_MARKER = -7_100_000_001
+_CHOICES_SQL: dict[str, tuple[str, str, list[Any]]] = {}
+
+
+def _choices_statement(
+    user: Any, brand: Brand, role: Role | None, brand_id: int
+) -> tuple[str, str, list[Any]]:
+    visible = _visible_by_id(user, brand, role)(brand_id)
+    db = visible.db
+    actors_sql, actors_params = _actor_pairs(visible).query.get_compiler(using=db).as_sql()
+    kinds_sql, kinds_params = _kind_pairs(visible).query.get_compiler(using=db).as_sql()
+    quote = connections[db].ops.quote_name
+    users, user_pk = quote(User._meta.db_table), quote(User._meta.pk.column)  # type: ignore[union-attr]
+    full_name = quote(User._meta.get_field("full_name").column)
+    # The distinct actors first, then their current names (a join on the few distinct
+    # rows, not on every entry), and the distinct (verb, object type) pairs, in one
+    # statement; each part keeps its own order and limit.
+    sql = (
+        f"WITH actors (actor_id, actor_label) AS ({actors_sql}), "
+        f"kinds (verb, target_type) AS ({kinds_sql}) "
+        f"SELECT 1 AS part, actors.actor_id, actors.actor_label, users.{full_name} "
+        f"FROM actors LEFT OUTER JOIN {users} users ON users.{user_pk} = actors.actor_id "
+        "UNION ALL SELECT 2 AS part, NULL, kinds.verb, kinds.target_type FROM kinds "
+        "ORDER BY 1, 3, 2"
+    )
+    return db, sql, [*actors_params, *kinds_params]
+
+
+def activity_choices(
+    *, user: Any, brand: Brand, role: Role | None = None
+) -> tuple[list[Actor], ActivityKinds]:
+    """What the filters offer, from the rows the user may see (so they name nothing
+    hidden), in one query: who acted (the distinct actors of those rows, with the current
+    name of those who are users) and what occurs (the distinct verbs and object types:
+    a verb nearly always goes with one kind of object), at most ``CHOICES_MAX`` of each.
+    The statement is compiled once per shape of ``policies.activity_for``."""
+    shape = visibility_shape(user=user, brand=brand, role=role)
+    if shape is None:
+        try:
+            db, sql, params = _choices_statement(user, brand, role, brand.pk)
+        except EmptyResultSet:  # no rows the user may see (``activity_for(...).none()``)
+            return [], ActivityKinds(verbs=frozenset(), target_types=[])
+    else:
+        if shape not in _CHOICES_SQL:
+            _CHOICES_SQL[shape] = _choices_statement(user, brand, role, _BRAND_MARKER)
+        db, sql, params = _CHOICES_SQL[shape]
+        params = [brand.pk if param == _BRAND_MARKER else param for param in params]
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    actors = _actors_from((row[1], row[2], row[3]) for row in found if row[0] == 1)
+    kinds = _kinds_from((row[2], row[3]) for row in found if row[0] == 2)
+    return actors, kinds
 
 
 def target_type_label(target_type: str) -> str:

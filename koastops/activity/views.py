@@ -224,12 +224,8 @@ def label_markup(bound: forms.BoundField) -> SafeString:
 def _filter_form(
     request: AuthenticatedRequest, query: QueryDict, brand: Brand, role: Role | None
 ) -> ActivityFilterForm:
-    user = request.user
-    return ActivityFilterForm(
-        query,
-        actors=selectors.activity_actors(user=user, brand=brand, role=role),
-        kinds=selectors.activity_kinds(user=user, brand=brand, role=role),
-    )
+    actors, kinds = selectors.activity_choices(user=request.user, brand=brand, role=role)
+    return ActivityFilterForm(query, actors=actors, kinds=kinds)
 
 
 @require_GET
