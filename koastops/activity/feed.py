@@ -192,7 +192,6 @@ class FeedRow:
         parts.append("</details>")
         return mark_safe("".join(parts))  # noqa: S308 - every value in it is escaped
 
-
     @property
     def html(self) -> SafeString:
         """The row's ``<li>`` (made here, not by a template loop: the feed's hot path), with

@@ -253,13 +253,15 @@ def _choices_statement(
     actors_sql, actors_params = _actor_pairs(visible).query.get_compiler(using=db).as_sql()
     kinds_sql, kinds_params = _kind_pairs(visible).query.get_compiler(using=db).as_sql()
     quote = connections[db].ops.quote_name
-    users, user_pk = quote(User._meta.db_table), quote(User._meta.pk.column)  # type: ignore[union-attr]
-    full_name = quote(User._meta.get_field("full_name").column)
+    pk_column = User._meta.pk.column if User._meta.pk is not None else "id"
+    users, user_pk = quote(User._meta.db_table), quote(pk_column or "id")
+    full_name = quote(User._meta.get_field("full_name").column or "full_name")
     # The distinct actors first, then their current names (a join on the few distinct
     # rows, not on every entry), and the distinct (verb, object type) pairs, in one
     # statement; each part keeps its own order and limit.
+    # Only compiled ORM statements and quoted names go into the text; values are params.
     sql = (
-        f"WITH actors (actor_id, actor_label) AS ({actors_sql}), "
+        f"WITH actors (actor_id, actor_label) AS ({actors_sql}), "  # noqa: S608
         f"kinds (verb, target_type) AS ({kinds_sql}) "
         f"SELECT 1 AS part, actors.actor_id, actors.actor_label, users.{full_name} "
         f"FROM actors LEFT OUTER JOIN {users} users ON users.{user_pk} = actors.actor_id "

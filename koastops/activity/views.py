@@ -247,9 +247,7 @@ def activity_list(
             page = paginate_cached(request, source[0], source[1], *source[2])
             shown = selectors.entries_of(list(page.object_list))
         else:
-            entries = selectors.activity_list(
-                user=request.user, brand=brand, role=role, **filters
-            )
+            entries = selectors.activity_list(user=request.user, brand=brand, role=role, **filters)
             page = paginate(request, entries, one_query=True)
             shown = list(page.object_list)
         redact = selectors.activity_redactor(user=request.user, brand=brand)
