@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from koastops.accounts.models import Role
@@ -26,6 +25,7 @@ from koastops.activity.models import ActivityEntry
 from koastops.activity.selectors import target_type_label
 from koastops.activity.verbs import VERB_INFO
 from koastops.catalog.models import Brand
+from koastops.core.links import fast_reverse
 from koastops.core.templatetags.ui import icon as icon_markup
 
 # Longer values are cut in the details (the exports have them whole).
@@ -305,7 +305,7 @@ class _Urls:
 
     def _get(self, name: str, *args: Any) -> str:
         if name not in self._cache:
-            self._cache[name] = reverse(name, args=[self.brand.slug, *args])
+            self._cache[name] = fast_reverse(name, args=[self.brand.slug, *args])
         return self._cache[name]
 
     def brand_detail(self) -> str:

@@ -17,7 +17,6 @@ from typing import Any
 from django import forms
 from django.forms.utils import flatatt
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -32,6 +31,7 @@ from koastops.catalog.models import Brand
 from koastops.core.forms import form_field
 from koastops.core.htmx import render_page
 from koastops.core.ids import MAX_ID
+from koastops.core.links import fast_reverse
 from koastops.core.pagination import paginate, paginate_cached
 
 TEMPLATE = "activity/activity_list.html"
@@ -266,8 +266,8 @@ def activity_list(
     context = {
         "brand": brand,
         "tab": "activity",
-        "list_url": reverse("activity:list", args=[brand.slug]),
-        "export_url": reverse("activity:export", args=[brand.slug]),
+        "list_url": fast_reverse("activity:list", args=[brand.slug]),
+        "export_url": fast_reverse("activity:export", args=[brand.slug]),
         "form": form,
         "selects": {name: select_markup(form[name]) for name in ("actor", "verb", "target_type")},
         "dates": {
