@@ -205,9 +205,9 @@ def input_markup(bound: forms.BoundField) -> SafeString:
     input_type = getattr(widget, "input_type", "text")
     # As Django's attrs.html: in order, True as a bare name, False left out.
     rest = "".join(
-        f" {escape(name)}" if value is True else f' {escape(name)}="{escape(value)}"'
-        for name, value in attrs.items()
-        if value is not False and value is not None
+        f" {escape(name)}" if given is True else f' {escape(name)}="{escape(given)}"'
+        for name, given in attrs.items()
+        if given is not False and given is not None
     )
     return mark_safe(  # noqa: S308 - every value in it is escaped
         f'<input type="{input_type}" name="{escape(bound.html_name)}"{shown}{rest}>'
