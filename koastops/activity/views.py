@@ -17,7 +17,6 @@ from typing import Any
 from django import forms
 from django.forms.utils import flatatt
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -32,7 +31,8 @@ from koastops.catalog.models import Brand
 from koastops.core.forms import form_field
 from koastops.core.htmx import render_page
 from koastops.core.ids import MAX_ID
-from koastops.core.pagination import paginate
+from koastops.core.links import fast_reverse
+from koastops.core.pagination import paginate, paginate_cached
 
 TEMPLATE = "activity/activity_list.html"
 EXPORT_FORMATS = {
@@ -193,15 +193,39 @@ def select_markup(bound: forms.BoundField) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every value in it is escaped
 
 
+def input_markup(bound: forms.BoundField) -> SafeString:
+    """A filter's ``<input>`` (the date fields), as Django's widget renders it (the same
+    attributes, ``aria-invalid`` after an error) without the widget's template."""
+    widget = bound.field.widget
+    attrs = bound.build_widget_attrs({})
+    attrs.setdefault("id", bound.auto_id)
+    attrs = {**widget.attrs, **attrs}
+    value = widget.format_value(bound.value())
+    shown = "" if value is None else f' value="{escape(value)}"'
+    input_type = getattr(widget, "input_type", "text")
+    # As Django's attrs.html: in order, True as a bare name, False left out.
+    rest = "".join(
+        f" {escape(name)}" if given is True else f' {escape(name)}="{escape(given)}"'
+        for name, given in attrs.items()
+        if given is not False and given is not None
+    )
+    return mark_safe(  # noqa: S308 - every value in it is escaped
+        f'<input type="{input_type}" name="{escape(bound.html_name)}"{shown}{rest}>'
+    )
+
+
+def label_markup(bound: forms.BoundField) -> SafeString:
+    """``<label for="id_x">Label</label>`` (``BoundField.label_tag`` without a template)."""
+    return mark_safe(  # noqa: S308 - every value in it is escaped
+        f'<label for="{escape(bound.id_for_label)}">{escape(bound.label)}</label>'
+    )
+
+
 def _filter_form(
     request: AuthenticatedRequest, query: QueryDict, brand: Brand, role: Role | None
 ) -> ActivityFilterForm:
-    user = request.user
-    return ActivityFilterForm(
-        query,
-        actors=selectors.activity_actors(user=user, brand=brand, role=role),
-        kinds=selectors.activity_kinds(user=user, brand=brand, role=role),
-    )
+    actors, kinds = selectors.activity_choices(user=request.user, brand=brand, role=role)
+    return ActivityFilterForm(query, actors=actors, kinds=kinds)
 
 
 @require_GET
@@ -214,14 +238,22 @@ def activity_list(
     valid = form.is_valid()
     page = rows = days = None
     if valid:
-        entries = selectors.activity_list(
-            user=request.user, brand=brand, role=role, **form.filters()
+        filters = form.filters()
+        source = selectors.activity_page_source(
+            user=request.user, brand=brand, role=role, **filters
         )
-        page = paginate(request, entries)  # KOASTOPS_PAGE_SIZE entries a page
+        # KOASTOPS_PAGE_SIZE entries a page, the total read with them (a window count).
+        if source is not None:
+            page = paginate_cached(request, source[0], source[1], *source[2])
+            shown = selectors.entries_of(list(page.object_list))
+        else:
+            entries = selectors.activity_list(user=request.user, brand=brand, role=role, **filters)
+            page = paginate(request, entries, one_query=True)
+            shown = list(page.object_list)
         redact = selectors.activity_redactor(user=request.user, brand=brand)
         names = {int(a.value): a.name for a in form.actors if selectors.is_user_id(a.value)}
         days = feed.feed_days(
-            [redact(entry) for entry in page.object_list],
+            [redact(entry) for entry in shown],
             brand=brand,
             now=timezone.now(),
             names=names,
@@ -234,10 +266,14 @@ def activity_list(
     context = {
         "brand": brand,
         "tab": "activity",
-        "list_url": reverse("activity:list", args=[brand.slug]),
-        "export_url": reverse("activity:export", args=[brand.slug]),
+        "list_url": fast_reverse("activity:list", args=[brand.slug]),
+        "export_url": fast_reverse("activity:export", args=[brand.slug]),
         "form": form,
         "selects": {name: select_markup(form[name]) for name in ("actor", "verb", "target_type")},
+        "dates": {
+            name: label_markup(form[name]) + input_markup(form[name])
+            for name in ("date_from", "date_to")
+        },
         "page": page,
         "days": days,
         "rows": rows,
