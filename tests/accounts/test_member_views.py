@@ -15,7 +15,7 @@ from koastops.accounts import policies
 from koastops.accounts.models import Role, User
 from koastops.activity.models import ActivityEntry
 from koastops.catalog.models import CatalogStatus
-from tests.factories import AdAccountFactory, UserFactory
+from tests.factories import AdAccountFactory, BrandFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -544,6 +544,34 @@ def test_htmx_deactivate_answers_the_table_with_a_toast(lead_client, brand, memb
     assert response.status_code == 200
     assert "Deactivated" in response.content.decode()
     assert toast(response) == "Mia Member is deactivated and signed out everywhere."
+
+
+def test_the_page_offers_deactivation_exactly_where_the_policy_allows(
+    brand, foreign_brand, ops_lead, admin_user, member
+):
+    # The page reads "may deactivate" in its row statement; it must agree with the policy.
+    led_too = BrandFactory(name="Led Too", slug="led-too")
+    policies.grant_role(ops_lead, led_too, Role.OPS_LEAD)
+    on_a_led_brand = UserFactory(email="led-too@example.com")  # every role on a brand led
+    policies.grant_role(on_a_led_brand, brand, Role.ANALYST)
+    policies.grant_role(on_a_led_brand, led_too, Role.MEDIA_BUYER)
+    elsewhere = UserFactory(email="elsewhere@example.com")  # also on a brand not led
+    policies.grant_role(elsewhere, brand, Role.ANALYST)
+    policies.grant_role(elsewhere, foreign_brand, Role.ANALYST)
+    superuser = UserFactory(email="super@example.com", is_superuser=True)
+    policies.grant_role(superuser, brand, Role.ANALYST)
+    gone = UserFactory(email="gone@example.com", is_active=False)
+    policies.grant_role(gone, brand, Role.ANALYST)
+    users = [ops_lead, member, on_a_led_brand, elsewhere, superuser, gone]
+
+    for actor in (ops_lead, admin_user):
+        html = client_for(actor).get(list_url(brand)).content.decode()
+        offered = {user.pk for user in users if deactivate_url(brand, user) in html}
+        allowed = policies.deactivatable_user_ids(actor, users) - {gone.pk}
+        assert offered == allowed
+    assert {member.pk, on_a_led_brand.pk} == (
+        policies.deactivatable_user_ids(ops_lead, users) - {gone.pk}
+    )
 
 
 def test_ops_lead_cannot_deactivate_a_member_with_roles_elsewhere(
