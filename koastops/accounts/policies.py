@@ -496,10 +496,10 @@ def split_narrowed(value: str | None) -> list[tuple[int, str]]:
     return pairs
 
 
-def deactivatable_expression(actor_id: int) -> ExpressionWrapper:
+def deactivatable_expression(actor_id: int) -> ExpressionWrapper[Any]:
     """``deactivatable_user_ids`` for an active non-admin actor, as a boolean of the outer
-    user (a member of some brand): not the actor, not an admin, and no role on a brand the
-    actor does not manage members of."""
+    user, who must hold a role somewhere (a brand's member: ``members_of_brand_id``): not
+    the actor, not an admin, and no role on a brand the actor does not manage members of."""
     managing = [role.codename for role in CAPABILITIES["members.manage"]]
     managed = BrandUserObjectPermission.objects.filter(
         user_id=actor_id, permission__codename__in=managing
@@ -507,11 +507,8 @@ def deactivatable_expression(actor_id: int) -> ExpressionWrapper:
     elsewhere = BrandUserObjectPermission.objects.filter(
         user=OuterRef("pk"), permission__codename__in=ROLE_CODENAMES
     ).exclude(content_object_id__in=managed)
-    anywhere = BrandUserObjectPermission.objects.filter(
-        user=OuterRef("pk"), permission__codename__in=ROLE_CODENAMES
-    )
     return ExpressionWrapper(
-        Q(is_superuser=False) & ~Q(pk=actor_id) & Exists(anywhere) & ~Exists(elsewhere),
+        Q(is_superuser=False) & ~Q(pk=actor_id) & ~Exists(elsewhere),
         output_field=BooleanField(),
     )
 

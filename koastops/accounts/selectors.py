@@ -52,6 +52,9 @@ class MemberRow:
     email: str = ""
     badge: str = ""  # the status badge's markup (Active / Deactivated)
     actions: str = ""  # the actions menu's markup (members.manage only; escaped)
+    start: str = ""  # the row's markup up to the role cell's content (views._row_markup)
+    middle: str = ""  # from the role cell's end to the actions cell's content
+    end: str = ""  # the rest of the row
 
     @property
     def is_media_buyer(self) -> bool:
@@ -107,7 +110,8 @@ def member_rows_source(
         if search:
             term = rest[-1]
             queryset = queryset.filter(Q(email__icontains=term) | Q(full_name__icontains=term))
-        return queryset.order_by("email").values(*fields)
+        rows: QuerySet[Any] = queryset.order_by("email").values(*fields)
+        return rows
 
     values: tuple[int | str, ...] = (brand.pk,) if admin else (brand.pk, actor.pk)
     if search:

@@ -193,6 +193,28 @@ def _row_actions(
     )
 
 
+_ALL_AD_ACCOUNTS = '<span class="muted">All ad accounts</span>'
+
+
+def _row_markup(row: selectors.MemberRow, *, email: str, can_manage: bool) -> None:
+    """The fixed cells of one row as markup made once in Python (the row loop prints them
+    around the role cell's content, the notes and the actions): ``row.start`` up to the
+    role cell's content, ``row.middle`` from it to the actions cell's content, ``row.end``
+    after it. ``email`` comes escaped."""
+    pk = row.pk_str
+    you = ' <span class="muted">(you)</span>' if row.is_self else ""
+    row.start = mark_safe(  # noqa: S308 - every value in it is escaped
+        f'<tr id="member-{pk}">\n<th scope="row">{escape(row.name)}{you}</th>\n'
+        f'<td>{email}</td>\n<td id="member-{pk}-role">'
+    )
+    accounts = escape(row.ad_accounts_text) if row.is_media_buyer else _ALL_AD_ACCOUNTS
+    actions_cell = '\n<td class="row-actions col-actions">' if can_manage else ""
+    row.middle = mark_safe(  # noqa: S308 - every value in it is escaped
+        f"</td>\n<td>{accounts}</td>\n<td>{row.badge}</td>{actions_cell}"
+    )
+    row.end = mark_safe("</td>\n</tr>" if can_manage else "\n</tr>")  # noqa: S308 - static
+
+
 def _context(
     request: AuthenticatedRequest,
     *,
@@ -267,19 +289,22 @@ def _context(
         row.ad_accounts_text = (
             ", ".join(account.name for account in row.narrowed_to) or "All ad accounts"
         )
-        row.has_notes = bool(row.action_errors or row.confirm == "revoke")
+        # The notes (a refusal, a confirmation) live in the actions cell: managers only.
+        row.has_notes = can_manage and bool(row.action_errors or row.confirm == "revoke")
         row.show_menu = admin or not row.is_sole_ops_lead
         row.role_text = str(row.role.label) if row.role else "—"
         row.email = row.user.email
         row.badge = badges[row.user.is_active]
+        email = escape(row.email)
         if can_manage:
             row.actions = _row_actions(
                 row,
-                email=escape(row.user.email),
+                email=email,
                 brand_name=brand_name,
                 csrf=csrf,
                 self_revoke_consequence=self_revoke_consequence,
             )
+        _row_markup(row, email=email, can_manage=can_manage)
     return {
         **editor_context,
         "tab": "members",
