@@ -203,6 +203,32 @@ def test_list_queries_do_not_grow_with_members(lead_client, brand, ops_lead):
     assert count() == one
 
 
+def test_the_list_reads_its_rows_in_one_statement(lead_client, brand, ops_lead, member, buyer):
+    # Roles, narrowing, the last-ops-lead count, who may be deactivated and the page total
+    # come with the page of users: no COUNT, no separate read of roles, narrowing or the
+    # brand's ad accounts (those are read only when a form is open).
+    narrow_to = AdAccountFactory(brand=brand, name="Narrow DE")
+    policies.set_ad_account_narrowing(buyer, brand, [narrow_to])
+    lead_client.get(list_url(brand))  # warm-up
+    with CaptureQueriesContext(connection) as queries:
+        response = lead_client.get(list_url(brand))
+    assert response.status_code == 200
+    member_reads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if "objectpermission" in query["sql"] or "catalog_adaccount" in query["sql"]
+    ]
+    # The one page statement (the brand and switcher lookups read their own grants).
+    page_statements = [sql for sql in member_reads if '"accounts_user"."email" AS' in sql]
+    assert len(page_statements) == 1
+    assert not any("COUNT(*) AS" in query["sql"] for query in queries.captured_queries)
+    assert not any(
+        query["sql"].lstrip().startswith('SELECT "catalog_adaccount"')
+        for query in queries.captured_queries
+    )
+    assert "Narrow DE" in response.content.decode()
+
+
 def test_who_may_deactivate_whom(brand, foreign_brand, ops_lead, admin_user, member):
     elsewhere = UserFactory()
     policies.grant_role(elsewhere, brand, Role.ANALYST)
