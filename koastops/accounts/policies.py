@@ -38,7 +38,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Concat, Length
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.timezone import now
@@ -453,12 +453,16 @@ def brand_role_codename(brand_id: int) -> Subquery:
 
 
 def narrowed_accounts_joined(brand_id: int) -> Subquery:
-    """The outer user's narrowing on the brand as one string (``name<part>id<item>…``, by
-    name and id where the database orders an aggregate; ``split_narrowed`` reads it)."""
+    """The outer user's narrowing on the brand as one string
+    (``id<part>length<part>name<item>…``: the name's length lets any name, separators
+    included, be read back), by name and id where the database orders an aggregate;
+    ``split_narrowed`` reads it."""
     item = Concat(
-        "content_object__name",
-        Value(_NARROW_PART),
         Cast("content_object_id", CharField()),
+        Value(_NARROW_PART),
+        Cast(Length("content_object__name"), CharField()),
+        Value(_NARROW_PART),
+        "content_object__name",
         output_field=CharField(),
     )
     ordered = connection.features.supports_aggregate_order_by_clause
@@ -488,9 +492,13 @@ def split_narrowed(value: str | None) -> list[tuple[int, str]]:
     if not value:
         return []
     pairs = []
-    for item in value.split(_NARROW_ITEM):
-        name, _, pk = item.rpartition(_NARROW_PART)
-        pairs.append((int(pk), name))
+    position, end = 0, len(value)
+    while position < end:
+        id_end = value.index(_NARROW_PART, position)
+        length_end = value.index(_NARROW_PART, id_end + 1)
+        name_end = length_end + 1 + int(value[id_end + 1 : length_end])
+        pairs.append((int(value[position:id_end]), value[length_end + 1 : name_end]))
+        position = name_end + len(_NARROW_ITEM)
     if not connection.features.supports_aggregate_order_by_clause:
         pairs.sort(key=lambda pair: (pair[1], pair[0]))
     return pairs

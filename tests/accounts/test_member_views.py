@@ -135,6 +135,24 @@ def test_ops_lead_sees_members_with_roles_narrowing_and_status(
     assert role_url(brand, gone) not in html
 
 
+def test_narrowing_names_are_shown_whatever_they_contain(lead_client, brand, buyer):
+    # The page reads the narrowing joined into one string: names with its separators, with
+    # markup or non-ASCII letters come back whole, by name, and escaped.
+    names = ["Alpha \x1f two", "Beta \x1e <b>bold</b>", "Ça va"]
+    accounts = [AdAccountFactory(brand=brand, name=name) for name in names]
+    AdAccountFactory(brand=brand, name="Not narrowed")
+    policies.set_ad_account_narrowing(buyer, brand, accounts)
+
+    response = lead_client.get(list_url(brand))
+
+    rows = {row.user.email: row for row in response.context["rows"]}
+    narrowed = rows["buyer@example.com"].narrowed_to
+    assert [account.name for account in narrowed] == names
+    assert {account.pk for account in narrowed} == {account.pk for account in accounts}
+    html = response.content.decode()
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>bold</b>" not in html
+
+
 def test_search_by_name_or_email(lead_client, brand, member, buyer):
     by_name = lead_client.get(list_url(brand), {"q": "mia"})
     by_email = lead_client.get(list_url(brand), {"q": "BUYER@"})
