@@ -25,9 +25,20 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Cast
+from django.db import connection, transaction
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    StringAgg,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Concat, Length
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.timezone import now
@@ -418,6 +429,96 @@ def with_brand_role(users: QuerySet[User], brand: Brand) -> QuerySet[User]:
         content_object=brand, permission__codename__in=ROLE_CODENAMES, user=OuterRef("pk")
     ).values("permission__codename")[:1]
     return users.annotate(brand_role_codename=Subquery(grants))
+
+
+# --- the members page's row statement (compiled once per process: ids are parameters) ----
+_NARROW_ITEM = "\x1f"  # between two narrowed ad accounts
+_NARROW_PART = "\x1e"  # between an ad account's name and its id
+
+
+def members_of_brand_id(brand_id: int) -> QuerySet[User]:
+    """``members_for`` by the brand's id (a parameter of the statement, for ``sqlcache``)."""
+    grants = BrandUserObjectPermission.objects.filter(
+        content_object_id=brand_id, permission__codename__in=ROLE_CODENAMES, user=OuterRef("pk")
+    )
+    return User.objects.filter(Exists(grants))
+
+
+def brand_role_codename(brand_id: int) -> Subquery:
+    """The codename of the outer user's role on the brand (``with_brand_role``'s subquery)."""
+    grants = BrandUserObjectPermission.objects.filter(
+        content_object_id=brand_id, permission__codename__in=ROLE_CODENAMES, user=OuterRef("pk")
+    ).values("permission__codename")[:1]
+    return Subquery(grants)
+
+
+def narrowed_accounts_joined(brand_id: int) -> Subquery:
+    """The outer user's narrowing on the brand as one string
+    (``id<part>length<part>name<item>…``: the name's length lets any name, separators
+    included, be read back), by name and id where the database orders an aggregate;
+    ``split_narrowed`` reads it."""
+    item = Concat(
+        Cast("content_object_id", CharField()),
+        Value(_NARROW_PART),
+        Cast(Length("content_object__name"), CharField()),
+        Value(_NARROW_PART),
+        "content_object__name",
+        output_field=CharField(),
+    )
+    ordered = connection.features.supports_aggregate_order_by_clause
+    rows = (
+        AdAccountUserObjectPermission.objects.filter(
+            user=OuterRef("pk"),
+            content_object__brand_id=brand_id,
+            permission__codename="use_adaccount",
+        )
+        .order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(
+            joined=StringAgg(
+                item,
+                Value(_NARROW_ITEM),
+                order_by=("content_object__name", "content_object_id") if ordered else None,
+            )
+        )
+        .values("joined")
+    )
+    return Subquery(rows, output_field=CharField())
+
+
+def split_narrowed(value: str | None) -> list[tuple[int, str]]:
+    """``(id, name)`` of each ad account of ``narrowed_accounts_joined``, by name and id."""
+    if not value:
+        return []
+    pairs = []
+    position, end = 0, len(value)
+    while position < end:
+        id_end = value.index(_NARROW_PART, position)
+        length_end = value.index(_NARROW_PART, id_end + 1)
+        name_end = length_end + 1 + int(value[id_end + 1 : length_end])
+        pairs.append((int(value[position:id_end]), value[length_end + 1 : name_end]))
+        position = name_end + len(_NARROW_ITEM)
+    if not connection.features.supports_aggregate_order_by_clause:
+        pairs.sort(key=lambda pair: (pair[1], pair[0]))
+    return pairs
+
+
+def deactivatable_expression(actor_id: int) -> ExpressionWrapper[Any]:
+    """``deactivatable_user_ids`` for an active non-admin actor, as a boolean of the outer
+    user, who must hold a role somewhere (a brand's member: ``members_of_brand_id``): not
+    the actor, not an admin, and no role on a brand the actor does not manage members of."""
+    managing = [role.codename for role in CAPABILITIES["members.manage"]]
+    managed = BrandUserObjectPermission.objects.filter(
+        user_id=actor_id, permission__codename__in=managing
+    ).values("content_object_id")
+    elsewhere = BrandUserObjectPermission.objects.filter(
+        user=OuterRef("pk"), permission__codename__in=ROLE_CODENAMES
+    ).exclude(content_object_id__in=managed)
+    return ExpressionWrapper(
+        Q(is_superuser=False) & ~Q(pk=actor_id) & ~Exists(elsewhere),
+        output_field=BooleanField(),
+    )
 
 
 def roles_by_user(brand: Brand, users: Iterable[User]) -> dict[int, Role]:

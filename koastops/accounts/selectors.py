@@ -4,9 +4,9 @@ deactivated (all asked of the policy module) — never a lookup per row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Count, IntegerField, Q, QuerySet, Subquery
 from django.http import Http404
@@ -16,13 +16,18 @@ from koastops.accounts.models import Membership, Role, User
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus
 
 
+class NarrowedAccount(NamedTuple):
+    pk: int
+    name: str
+
+
 @dataclass
 class MemberRow:
     """One line of the members table, with the values its change-role form shows."""
 
     user: User
     role: Role | None
-    narrowed_to: list[AdAccount]  # empty: all of the brand's ad accounts
+    narrowed_to: Sequence[AdAccount | NarrowedAccount]  # empty: all of the brand's ad accounts
     can_deactivate: bool
     form_role: str = ""
     form_ad_account_ids: set[int] = field(default_factory=set)
@@ -47,6 +52,9 @@ class MemberRow:
     email: str = ""
     badge: str = ""  # the status badge's markup (Active / Deactivated)
     actions: str = ""  # the actions menu's markup (members.manage only; escaped)
+    start: str = ""  # the row's markup up to the role cell's content (views._row_markup)
+    middle: str = ""  # from the role cell's end to the actions cell's content
+    end: str = ""  # the rest of the row
 
     @property
     def is_media_buyer(self) -> bool:
@@ -57,11 +65,103 @@ def member_list(*, brand: Brand, search: str = "") -> QuerySet[User]:
     """The brand's members by email, each with their role on it (``member_access`` reads
     it from the row instead of asking again)."""
     queryset = policies.with_brand_role(policies.members_for(brand), brand).annotate(
-        brand_active_ops_leads=_active_ops_lead_count(brand)
+        brand_active_ops_leads=_active_ops_lead_count(brand.pk)
     )
     if search:
         queryset = queryset.filter(Q(email__icontains=search) | Q(full_name__icontains=search))
     return queryset.order_by("email")
+
+
+_MEMBER_ROW_FIELDS = (
+    "pk",
+    "email",
+    "full_name",
+    "is_active",
+    "is_superuser",
+    "brand_role_codename",
+    "brand_active_ops_leads",
+    "narrowed_joined",
+)
+
+
+_USER_FIELDS = ["id", "is_superuser", "is_active", "email", "full_name"]
+
+
+def member_rows_source(
+    *, actor: User, brand: Brand, search: str = ""
+) -> tuple[str, Callable[..., QuerySet[Any]], tuple[int | str, ...]]:
+    """The page of the members table as ``(key, build, values)`` for ``paginate_cached``
+    (its statement compiled once per process): ``values()`` rows of ``member_list``'s
+    users with, read in the same statement, their role, the brand's count of active ops
+    leads, their narrowing (``narrowed_joined``) and, for a non-admin actor, whether the
+    actor may deactivate them (``deactivatable``). ``row_from_values`` makes a row of one."""
+    admin = policies.is_admin(actor)
+
+    def build(brand_id: int, *rest: Any) -> QuerySet[Any]:
+        queryset = policies.members_of_brand_id(brand_id).annotate(
+            brand_role_codename=policies.brand_role_codename(brand_id),
+            brand_active_ops_leads=_active_ops_lead_count(brand_id),
+            narrowed_joined=policies.narrowed_accounts_joined(brand_id),
+        )
+        fields = list(_MEMBER_ROW_FIELDS)
+        if not admin:
+            queryset = queryset.annotate(deactivatable=policies.deactivatable_expression(rest[0]))
+            fields.append("deactivatable")
+        if search:
+            term = rest[-1]
+            queryset = queryset.filter(Q(email__icontains=term) | Q(full_name__icontains=term))
+        rows: QuerySet[Any] = queryset.order_by("email").values(*fields)
+        return rows
+
+    values: tuple[int | str, ...] = (brand.pk,) if admin else (brand.pk, actor.pk)
+    if search:
+        values = (*values, search)
+    return f"member_rows:{'admin' if admin else 'user'}:{bool(search)}", build, values
+
+
+def member_row_values(*, actor: User, brand: Brand, user_id: int) -> dict[str, Any] | None:
+    """``member_rows_source``'s row of one member (one query), or None."""
+    _key, build, values = member_rows_source(actor=actor, brand=brand)
+    return build(*values).filter(pk=user_id).first()
+
+
+def row_from_values(values: Mapping[str, Any], *, actor: User, admin: bool) -> MemberRow:
+    """A members-table row from a ``member_rows_source`` row (no query)."""
+    # An instance of the row's fields only (``from_db``: no query, the rest deferred), in
+    # the model's field order.
+    user = User.from_db(
+        None,
+        _USER_FIELDS,
+        (
+            values["pk"],
+            values["is_superuser"],
+            values["is_active"],
+            values["email"],
+            values["full_name"],
+        ),
+    )
+    codename = values["brand_role_codename"]
+    role = Role(codename.removeprefix("role_")) if codename else None
+    narrowed = [
+        NarrowedAccount(pk, name) for pk, name in policies.split_narrowed(values["narrowed_joined"])
+    ]
+    if admin:
+        deactivatable = user.pk != actor.pk
+    else:
+        deactivatable = bool(values["deactivatable"]) and policies.is_active_user(actor)
+    return MemberRow(
+        user=user,
+        role=role,
+        narrowed_to=narrowed,
+        can_deactivate=user.is_active and deactivatable,
+        form_role=role.value if role else "",
+        form_ad_account_ids={account.pk for account in narrowed},
+        # The brand's only active ops lead: only an admin may demote, revoke or deactivate.
+        is_sole_ops_lead=(
+            role == Role.OPS_LEAD and user.is_active and values["brand_active_ops_leads"] == 1
+        ),
+        is_self=user.pk == actor.pk,
+    )
 
 
 def member_for_change(*, brand: Brand, user_id: int) -> User:
@@ -165,10 +265,10 @@ def member_rows(
     return rows
 
 
-def _active_ops_lead_count(brand: Brand) -> Subquery:
+def _active_ops_lead_count(brand_id: int) -> Subquery:
     """How many active ops leads the brand has, as a subquery (the same for every row)."""
     leads = (
-        Membership.objects.filter(brand=brand, role=Role.OPS_LEAD, user__is_active=True)
+        Membership.objects.filter(brand_id=brand_id, role=Role.OPS_LEAD, user__is_active=True)
         .order_by()
         .values("brand")
         .annotate(n=Count("pk"))

@@ -40,7 +40,8 @@ from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role, User
 from koastops.catalog.models import AdAccount, Brand
 from koastops.core.htmx import HTMX_VARY, add_toast, render_page, wants_fragment
-from koastops.core.pagination import paginate
+from koastops.core.links import fast_reverse
+from koastops.core.pagination import paginate_cached
 from koastops.core.templatetags.ui import icon, status_badge
 
 TEMPLATE = "accounts/members.html"
@@ -192,12 +193,34 @@ def _row_actions(
     )
 
 
+_ALL_AD_ACCOUNTS = '<span class="muted">All ad accounts</span>'
+
+
+def _row_markup(row: selectors.MemberRow, *, email: str, can_manage: bool) -> None:
+    """The fixed cells of one row as markup made once in Python (the row loop prints them
+    around the role cell's content, the notes and the actions): ``row.start`` up to the
+    role cell's content, ``row.middle`` from it to the actions cell's content, ``row.end``
+    after it. ``email`` comes escaped."""
+    pk = row.pk_str
+    you = ' <span class="muted">(you)</span>' if row.is_self else ""
+    row.start = mark_safe(  # noqa: S308 - every value in it is escaped
+        f'<tr id="member-{pk}">\n<th scope="row">{escape(row.name)}{you}</th>\n'
+        f'<td>{email}</td>\n<td id="member-{pk}-role">'
+    )
+    accounts = escape(row.ad_accounts_text) if row.is_media_buyer else _ALL_AD_ACCOUNTS
+    actions_cell = '\n<td class="row-actions col-actions">' if can_manage else ""
+    row.middle = mark_safe(  # noqa: S308 - every value in it is escaped
+        f"</td>\n<td>{accounts}</td>\n<td>{row.badge}</td>{actions_cell}"
+    )
+    row.end = mark_safe("</td>\n</tr>" if can_manage else "\n</tr>")  # noqa: S308 - static
+
+
 def _context(
     request: AuthenticatedRequest,
     *,
     brand: Brand,
     role: Role | None,
-    ad_accounts: list[AdAccount],
+    ad_accounts: list[AdAccount] | None,
     invite_form: MemberInviteForm | None = None,
     editing: User | None = None,
     form: MemberRoleForm | None = None,
@@ -207,24 +230,33 @@ def _context(
     open_invite: bool = False,
 ) -> dict[str, Any]:
     """The page. ``editing``: the member whose role editor is open (with ``form``'s
-    errors or, with ``confirm``, the values awaiting the actor's confirmation)."""
+    errors or, with ``confirm``, the values awaiting the actor's confirmation).
+    ``ad_accounts``: the brand's, or None to read them only if a form needs them (the
+    plain list does not: the narrowing names come with the rows)."""
     search = MemberSearchForm(request.GET).search()
-    page = paginate(request, selectors.member_list(brand=brand, search=search))
-    users = list(page.object_list)
-    if editing is not None and editing.pk not in {user.pk for user in users}:
-        users.insert(0, editing)  # not on this page (any more): shown anyway, on top
-    rows = selectors.member_rows(
-        actor=request.user,
-        brand=brand,
-        users=users,
-        ad_accounts=ad_accounts,
-        mark_sole_ops_lead=True,
-    )
-    list_url = reverse("members:list", args=[brand.slug])
-    suffix = f"?{request.GET.urlencode()}" if request.GET else ""
     admin = policies.is_admin(request.user)
-    editor_context = _editor_context(request, brand=brand, ad_accounts=ad_accounts)
+    key, build, values = selectors.member_rows_source(
+        actor=request.user, brand=brand, search=search
+    )
+    page = paginate_cached(request, key, build, *values)
+    rows = [
+        selectors.row_from_values(values, actor=request.user, admin=admin)
+        for values in page.object_list
+    ]
+    if editing is not None and editing.pk not in {row.user.pk for row in rows}:
+        # Not on this page (any more): shown anyway, on top.
+        found = selectors.member_row_values(actor=request.user, brand=brand, user_id=editing.pk)
+        if found is not None:
+            rows.insert(0, selectors.row_from_values(found, actor=request.user, admin=admin))
     can_manage = policies.can(request.user, "members.manage", brand, role=role)
+    open_invite_form = invite_form is None and (
+        can_manage and (open_invite or not (rows or search))
+    )
+    if ad_accounts is None and (editing is not None or open_invite_form):
+        ad_accounts = selectors.brand_ad_accounts(brand=brand)  # for the forms' choices
+    list_url = fast_reverse("members:list", [brand.slug])
+    suffix = f"?{request.GET.urlencode()}" if request.GET else ""
+    editor_context = _editor_context(request, brand=brand, ad_accounts=ad_accounts or [])
     brand_name = escape(brand.name)
     csrf = escape(get_token(request)) if can_manage else ""
     self_revoke_consequence = escape(editor_context["self_revoke_consequence"])
@@ -241,6 +273,7 @@ def _context(
         row.revoke_url = f"{list_url}{pk}/revoke/{suffix}"
         row.deactivate_url = f"{list_url}{pk}/deactivate/{suffix}"
         if editing is not None and row.user.pk == editing.pk:
+            row.user = editing  # the instance at hand (the other rows carry their values)
             row.editing = confirm != "revoke"
             row.confirm = confirm
             if form is not None:
@@ -250,25 +283,28 @@ def _context(
                 row.form_ad_account_ids = _posted_ad_account_ids(form)
                 row.form = form
             else:
-                row.form = _role_form(row.user, ad_accounts=ad_accounts, row=row)
+                row.form = _role_form(row.user, ad_accounts=ad_accounts or [], row=row)
         if refused is not None and row.user.pk == refused[0]:
             row.action_errors = refused[1].messages
         row.ad_accounts_text = (
             ", ".join(account.name for account in row.narrowed_to) or "All ad accounts"
         )
-        row.has_notes = bool(row.action_errors or row.confirm == "revoke")
+        # The notes (a refusal, a confirmation) live in the actions cell: managers only.
+        row.has_notes = can_manage and bool(row.action_errors or row.confirm == "revoke")
         row.show_menu = admin or not row.is_sole_ops_lead
         row.role_text = str(row.role.label) if row.role else "—"
         row.email = row.user.email
         row.badge = badges[row.user.is_active]
+        email = escape(row.email)
         if can_manage:
             row.actions = _row_actions(
                 row,
-                email=escape(row.user.email),
+                email=email,
                 brand_name=brand_name,
                 csrf=csrf,
                 self_revoke_consequence=self_revoke_consequence,
             )
+        _row_markup(row, email=email, can_manage=can_manage)
     return {
         **editor_context,
         "tab": "members",
@@ -281,13 +317,9 @@ def _context(
         # on the page after an invalid invitation, on that URL without JavaScript, and on
         # a brand nobody has a role on yet (the empty state points at it).
         "invite_form": invite_form
-        or (
-            MemberInviteForm(ad_accounts=ad_accounts)
-            if can_manage and (open_invite or not (rows or search))
-            else None
-        ),
-        "invite_url": reverse("members:invite", args=[brand.slug]),
-        "invite_form_url": reverse("members:invite_form", args=[brand.slug]),
+        or (MemberInviteForm(ad_accounts=ad_accounts or []) if open_invite_form else None),
+        "invite_url": fast_reverse("members:invite", [brand.slug]),
+        "invite_form_url": fast_reverse("members:invite_form", [brand.slug]),
         "confirm_message": confirm_message,
     }
 
@@ -394,8 +426,7 @@ def _confirm_self(
 @require_GET
 @policies.brand_capability("members.view")
 def member_list(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
-    ad_accounts = selectors.brand_ad_accounts(brand=brand)
-    context = _context(request, brand=brand, role=role, ad_accounts=ad_accounts)
+    context = _context(request, brand=brand, role=role, ad_accounts=None)
     return render_page(request, TEMPLATE, context, partial="member-table")
 
 

@@ -15,7 +15,7 @@ from koastops.accounts import policies
 from koastops.accounts.models import Role, User
 from koastops.activity.models import ActivityEntry
 from koastops.catalog.models import CatalogStatus
-from tests.factories import AdAccountFactory, UserFactory
+from tests.factories import AdAccountFactory, BrandFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +135,24 @@ def test_ops_lead_sees_members_with_roles_narrowing_and_status(
     assert role_url(brand, gone) not in html
 
 
+def test_narrowing_names_are_shown_whatever_they_contain(lead_client, brand, buyer):
+    # The page reads the narrowing joined into one string: names with its separators, with
+    # markup or non-ASCII letters come back whole, by name, and escaped.
+    names = ["Alpha \x1f two", "Beta \x1e <b>bold</b>", "Ça va"]
+    accounts = [AdAccountFactory(brand=brand, name=name) for name in names]
+    AdAccountFactory(brand=brand, name="Not narrowed")
+    policies.set_ad_account_narrowing(buyer, brand, accounts)
+
+    response = lead_client.get(list_url(brand))
+
+    rows = {row.user.email: row for row in response.context["rows"]}
+    narrowed = rows["buyer@example.com"].narrowed_to
+    assert [account.name for account in narrowed] == names
+    assert {account.pk for account in narrowed} == {account.pk for account in accounts}
+    html = response.content.decode()
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>bold</b>" not in html
+
+
 def test_search_by_name_or_email(lead_client, brand, member, buyer):
     by_name = lead_client.get(list_url(brand), {"q": "mia"})
     by_email = lead_client.get(list_url(brand), {"q": "BUYER@"})
@@ -201,6 +219,32 @@ def test_list_queries_do_not_grow_with_members(lead_client, brand, ops_lead):
         if role == Role.MEDIA_BUYER:
             policies.set_ad_account_narrowing(user, brand, accounts[: index % 3 + 1])
     assert count() == one
+
+
+def test_the_list_reads_its_rows_in_one_statement(lead_client, brand, ops_lead, member, buyer):
+    # Roles, narrowing, the last-ops-lead count, who may be deactivated and the page total
+    # come with the page of users: no COUNT, no separate read of roles, narrowing or the
+    # brand's ad accounts (those are read only when a form is open).
+    narrow_to = AdAccountFactory(brand=brand, name="Narrow DE")
+    policies.set_ad_account_narrowing(buyer, brand, [narrow_to])
+    lead_client.get(list_url(brand))  # warm-up
+    with CaptureQueriesContext(connection) as queries:
+        response = lead_client.get(list_url(brand))
+    assert response.status_code == 200
+    member_reads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if "objectpermission" in query["sql"] or "catalog_adaccount" in query["sql"]
+    ]
+    # The one page statement (the brand and switcher lookups read their own grants).
+    page_statements = [sql for sql in member_reads if '"accounts_user"."email" AS' in sql]
+    assert len(page_statements) == 1
+    assert not any("COUNT(*) AS" in query["sql"] for query in queries.captured_queries)
+    assert not any(
+        query["sql"].lstrip().startswith('SELECT "catalog_adaccount"')
+        for query in queries.captured_queries
+    )
+    assert "Narrow DE" in response.content.decode()
 
 
 def test_who_may_deactivate_whom(brand, foreign_brand, ops_lead, admin_user, member):
@@ -544,6 +588,34 @@ def test_htmx_deactivate_answers_the_table_with_a_toast(lead_client, brand, memb
     assert response.status_code == 200
     assert "Deactivated" in response.content.decode()
     assert toast(response) == "Mia Member is deactivated and signed out everywhere."
+
+
+def test_the_page_offers_deactivation_exactly_where_the_policy_allows(
+    brand, foreign_brand, ops_lead, admin_user, member
+):
+    # The page reads "may deactivate" in its row statement; it must agree with the policy.
+    led_too = BrandFactory(name="Led Too", slug="led-too")
+    policies.grant_role(ops_lead, led_too, Role.OPS_LEAD)
+    on_a_led_brand = UserFactory(email="led-too@example.com")  # every role on a brand led
+    policies.grant_role(on_a_led_brand, brand, Role.ANALYST)
+    policies.grant_role(on_a_led_brand, led_too, Role.MEDIA_BUYER)
+    elsewhere = UserFactory(email="elsewhere@example.com")  # also on a brand not led
+    policies.grant_role(elsewhere, brand, Role.ANALYST)
+    policies.grant_role(elsewhere, foreign_brand, Role.ANALYST)
+    superuser = UserFactory(email="super@example.com", is_superuser=True)
+    policies.grant_role(superuser, brand, Role.ANALYST)
+    gone = UserFactory(email="gone@example.com", is_active=False)
+    policies.grant_role(gone, brand, Role.ANALYST)
+    users = [ops_lead, member, on_a_led_brand, elsewhere, superuser, gone]
+
+    for actor in (ops_lead, admin_user):
+        html = client_for(actor).get(list_url(brand)).content.decode()
+        offered = {user.pk for user in users if deactivate_url(brand, user) in html}
+        allowed = policies.deactivatable_user_ids(actor, users) - {gone.pk}
+        assert offered == allowed
+    assert {member.pk, on_a_led_brand.pk} == (
+        policies.deactivatable_user_ids(ops_lead, users) - {gone.pk}
+    )
 
 
 def test_ops_lead_cannot_deactivate_a_member_with_roles_elsewhere(
