@@ -292,3 +292,19 @@ def test_catalog_lists_queries_do_not_grow_with_rows(django_assert_num_queries, 
     with django_assert_num_queries(expected):
         response = client.get(f"/brands/large/{endpoint}", {"page_size": 100})
     assert response.json()["count"] == 50
+
+
+def test_a_page_reads_its_total_with_its_rows(admin_user):
+    """The total comes with the page's rows (a window count), not from a COUNT query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(4):
+        BrandFactory(name=f"Counted {n}", slug=f"counted-{n}")
+    client = ApiClient(token_for(admin_user))
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get("/brands", {"page_size": 3}).json()
+    assert body["count"] == 4 and len(body["items"]) == 3
+    statements = [q["sql"].upper() for q in queries.captured_queries]
+    assert not any(sql.startswith("SELECT COUNT(") for sql in statements)
+    assert any("OVER ()" in sql for sql in statements)
