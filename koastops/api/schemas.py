@@ -14,6 +14,7 @@ from koastops.accounts.models import Role
 from koastops.activity.selectors import is_user_id
 from koastops.activity.verbs import VERBS
 from koastops.api.pagination import PageParams
+from koastops.catalog import selectors as catalog_selectors
 from koastops.catalog.models import Platform
 from koastops.core.ids import MAX_ID
 
@@ -138,7 +139,8 @@ class BrandOut(Schema):
 
     @staticmethod
     def resolve_markets(obj: Any) -> list[str]:
-        return [market.code for market in obj.markets.all()]  # prefetched, ordered by code
+        # catalog.selectors.brand_list reads them with the brand, ordered by code.
+        return [code for code, _name in catalog_selectors.market_pairs(obj.markets_joined)]
 
 
 class AdAccountOut(Schema):

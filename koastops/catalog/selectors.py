@@ -67,8 +67,10 @@ def _brands(
 
 
 def brand_list(*, user: User, search: str = "", status: str = "active") -> QuerySet[Brand]:
-    return _brands(user=user, search=search, status=status).prefetch_related(
-        Prefetch("markets", queryset=Market.objects.order_by("code"))
+    """Brands with their visible counts and ``markets_joined`` (the markets as one string:
+    ``market_pairs()`` splits it) — read in the brand query, not by a prefetch."""
+    return _brands(user=user, search=search, status=status).annotate(
+        markets_joined=_markets_of(Brand.markets.through, "brand_id")
     )
 
 
