@@ -211,3 +211,19 @@ def test_the_catalog_provider_reuses_the_counts_a_page_read_first(brand):
         attention.collect(user=lead, brands=[brand], roles=roles)
         again = brand_counts(user=lead, brands=[brand], roles=roles, ad_accounts_of=[brand.pk])
     assert again[brand.pk]["active_ad_accounts"] == 2
+
+
+def test_start_page_brands_behave_as_loaded_brands(django_assert_num_queries):
+    """The start page's light Brand rows equal the real rows, and any field they were not
+    read with loads on access (as a deferred field does)."""
+    from koastops.dashboard.selectors import start_brands
+
+    user = UserFactory()
+    brand = BrandFactory(name="Light Brand", description="told on demand")
+    policies.grant_role(user, brand, Role.ANALYST)
+    found = start_brands(user=user)
+    (light,) = found.brands
+    assert light == brand and light.pk == brand.pk and light.slug == brand.slug
+    assert found.roles == {brand.pk: Role.ANALYST}
+    with django_assert_num_queries(1):
+        assert light.description == "told on demand"
