@@ -90,7 +90,10 @@ def member_invite(
     if user is None:
         user = User(email=email, full_name=full_name)
         user.set_unusable_password()
-        user.full_clean(exclude=["password"])
+        # Uniqueness is the database's to enforce (the lookup above found no such user): a
+        # check here could see a concurrent invitation's row commit in between and refuse
+        # with a constraint error instead of joining it through the IntegrityError below.
+        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
         try:
             with transaction.atomic():
                 user.save()
