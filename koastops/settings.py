@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "koastops.api",
     "koastops.system",
     "koastops.dashboard",
+    "koastops.taxonomy",
     # seed_demo, bench, devserver: may import every app, nothing imports it.
     "koastops.devtools",
     "axes",  # failed-login lockout (see "Login hardening" below)

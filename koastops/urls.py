@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("koastops.system.urls")),
     path("brands/<slug:slug>/members/", include("koastops.accounts.member_urls")),
     path("brands/<slug:slug>/activity/", include("koastops.activity.urls")),
+    path("brands/<slug:slug>/", include("koastops.taxonomy.urls")),
     path("brands/", include("koastops.catalog.urls")),
     path("api/v1/", include("koastops.api.urls")),
     path("me/", include("koastops.accounts.profile_urls")),

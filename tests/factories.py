@@ -22,6 +22,8 @@ from koastops.activity.services import activity_record
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
 from koastops.core import crypto
 from koastops.system.models import Heartbeat, SentEmail, TaskDelivery, WorkerPing
+from koastops.taxonomy.content import parse_event
+from koastops.taxonomy.models import EventDefinition, EventMapping, EventRevision, NamingRule
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -221,3 +223,83 @@ class AdAccountNarrowingFactory(factory.django.DjangoModelFactory):
         policies.grant_role(user, brand, Role.MEDIA_BUYER)
         policies.set_ad_account_narrowing(user, brand, [content_object])
         return model_class.objects.get(user=user, content_object=content_object)
+
+
+class EventDefinitionFactory(factory.django.DjangoModelFactory):
+    """An event definition built directly (no service, no activity row), with its mapping
+    rows and its first revision. Pass ``content={...}`` overrides (merged into a default
+    content that ``parse_event`` accepts)."""
+
+    class Meta:
+        model = EventDefinition
+        skip_postgeneration_save = True
+
+    brand = factory.SubFactory(BrandFactory)
+    name = factory.Sequence(lambda n: f"Event{n:03d}")
+    status = "active"
+    sources = "browser"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        overrides = kwargs.pop("content", None) or {}
+        data = {"name": kwargs["name"], "status": kwargs["status"], "sources": kwargs["sources"]}
+        data |= overrides
+        content = parse_event(data)
+        kwargs |= {
+            "name": content.name,
+            "display_name": content.display_name,
+            "owner": content.owner,
+            "status": content.status,
+            "sources": content.sources,
+            "content": content.to_dict(),
+        }
+        event = super()._create(model_class, *args, **kwargs)
+        EventMapping.objects.bulk_create(
+            EventMapping(
+                event=event,
+                brand=event.brand,
+                platform=m.platform,
+                target=m.target,
+                custom=m.custom,
+            )
+            for m in content.mappings
+        )
+        EventRevision.objects.create(
+            event=event, version=event.version, content=event.content, note="factory"
+        )
+        return event
+
+
+class NamingRuleFactory(factory.django.DjangoModelFactory):
+    """A brand's naming rule (``brand=None`` for an install default), spec unchecked."""
+
+    class Meta:
+        model = NamingRule
+
+    brand = factory.SubFactory(BrandFactory)
+    level = "campaign"
+    spec = factory.LazyFunction(
+        lambda: {
+            "template": "{market}_{objective}_{yyyymm}_{free}",
+            "case": "lower",
+            "max_length": 120,
+            "tokens": {
+                "market": {"kind": "vocabulary", "values": [{"value": "de"}, {"value": "fr"}]},
+                "objective": {
+                    "kind": "vocabulary",
+                    "values": [
+                        {"value": "lead", "label": "Lead generation", "aliases": ["leads"]},
+                        {"value": "conv", "label": "Conversions"},
+                        {"value": "traffic", "label": "Traffic"},
+                    ],
+                },
+                "yyyymm": {"kind": "date", "format": "YYYYMM"},
+                "free": {
+                    "kind": "free",
+                    "min_length": 1,
+                    "max_length": 30,
+                    "charset": "alnum_dash",
+                },
+            },
+        }
+    )

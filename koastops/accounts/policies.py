@@ -76,8 +76,11 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "members.manage": OPS,
     "activity.view": ALL_ROLES,
     "activity.export": frozenset({Role.OPS_LEAD, Role.ANALYST, Role.LEGAL_REVIEWER}),
-    "naming.manage": OPS,
+    "taxonomy.view": ALL_ROLES,
     "taxonomy.manage": OPS,
+    "naming.view": ALL_ROLES,
+    "naming.manage": OPS,
+    "naming.defaults": frozenset(),
     "consent.manage": OPS,
     "consent.sign_off": frozenset({Role.LEGAL_REVIEWER}),
     "launch.create": frozenset({Role.MEDIA_BUYER}),
@@ -411,6 +414,10 @@ def activity_for(user: Any, brand: Brand, *, role: Role | None = None) -> QueryS
         visible |= Q(target_type__in=["catalog.adaccount", "catalog.pixel"])
     if can(user, "members.view", brand, role=role):
         visible |= Q(target_type="accounts.user")
+    if can(user, "taxonomy.view", brand, role=role):
+        visible |= Q(target_type__in=["taxonomy.eventdefinition", "taxonomy.trackingplan"])
+    if can(user, "naming.view", brand, role=role):
+        visible |= Q(target_type="taxonomy.namingrule")
     return queryset.filter(visible)
 
 

@@ -23,6 +23,9 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("ad_account", "Ad accounts"),
     ("pixel", "Pixels"),
     ("member", "Members"),
+    ("event", "Tracking plan"),
+    ("plan", "Tracking plan"),
+    ("naming_rule", "Naming rules"),
     ("user", "Sign-in and account"),
     ("api_token", "Sign-in and account"),
     ("system", "System"),
@@ -82,6 +85,54 @@ _REGISTRY: tuple[VerbInfo, ...] = (
     ),
     VerbInfo(
         "pixel.restored", "restored the pixel", "Pixel restored", "restored the pixel {target}"
+    ),
+    # tracking plan and naming rules
+    VerbInfo("event.created", "added the event", "Event added", "added the event {target}"),
+    VerbInfo("event.updated", "edited the event", "Event edited", "edited the event {target}"),
+    VerbInfo(
+        "event.activated", "activated the event", "Event activated", "activated the event {target}"
+    ),
+    VerbInfo(
+        "event.deprecated",
+        "deprecated the event",
+        "Event deprecated",
+        "deprecated the event {target}",
+    ),
+    VerbInfo(
+        "event.imported",
+        "changed the event by a plan import",
+        "Event changed by import",
+        "changed the event {target} by importing a plan",
+    ),
+    VerbInfo(
+        "plan.template_applied",
+        "applied the starter template",
+        "Starter template applied",
+        "applied the starter template to the {target}",
+    ),
+    VerbInfo(
+        "plan.imported",
+        "imported a tracking plan",
+        "Tracking plan imported",
+        "imported a plan into the {target}",
+    ),
+    VerbInfo(
+        "naming_rule.saved",
+        "saved the brand's naming rule",
+        "Naming rule saved",
+        "saved the {target}",
+    ),
+    VerbInfo(
+        "naming_rule.reset",
+        "reset the naming rule to the install default",
+        "Naming rule reset",
+        "reset the {target} to the install default",
+    ),
+    VerbInfo(
+        "naming_rule.default_saved",
+        "saved an install-wide default naming rule",
+        "Default naming rule saved",
+        "saved the install-wide {target}",
     ),
     # members and access
     VerbInfo("member.invited", "invited the member", "Member invited", "invited {target}"),

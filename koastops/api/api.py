@@ -35,7 +35,7 @@ from ninja.throttling import AuthRateThrottle
 
 from koastops.api.auth import ApiTokenAuth
 from koastops.api.common import field_errors
-from koastops.api.routers import activity, catalog, members
+from koastops.api.routers import activity, catalog, members, naming, taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,8 @@ api = KoastopsAPI(
 api.add_router("", catalog.router)
 api.add_router("", members.router)
 api.add_router("", activity.router)
+api.add_router("", taxonomy.router)
+api.add_router("", naming.router)
 
 
 @api.exception_handler(AuthenticationError)

@@ -1,0 +1,7 @@
+"""API: naming (under /api/v1/brands/{slug}/…)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["naming"])

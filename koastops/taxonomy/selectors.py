@@ -1,0 +1,74 @@
+"""Tracking-plan and naming-rule reads shared by the pages, the API and the checks of
+later issues. Each answers in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.http import Http404
+
+from koastops.catalog.models import Brand
+from koastops.taxonomy.catalogue import NAMING_LEVELS
+from koastops.taxonomy.models import EventDefinition, NamingRule, TrackingPlan
+
+
+def event_by_name(brand: Brand, name: str) -> EventDefinition:
+    """The brand's event called ``name`` (ignoring case), or 404."""
+    event = EventDefinition.objects.filter(brand=brand, name__iexact=name[:50]).first()
+    if event is None:
+        raise Http404("No such event in this tracking plan.")
+    event.brand = brand
+    return event
+
+
+def plan_version(brand: Brand) -> int:
+    """The plan's current version (1 for a plan nobody has written to)."""
+    version = TrackingPlan.objects.filter(brand=brand).values_list("version", flat=True).first()
+    return version or 1
+
+
+@dataclass(frozen=True)
+class EffectiveRule:
+    """The rule that applies to one level of a brand: its own, else the install default,
+    else none. ``own`` is the brand's own rule row (None when it inherits)."""
+
+    level: str
+    label: str
+    rule: NamingRule | None
+    own: NamingRule | None
+    default: NamingRule | None
+
+    @property
+    def inherited(self) -> bool:
+        return self.own is None and self.default is not None
+
+
+def effective_rules(brand: Brand) -> list[EffectiveRule]:
+    """Every level's effective rule for the brand, in level order (one query)."""
+    rows = NamingRule.objects.filter(Q(brand=brand) | Q(brand__isnull=True))
+    own: dict[str, NamingRule] = {}
+    default: dict[str, NamingRule] = {}
+    for rule in rows:
+        (own if rule.brand_id else default)[rule.level] = rule
+    return [
+        EffectiveRule(
+            level,
+            label,
+            own.get(level) or default.get(level),
+            own.get(level),
+            default.get(level),
+        )
+        for level, label in NAMING_LEVELS.items()
+    ]
+
+
+def effective_rule(brand: Brand, level: str) -> NamingRule | None:
+    """The rule that applies to ``level`` for the brand (one query), or None."""
+    rows = list(NamingRule.objects.filter(Q(brand=brand) | Q(brand__isnull=True), level=level))
+    return next((r for r in rows if r.brand_id), None) or next(iter(rows), None)
+
+
+def default_rules() -> dict[str, NamingRule]:
+    """The install-wide default rules by level (one query)."""
+    return {rule.level: rule for rule in NamingRule.objects.filter(brand__isnull=True)}

@@ -1,0 +1,1 @@
+"""Taxonomy views, one module per part of the feature."""

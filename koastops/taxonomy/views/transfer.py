@@ -1,0 +1,7 @@
+"""Taxonomy pages: transfer (see koastops/taxonomy/urls.py)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
