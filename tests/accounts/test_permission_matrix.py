@@ -26,6 +26,8 @@ from tests.factories import (
     AdAccountFactory,
     AdminFactory,
     BrandFactory,
+    EventDefinitionFactory,
+    NamingRuleFactory,
     PixelFactory,
     UserFactory,
     WorkerPingFactory,
@@ -59,6 +61,18 @@ def _ad_account(world: World, scope: str) -> dict[str, Any]:
 
 def _pixel(world: World, scope: str) -> dict[str, Any]:
     return {**_slug(world, scope), "pk": world.pixels[scope].pk}
+
+
+def _event(world: World, scope: str) -> dict[str, Any]:
+    return {**_slug(world, scope), "pk": world.events[scope].pk}
+
+
+def _event_name(world: World, scope: str) -> dict[str, Any]:
+    return {**_slug(world, scope), "name": world.events[scope].name}
+
+
+def _level(world: World, scope: str) -> dict[str, Any]:
+    return {**_slug(world, scope), "level": "campaign"}
 
 
 def _member(world: World, scope: str) -> dict[str, Any]:
@@ -259,6 +273,8 @@ class World:
     brands: dict[str, Any]
     ad_accounts: dict[str, Any]
     pixels: dict[str, Any]
+    events: dict[str, Any]  # one active event definition per brand (tracking plan)
+    rules: dict[str, Any]  # the brand's own campaign naming rule
     members: dict[str, Any]
     users: dict[str, Any]
     token_ids: dict[str, int]
@@ -271,6 +287,11 @@ def world(db) -> World:
     brands = {"own": own, "foreign": foreign}
     ad_accounts = {scope: AdAccountFactory(brand=brand) for scope, brand in brands.items()}
     pixels = {scope: PixelFactory(brand=brand) for scope, brand in brands.items()}
+    events = {
+        scope: EventDefinitionFactory(brand=brand, name=f"Matrix{scope.title()}Event")
+        for scope, brand in brands.items()
+    }
+    rules = {scope: NamingRuleFactory(brand=brand) for scope, brand in brands.items()}
     users: dict[str, Any] = {"admin": AdminFactory(), "outsider": UserFactory()}
     for name, role in ROLE_PRINCIPALS.items():
         users[name] = UserFactory(email=f"{name}@example.com")
@@ -288,6 +309,8 @@ def world(db) -> World:
         brands=brands,
         ad_accounts=ad_accounts,
         pixels=pixels,
+        events=events,
+        rules=rules,
         members=members,
         users=users,
         token_ids={"foreign": api_token_create(user=other, name="not yours")[0].pk},
