@@ -635,13 +635,13 @@ class CompiledRule:
         for error, fix in structure:
             diagnosis.structure_ok = False
             diagnosis.add(error, fix)
+        recase, tokens = self._recase, diagnosis.tokens
         for token, span in zip(self._tokens, spans, strict=True):
             if span is None:
                 continue
             text = name[span[0] : span[1]]
-            diagnosis.tokens[token.name] = text
-            probe = self._recase(text) if self._recase is not None else text
-            finding = token.find(probe)
+            tokens[token.name] = text
+            finding = token.find(recase(text) if recase is not None else text)
             if finding is None:
                 continue
             message = _token_message(token, text, finding)
@@ -657,7 +657,8 @@ class CompiledRule:
                 ),
                 None if finding.suggestion is None else (span[0], span[1], finding.suggestion),
             )
-        diagnosis.errors, diagnosis.fixes = _in_order(diagnosis.errors, diagnosis.fixes)
+        if len(diagnosis.errors) > 1:
+            diagnosis.errors, diagnosis.fixes = _in_order(diagnosis.errors, diagnosis.fixes)
         return diagnosis
 
     def _template_text(self) -> str:
@@ -727,8 +728,9 @@ class CompiledRule:
         # Candidate readings: (spans, how many structure errors, how to build them). The
         # errors are built for the chosen reading only.
         candidates: list[_Candidate] = []
+        body = folded[start:end]
         for other in _LIKELY_SEPARATORS:
-            if other in separator or other not in folded[start:end]:
+            if other in separator or other not in body:
                 continue
             mixed = _split(folded, start, end, (separator, other))
             if len(mixed) == count:
@@ -767,7 +769,10 @@ class CompiledRule:
                     (kept, len(extra), functools.partial(self._extra, name, extra_spans))
                 )
         if candidates:
-            scored = [(self._valid_count(name, c[0]), -c[1], -i) for i, c in enumerate(candidates)]
+            fits: dict[tuple[int, int, int], bool] = {}
+            scored = [
+                (self._valid_count(name, c[0], fits), -c[1], -i) for i, c in enumerate(candidates)
+            ]
             best_score = max(scored)
             # A reading in which no part fits would only add noise: say it plainly.
             if best_score[0] > 0:
@@ -789,13 +794,25 @@ class CompiledRule:
             )
         ]
 
-    def _valid_count(self, name: str, spans: list[tuple[int, int] | None]) -> int:
+    def _valid_count(
+        self,
+        name: str,
+        spans: list[tuple[int, int] | None],
+        fits: dict[tuple[int, int, int], bool],
+    ) -> int:
+        """How many tokens of a reading are valid; `fits` remembers (token, span) answers."""
         valid = 0
         recase = self._recase
-        for token, span in zip(self._tokens, spans, strict=True):
-            if span is not None:
+        for index, span in enumerate(spans):
+            if span is None:
+                continue
+            key = (index, span[0], span[1])
+            fit = fits.get(key)
+            if fit is None:
                 text = name[span[0] : span[1]]
-                valid += token.find(recase(text) if recase is not None else text) is None
+                token = self._tokens[index]
+                fit = fits[key] = token.find(recase(text) if recase is not None else text) is None
+            valid += fit
         return valid
 
     def _wrong_separators(
@@ -952,6 +969,12 @@ def _split(text: str, start: int, end: int, separators: tuple[str, ...]) -> list
     """The (start, end) of each part of text[start:end] between any of the separators."""
     spans: list[tuple[int, int]] = []
     at = start
+    if len(separators) == 1:
+        width = len(separators[0])
+        for part in text[start:end].split(separators[0]):
+            spans.append((at, at + len(part)))
+            at += len(part) + width
+        return spans
     while True:
         best = -1
         width = 0
