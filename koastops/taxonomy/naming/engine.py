@@ -34,7 +34,8 @@ _EN_DASH = "\u2013"  # ranges read like "1 to 30" with an en dash, as the produc
 STRUCTURE = "(structure)"
 # Characters people type by mistake where a separator belongs.
 _LIKELY_SEPARATORS = ("_", "-", ".", " ", "|", "+", "~", ":", "/", ",")
-_MEMO_LIMIT = 20_000
+_MEMO_LIMIT = 20_000  # findings remembered per token (then forgotten all at once)
+_MEMO_TEXT_LIMIT = 200
 # Bound of the structure repair search (which parts are missing or extra).
 _MAX_HYPOTHESES = 256
 
@@ -144,9 +145,10 @@ class _Token:
         except KeyError:
             pass
         finding = self._find(text)
-        if len(self._memo) >= _MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[text] = finding
+        if len(text) <= _MEMO_TEXT_LIMIT:  # a hostile 10,000-character part is not kept
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[text] = finding
         return finding
 
     def _find(self, text: str) -> _Finding | None:  # pragma: no cover - overridden
@@ -730,7 +732,8 @@ class CompiledRule:
         candidates: list[_Candidate] = []
         body = folded[start:end]
         for other in _LIKELY_SEPARATORS:
-            if other in separator or other not in body:
+            # Past the maximum length a name is not a near miss: no repair is tried.
+            if end - start > self._max_length or other in separator or other not in body:
                 continue
             mixed = _split(folded, start, end, (separator, other))
             if len(mixed) == count:
