@@ -240,6 +240,13 @@ def test_a_near_miss_validates_or_has_located_errors_and_a_valid_correction(
 
 
 @PROPERTY
+@given(near_names())
+def test_the_short_failure_path_agrees_with_the_general_one(case: tuple[CompiledRule, str]) -> None:
+    rule, name = case
+    assert rule._slow(name, correct=True) == rule._slow_general(name, correct=True)
+
+
+@PROPERTY
 @given(st.sampled_from(sorted(RULES)), st.text(max_size=200))
 def test_any_string_validates_or_has_located_errors(rule_name: str, name: str) -> None:
     result = compile_rule(RULES[rule_name]).validate(name)
