@@ -229,6 +229,8 @@ def test_a_near_miss_validates_or_has_located_errors_and_a_valid_correction(
 ) -> None:
     rule, name = case
     result = rule.validate(name)
+    # The short failure path (token errors only) answers as the general one would.
+    assert rule._slow(name, correct=True) == rule._slow_general(name, correct=True)
     if result.valid:
         assert result.errors == ()
         assert result.corrected is None
@@ -237,13 +239,6 @@ def test_a_near_miss_validates_or_has_located_errors_and_a_valid_correction(
         if result.corrected is not None:
             assert rule.validate(result.corrected).valid
             assert all(error.suggestion is not None for error in result.errors)
-
-
-@PROPERTY
-@given(near_names())
-def test_the_short_failure_path_agrees_with_the_general_one(case: tuple[CompiledRule, str]) -> None:
-    rule, name = case
-    assert rule._slow(name, correct=True) == rule._slow_general(name, correct=True)
 
 
 @PROPERTY
