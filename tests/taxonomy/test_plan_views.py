@@ -988,3 +988,50 @@ def test_activity_rows_about_an_event_link_to_its_page(lead_client, brand, purch
     html = lead_client.get(reverse("activity:list", args=[brand.slug])).text
 
     assert f'<a href="{detail_url(purchase)}"><strong>Purchase</strong></a>' in html
+
+
+# --- who sees which event names -------------------------------------------------------------
+
+OWN_MARKER = "ZqOwnPlanMarker"
+
+
+@pytest.mark.parametrize(
+    ("principal", "sees_own", "sees_foreign"),
+    [
+        ("admin", True, True),
+        ("ops_lead", True, False),
+        ("media_buyer", True, False),
+        ("analyst", True, False),
+        ("legal_reviewer", True, False),
+        ("foreign_ops_lead", False, True),
+        ("outsider", False, False),
+    ],
+)
+def test_each_principal_sees_exactly_the_event_names_it_may(
+    brand, foreign_brand, foreign_event, principal, sees_own, sees_foreign
+):
+    from tests.factories import AdminFactory
+
+    own_event = EventDefinitionFactory(brand=brand, name=OWN_MARKER)
+    if principal == "admin":
+        user = AdminFactory()
+    elif principal == "outsider":
+        user = UserFactory(email="nobody@example.com")
+    elif principal == "foreign_ops_lead":
+        user = member(foreign_brand, Role.OPS_LEAD, "foreign.lead@example.com")
+    else:
+        user = member(brand, Role(principal))
+    client = client_for(user)
+    seen: set[str] = set()
+    for event in (own_event, foreign_event):
+        for url in (plan_url(event.brand), detail_url(event), diff_url(event)):
+            response = client.get(url)
+            assert response.status_code in (200, 404), url
+            seen |= {m for m in (OWN_MARKER, FOREIGN_MARKER) if m in response.text}
+        # The other brand's pages under this brand's slug never name it either.
+        other = foreign_brand if event.brand == brand else brand
+        response = client.get(reverse("taxonomy:event_detail", args=[other.slug, event.pk]))
+        assert response.status_code == 404
+    assert seen == {
+        m for m, shown in ((OWN_MARKER, sees_own), (FOREIGN_MARKER, sees_foreign)) if shown
+    }
