@@ -172,6 +172,7 @@ class MappingForm(forms.Form):
         self.fields["target"].widget.attrs["spellcheck"] = "false"
         self.fields["parameters"].widget.attrs["spellcheck"] = "false"
         if platform == "meta":
+            self.fields["target"].widget.attrs["list"] = "meta-standard-events"
             self.fields["target"].help_text = (
                 "A Meta standard event (Purchase, Lead, …), or a custom event name with"
                 " “custom” ticked."

@@ -371,7 +371,7 @@ def _editor_page(
         "editor": editor,
         "event": event,
         "stale": stale,
-        "param_types": list(PARAM_TYPES.items()),
+        "meta_standard_events": list(META_STANDARD_EVENTS),
     }
     return render_page(
         request, "taxonomy/event_form.html", context, partial="event-form", status=status
