@@ -317,6 +317,9 @@ class _Urls:
     def ad_accounts(self) -> str:
         return self._get("catalog:ad_account_list")
 
+    def event(self, pk: int) -> str:
+        return self._get("taxonomy:event_detail", _PK).replace(str(_PK), str(pk))
+
     def members(self) -> str:
         return self._get("members:list")
 
@@ -330,6 +333,8 @@ def target_url(entry: ActivityEntry, brand: Brand, urls: _Urls | None = None) ->
         return urls.brand_detail()
     if kind == "catalog.pixel" and pk.isascii() and pk.isdigit():
         return urls.pixel(int(pk))
+    if kind == "taxonomy.eventdefinition" and pk.isascii() and pk.isdigit():
+        return urls.event(int(pk))
     if kind == "catalog.adaccount":
         # No page of its own: the list, searched for its external id ("Name (id)").
         found = _EXTERNAL_ID.search(entry.target_label)

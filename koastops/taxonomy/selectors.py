@@ -3,14 +3,23 @@ later issues. Each answers in a fixed number of queries."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import CharField, Exists, OuterRef, Q, StringAgg, Subquery, Value
+from django.db.models.functions import Concat
 from django.http import Http404
 
 from koastops.catalog.models import Brand
-from koastops.taxonomy.catalogue import NAMING_LEVELS
-from koastops.taxonomy.models import EventDefinition, NamingRule, TrackingPlan
+from koastops.taxonomy.catalogue import MAPPING_PLATFORMS, NAMING_LEVELS, STATUSES
+from koastops.taxonomy.models import (
+    EventDefinition,
+    EventMapping,
+    EventRevision,
+    NamingRule,
+    TrackingPlan,
+)
 
 
 def event_by_name(brand: Brand, name: str) -> EventDefinition:
@@ -72,3 +81,123 @@ def effective_rule(brand: Brand, level: str) -> NamingRule | None:
 def default_rules() -> dict[str, NamingRule]:
     """The install-wide default rules by level (one query)."""
     return {rule.level: rule for rule in NamingRule.objects.filter(brand__isnull=True)}
+
+
+# --- the plan pages (tracking-plan list, event detail and history) ------------------------
+
+_ITEM = "\x1f"  # between two joined mappings
+_PART = "\x1e"  # between a mapping's platform and its target
+
+# The plan list's facets: value -> the words of its removable chip. ``source``: the events a
+# source sends ("server" includes the events sent from both sides).
+PLAN_FACETS: dict[str, dict[str, str]] = {
+    "status": dict(STATUSES),
+    "source": {
+        "browser": "Sent from the browser",
+        "server": "Sent from the server",
+        "both": "Sent from browser and server",
+    },
+    "platform": {
+        **{key: f"Mapped to {label}" for key, label in MAPPING_PLATFORMS.items()},
+        "none": "Not mapped to any platform",
+    },
+}
+_SOURCE_Q = {
+    "browser": Q(sources__in=["browser", "both"]),
+    "server": Q(sources__in=["server", "both"]),
+    "both": Q(sources="both"),
+}
+
+
+def _mapped_to(platform: str) -> Exists:
+    return Exists(EventMapping.objects.filter(event=OuterRef("pk"), platform=platform))
+
+
+def event_rows(*, brand: Brand, search: str = "", facets: Mapping[str, str] | None = None) -> Any:
+    """The plan list's rows, by name: ``values()`` dicts with the printed fields, the
+    parameters (``content__parameters``, for their count) and ``mappings_joined`` (every
+    mapping as platform and target, see ``mapping_pairs``), in one query. ``facets``:
+    ``{"status": …, "source": …, "platform": …}`` (``PLAN_FACETS``; unknown values are
+    ignored)."""
+    queryset = EventDefinition.objects.filter(brand=brand)
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(display_name__icontains=search))
+    facets = facets or {}
+    status = facets.get("status")
+    if status in STATUSES:
+        queryset = queryset.filter(status=status)
+    source = facets.get("source")
+    if source in _SOURCE_Q:
+        queryset = queryset.filter(_SOURCE_Q[source])
+    platform = facets.get("platform")
+    if platform in MAPPING_PLATFORMS:
+        queryset = queryset.filter(_mapped_to(platform))
+    elif platform == "none":
+        queryset = queryset.filter(~Exists(EventMapping.objects.filter(event=OuterRef("pk"))))
+    pairs = Concat("platform", Value(_PART), "target", output_field=CharField())
+    mappings = (
+        EventMapping.objects.filter(event=OuterRef("pk"))
+        .order_by()
+        .values("event")
+        .annotate(joined=StringAgg(pairs, Value(_ITEM)))
+        .values("joined")
+    )
+    return (
+        queryset.annotate(mappings_joined=Subquery(mappings, output_field=CharField()))
+        .order_by("name", "pk")
+        .values(
+            "pk",
+            "name",
+            "display_name",
+            "status",
+            "sources",
+            "owner",
+            "updated_at",
+            "content__parameters",
+            "mappings_joined",
+        )
+    )
+
+
+def mapping_pairs(value: str | None) -> list[tuple[str, str]]:
+    """``(platform, target)`` of a row's ``mappings_joined``, in platform order."""
+    if not value:
+        return []
+    order = list(MAPPING_PLATFORMS)
+    pairs: list[tuple[str, str]] = []
+    for item in value.split(_ITEM):
+        platform, _, target = item.partition(_PART)
+        pairs.append((platform, target))
+    return sorted(pairs, key=lambda pair: order.index(pair[0]) if pair[0] in order else len(order))
+
+
+def event_for_view(*, brand: Brand, pk: int) -> EventDefinition:
+    """The brand's event ``pk`` (404 for another brand's or a missing one)."""
+    event = EventDefinition.objects.filter(brand=brand, pk=pk).first()
+    if event is None:
+        raise Http404("No such event in this tracking plan.")
+    event.brand = brand
+    return event
+
+
+def event_history(event: EventDefinition) -> list[dict[str, Any]]:
+    """The event's revisions, newest first, without their content (one query)."""
+    rows: Any = (
+        EventRevision.objects.filter(event=event)
+        .order_by("-version")
+        .values("version", "actor_label", "note", "created_at")
+    )
+    return [dict(row) for row in rows]
+
+
+def event_revisions(event: EventDefinition, versions: list[int]) -> dict[int, dict[str, Any]]:
+    """The content of the given versions of the event, by version (one query)."""
+    rows = EventRevision.objects.filter(event=event, version__in=versions).values_list(
+        "version", "content"
+    )
+    return dict(rows)
+
+
+def event_last_revision(event: EventDefinition) -> EventRevision | None:
+    """Who changed the event last, and when (for the "changed meanwhile" notice)."""
+    return EventRevision.objects.filter(event=event).order_by("-version").first()

@@ -117,6 +117,10 @@ def _token_data(world: World, scope: str) -> dict[str, Any]:
     return {"access_token": "matrix-token"}
 
 
+def _event_status_data(world: World, scope: str) -> dict[str, Any]:
+    return {"status": "deprecated", "version": world.events[scope].version}
+
+
 def _brand_page(access: str, method: str = "GET", **extra: Any) -> Entry:
     extra.setdefault("kwargs", _slug)
     return Entry(method, access, brand_scoped=True, **extra)
@@ -191,6 +195,16 @@ MATRIX: dict[str, Entry] = {
     "members:deactivate": _brand_page("members.manage", "POST", kwargs=_member),
     "activity:list": _brand_page("activity.view"),
     "activity:export": _brand_page("activity.export", query="format=csv"),
+    # taxonomy: plan
+    "taxonomy:plan": _brand_page("taxonomy.view"),
+    "taxonomy:plan_apply_template": _brand_page("taxonomy.manage", "POST"),
+    "taxonomy:event_create": _brand_page("taxonomy.manage"),
+    "taxonomy:event_detail": _brand_page("taxonomy.view", kwargs=_event),
+    "taxonomy:event_diff": _brand_page("taxonomy.view", kwargs=_event),
+    "taxonomy:event_edit": _brand_page("taxonomy.manage", kwargs=_event),
+    "taxonomy:event_status": _brand_page(
+        "taxonomy.manage", "POST", kwargs=_event, data=_event_status_data
+    ),
     # API v1
     # ninja's bare prefix: no operation lives there, so it is 404 for everyone.
     "api-v1:api-root": Entry("GET", PUBLIC, api=True, success="not-found"),
