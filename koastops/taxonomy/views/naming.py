@@ -33,6 +33,7 @@ from koastops.activity.export import neutralise_cell
 from koastops.catalog.models import Brand
 from koastops.core.exceptions import StaleVersion
 from koastops.core.htmx import HTMX_VARY, add_toast, render_page, wants_fragment
+from koastops.core.links import fast_reverse
 from koastops.taxonomy import naming_forms, rules, services
 from koastops.taxonomy.catalogue import NAMING_LEVELS
 from koastops.taxonomy.naming import BuildError, CompiledRule, Result, SpecError
@@ -140,16 +141,15 @@ def _tested(rule: CompiledRule | None, name: str) -> dict[str, Any] | None:
 @policies.brand_capability("naming.view")
 def naming(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     can_manage = policies.can(request.user, "naming.manage", brand, role=role)
-    levels = []
-    for item in rules.level_rules(brand):
-        levels.append(
-            {
-                "item": item,
-                "tokens": rules.token_rows(item.compiled) if item.compiled else [],
-                "edit_url": reverse("taxonomy:naming_edit", args=[brand.slug, item.level]),
-                "reset_url": reverse("taxonomy:naming_reset", args=[brand.slug, item.level]),
-            }
-        )
+    levels = [
+        {
+            "item": item,
+            "tokens": rules.token_rows(item.compiled) if item.compiled else [],
+            "edit_url": fast_reverse("taxonomy:naming_edit", (brand.slug, item.level)),
+            "reset_url": fast_reverse("taxonomy:naming_reset", (brand.slug, item.level)),
+        }
+        for item in rules.level_rules(brand)
+    ]
     context = {
         "brand": brand,
         "levels": levels,
@@ -374,11 +374,14 @@ def naming_reset(
 # --- tester, builder, bulk ---------------------------------------------------------------------
 
 
-def _usable(brand: Brand) -> dict[str, rules.LevelRule]:
-    return {item.level: item for item in rules.level_rules(brand) if item.compiled is not None}
+def _usable(brand: Brand) -> dict[str, CompiledRule]:
+    """The levels names can be checked at (a rule that compiles), with their rule."""
+    return {
+        item.level: item.compiled for item in rules.level_rules(brand) if item.compiled is not None
+    }
 
 
-def _pick_level(usable: dict[str, rules.LevelRule], wanted: str | None) -> str | None:
+def _pick_level(usable: dict[str, CompiledRule], wanted: str | None) -> str | None:
     if wanted in usable:
         return wanted
     return next(iter(usable), None)
@@ -393,7 +396,7 @@ def naming_test(request: AuthenticatedRequest, *, brand: Brand, role: Role | Non
     tested = None
     if bound and form.is_valid():
         level = form.cleaned_data["level"]
-        tested = _tested(usable[level].compiled, form.cleaned_data["name"])
+        tested = _tested(usable[level], form.cleaned_data["name"])
     context = {
         "brand": brand,
         "form": form,
@@ -410,7 +413,7 @@ def naming_test(request: AuthenticatedRequest, *, brand: Brand, role: Role | Non
 def naming_build(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     usable = _usable(brand)
     level = _pick_level(usable, request.GET.get("level"))
-    rule = usable[level].compiled if level else None
+    rule = usable[level] if level else None
     building = "build" in request.GET and level is not None
     data = request.GET if building else None
     form = naming_forms.BuilderForm(data, initial={"level": level}, levels=usable, rule=rule)
@@ -473,9 +476,7 @@ def naming_bulk(request: AuthenticatedRequest, *, brand: Brand, role: Role | Non
     status = 200
     if request.method == "POST" and request.POST.get("download"):
         stored = cache.get(_bulk_key(request, brand, request.POST["download"][:64]))
-        rule = (
-            usable[stored["level"]].compiled if stored and stored.get("level") in usable else None
-        )
+        rule = usable.get(stored["level"]) if isinstance(stored, dict) else None
         if stored and rule is not None:
             return _bulk_csv(rule, stored["rows"], stored["level"])
         context["expired"] = True
@@ -484,8 +485,7 @@ def naming_bulk(request: AuthenticatedRequest, *, brand: Brand, role: Role | Non
         form = naming_forms.BulkForm(request.POST, request.FILES, levels=usable)
         if form.is_valid():
             level = form.cleaned_data["level"]
-            rule = usable[level].compiled
-            assert rule is not None  # usable rules are compiled
+            rule = usable[level]
             results = rule.validate_many(name for _, name in form.rows)
             valid = sum(1 for r in results if r.valid)
             only_invalid = form.cleaned_data["only_invalid"]
