@@ -91,7 +91,12 @@ def test_validate_answers_in_input_order(reader, brand, rule):
     [error] = first["errors"]
     assert (error["token"], error["value"], error["suggestion"]) == ("objective", "leads", "lead")
     assert {"token", "value", "expected", "suggestion"} <= set(error)
-    assert results[1] == {"name": "de_lead_202605_x", "valid": True, "errors": [], "corrected": None}
+    assert results[1] == {
+        "name": "de_lead_202605_x",
+        "valid": True,
+        "errors": [],
+        "corrected": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -188,7 +193,10 @@ def test_put_overrides_a_default_with_if_match_zero(manager, brand):
 
 
 def test_put_invalid_spec_is_422_by_path_and_changes_nothing(manager, brand, rule, activity):
-    spec = {**SPEC, "tokens": {**SPEC["tokens"], "free": {"kind": "free", "max_length": 9, "charset": "x"}}}
+    spec = {
+        **SPEC,
+        "tokens": {**SPEC["tokens"], "free": {"kind": "free", "max_length": 9, "charset": "x"}},
+    }
     response = put(manager, brand, "campaign", {"spec": spec}, '"1"')
     assert response.status_code == 422
     locs = {tuple(error["loc"]) for error in response.json()["detail"]}
