@@ -4,13 +4,20 @@ later issues. Each answers in a fixed number of queries."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from koastops.catalog.models import Brand
 from koastops.taxonomy.catalogue import NAMING_LEVELS
-from koastops.taxonomy.models import EventDefinition, NamingRule, TrackingPlan
+from koastops.taxonomy.models import (
+    EventDefinition,
+    EventMapping,
+    EventRevision,
+    NamingRule,
+    TrackingPlan,
+)
 
 
 def event_by_name(brand: Brand, name: str) -> EventDefinition:
@@ -72,3 +79,44 @@ def effective_rule(brand: Brand, level: str) -> NamingRule | None:
 def default_rules() -> dict[str, NamingRule]:
     """The install-wide default rules by level (one query)."""
     return {rule.level: rule for rule in NamingRule.objects.filter(brand__isnull=True)}
+
+
+# --- export, import and the events API ------------------------------------------------------
+
+
+def plan_contents(brand: Brand) -> list[tuple[str, dict[str, Any]]]:
+    """Every event of the brand as ``(name, content)``, by name (one query)."""
+    return list(EventDefinition.objects.filter(brand=brand).values_list("name", "content"))
+
+
+def event_list(
+    *, brand: Brand, status: str = "", source: str = "", platform: str = "", search: str = ""
+) -> QuerySet[EventDefinition]:
+    """The brand's events narrowed by the plan's filters (exact status, exact sources, a
+    mapping to ``platform``, ``search`` in the name or display name), by name."""
+    events = EventDefinition.objects.filter(brand=brand)
+    if status:
+        events = events.filter(status=status)
+    if source:
+        events = events.filter(sources=source)
+    if platform:
+        events = events.filter(
+            Exists(EventMapping.objects.filter(event=OuterRef("pk"), platform=platform))
+        )
+    if search:
+        events = events.filter(Q(name__icontains=search) | Q(display_name__icontains=search))
+    return events.order_by("name")
+
+
+def last_revision(event: EventDefinition) -> EventRevision | None:
+    """Who changed the event last, and when (for a refused stale write)."""
+    return EventRevision.objects.filter(event=event).order_by("-version").first()
+
+
+def plan_document(brand: Brand) -> bytes:
+    """The plan's export document, as the file is written (two queries at most)."""
+    from koastops.taxonomy.content import parse_event
+    from koastops.taxonomy.transfer import dump_document, export_document
+
+    contents = [parse_event(content) for _, content in plan_contents(brand)]
+    return dump_document(export_document(contents))
