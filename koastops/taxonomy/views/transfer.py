@@ -177,9 +177,10 @@ def _plan_import(
 ) -> HttpResponse:
     if request.method == "GET":
         return _page(request, brand)
+    action = request.POST.get("action")  # reads the body (the CSRF check may not have)
     if capped.too_big:
         return _too_big(request, brand)
-    if request.POST.get("action") == "apply":
+    if action == "apply":
         return _apply(request, brand)
     return _preview(request, brand)
 
