@@ -117,6 +117,14 @@ def _token_data(world: World, scope: str) -> dict[str, Any]:
     return {"access_token": "matrix-token"}
 
 
+def _event_data(world: World, scope: str) -> dict[str, Any]:
+    return {"name": "MatrixNewEvent"}
+
+
+def _status_data(world: World, scope: str) -> dict[str, Any]:
+    return {"status": "deprecated"}
+
+
 def _brand_page(access: str, method: str = "GET", **extra: Any) -> Entry:
     extra.setdefault("kwargs", _slug)
     return Entry(method, access, brand_scoped=True, **extra)
@@ -226,6 +234,17 @@ MATRIX: dict[str, Entry] = {
     "api-v1:pixel_restore": _api("catalog.manage", "POST", kwargs=_pixel),
     "api-v1:pixel_token_set": _api("catalog.manage", "PUT", kwargs=_pixel, data=_token_data),
     "api-v1:pixel_token_remove": _api("catalog.manage", "DELETE", kwargs=_pixel),
+    # taxonomy: transfer (the events API; writes without If-Match get 428, past the policy)
+    "taxonomy:plan_export": _brand_page("taxonomy.view"),
+    "taxonomy:plan_import": _brand_page("taxonomy.manage"),
+    "api-v1:event_list": _api("taxonomy.view"),
+    "api-v1:event_detail": _api("taxonomy.view", kwargs=_event_name),
+    "api-v1:event_create": _api("taxonomy.manage", "POST", data=_event_data),
+    "api-v1:event_update": _api("taxonomy.manage", "PUT", kwargs=_event_name, data=_event_data),
+    "api-v1:event_set_status": _api(
+        "taxonomy.manage", "POST", kwargs=_event_name, data=_status_data
+    ),
+    "api-v1:plan_export": _api("taxonomy.view"),
 }
 
 ROLE_PRINCIPALS = {
