@@ -311,3 +311,16 @@ def test_nothing_to_import_offers_no_apply(brand, lead):
     response = _preview(_client(lead), brand, raw)
     html = response.content.decode()
     assert "Nothing to import" in html and 'id="import-apply"' not in html
+
+
+def test_the_actions_fragment_offers_import_only_to_managers(brand, lead, analyst, rf):
+    from django.template.loader import render_to_string
+
+    def render(user) -> str:
+        request = rf.get("/")
+        request.user = user
+        return render_to_string("taxonomy/_transfer_actions.html", {"brand": brand}, request)
+
+    export, import_ = _url("plan_export", brand), _url("plan_import", brand)
+    assert f'href="{export}"' in render(lead) and f'href="{import_}"' in render(lead)
+    assert f'href="{export}"' in render(analyst) and import_ not in render(analyst)
