@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import CharField, Exists, OuterRef, Q, StringAgg, Subquery, Value
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, StringAgg, Subquery, Value
 from django.db.models.functions import Concat
 from django.http import Http404
 
@@ -201,3 +201,44 @@ def event_revisions(event: EventDefinition, versions: list[int]) -> dict[int, di
 def event_last_revision(event: EventDefinition) -> EventRevision | None:
     """Who changed the event last, and when (for the "changed meanwhile" notice)."""
     return EventRevision.objects.filter(event=event).order_by("-version").first()
+
+
+# --- export, import and the events API ------------------------------------------------------
+
+
+def plan_contents(brand: Brand) -> list[tuple[str, dict[str, Any]]]:
+    """Every event of the brand as ``(name, content)``, by name (one query)."""
+    return list(EventDefinition.objects.filter(brand=brand).values_list("name", "content"))
+
+
+def event_list(
+    *, brand: Brand, status: str = "", source: str = "", platform: str = "", search: str = ""
+) -> QuerySet[EventDefinition]:
+    """The brand's events narrowed by the plan's filters (exact status, exact sources, a
+    mapping to ``platform``, ``search`` in the name or display name), by name."""
+    events = EventDefinition.objects.filter(brand=brand)
+    if status:
+        events = events.filter(status=status)
+    if source:
+        events = events.filter(sources=source)
+    if platform:
+        events = events.filter(
+            Exists(EventMapping.objects.filter(event=OuterRef("pk"), platform=platform))
+        )
+    if search:
+        events = events.filter(Q(name__icontains=search) | Q(display_name__icontains=search))
+    return events.order_by("name")
+
+
+def last_revision(event: EventDefinition) -> EventRevision | None:
+    """Who changed the event last, and when (for a refused stale write)."""
+    return EventRevision.objects.filter(event=event).order_by("-version").first()
+
+
+def plan_document(brand: Brand) -> bytes:
+    """The plan's export document, as the file is written (two queries at most)."""
+    from koastops.taxonomy.content import parse_event
+    from koastops.taxonomy.transfer import dump_document, export_document
+
+    contents = [parse_event(content) for _, content in plan_contents(brand)]
+    return dump_document(export_document(contents))

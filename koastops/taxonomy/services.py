@@ -424,3 +424,100 @@ def naming_rule_reset(*, user: User, brand: Brand, level: str, expected_version:
         before={"spec": rule.spec, "version": rule.version},
     )
     rule.delete()
+
+
+# --- plan import ----------------------------------------------------------------------------
+
+
+class ImportOutcome:
+    """What ``plan_import`` did: the names it created, updated and left as they were."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+        self.updated: list[str] = []
+        self.unchanged: list[str] = []
+
+    @property
+    def changed(self) -> int:
+        return len(self.created) + len(self.updated)
+
+
+def _located(prefix: str, exc: ValidationError) -> ValidationError:
+    if not hasattr(exc, "error_dict"):
+        return ValidationError({prefix: exc.messages})
+    return ValidationError(
+        {
+            f"{prefix}.{key}": [m for e in errors for m in e.messages]
+            for key, errors in exc.error_dict.items()
+        }
+    )
+
+
+@transaction.atomic
+def plan_import(
+    *,
+    user: User,
+    brand: Brand,
+    contents: list[EventContent] | list[Mapping[str, Any]],
+    expected_plan_version: int,
+) -> ImportOutcome:
+    """Create or update the brand's events from an imported plan, all or nothing: the
+    events are matched by name (ignoring case); those the file does not name are kept.
+    Refused with ``StaleVersion`` when the plan moved on from the version the import was
+    previewed against. One revision (note "imported") and one activity row per event that
+    changes (``event.created`` / ``event.imported``), and one ``plan.imported`` on the
+    plan; an import that changes nothing writes nothing."""
+    from koastops.taxonomy.transfer import MAX_EVENTS, parse_events
+
+    _require_manage(user, brand)
+    if len(contents) > MAX_EVENTS:
+        raise ValidationError(
+            {"events": f"At most {MAX_EVENTS} events (this has {len(contents)})."}
+        )
+    parsed, errors = parse_events([_as_dict(content) for content in contents])
+    if errors:
+        grouped: dict[str, list[str]] = {}
+        for path, message in errors:
+            grouped.setdefault(path, []).append(message)
+        raise ValidationError(grouped)
+    plan = plan_lock(brand, expected_plan_version)
+    existing = {
+        event.name.lower(): event
+        for event in EventDefinition.objects.select_for_update().filter(brand=brand)
+    }
+    outcome = ImportOutcome()
+    for index, content in enumerate(parsed):
+        event = existing.get(content.name.lower())
+        try:
+            if event is None:
+                _create(user=user, brand=brand, content=content, note="imported")
+                outcome.created.append(content.name)
+                continue
+            event.brand = brand
+            if _update(
+                user=user, event=event, content=content, note="imported", verb="event.imported"
+            ):
+                outcome.updated.append(content.name)
+            else:
+                outcome.unchanged.append(content.name)
+        except ValidationError as exc:
+            raise _located(f"events[{index}]", exc) from exc
+    if outcome.changed:
+        _bump(plan)
+        activity_record(
+            verb="plan.imported",
+            actor=user,
+            target=plan,
+            brand=brand,
+            target_label=f"Tracking plan of {brand.name}",
+            after={
+                "created": len(outcome.created),
+                "updated": len(outcome.updated),
+                "unchanged": len(outcome.unchanged),
+            },
+        )
+    return outcome
+
+
+def _as_dict(content: EventContent | Mapping[str, Any]) -> Any:
+    return content.to_dict() if isinstance(content, EventContent) else content

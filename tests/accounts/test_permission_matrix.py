@@ -134,6 +134,14 @@ def _rule_form_data(world: World, scope: str) -> dict[str, Any]:
     }
 
 
+def _event_data(world: World, scope: str) -> dict[str, Any]:
+    return {"name": "MatrixNewEvent"}
+
+
+def _status_data(world: World, scope: str) -> dict[str, Any]:
+    return {"status": "deprecated"}
+
+
 def _brand_page(access: str, method: str = "GET", **extra: Any) -> Entry:
     extra.setdefault("kwargs", _slug)
     return Entry(method, access, brand_scoped=True, **extra)
@@ -288,6 +296,17 @@ MATRIX: dict[str, Entry] = {
     "api-v1:naming_rule_put": _api(
         "naming.manage", "PUT", kwargs=_level, data=lambda world, scope: {"spec": {}}
     ),
+    # taxonomy: transfer (the events API; writes without If-Match get 428, past the policy)
+    "taxonomy:plan_export": _brand_page("taxonomy.view"),
+    "taxonomy:plan_import": _brand_page("taxonomy.manage"),
+    "api-v1:event_list": _api("taxonomy.view"),
+    "api-v1:event_detail": _api("taxonomy.view", kwargs=_event_name),
+    "api-v1:event_create": _api("taxonomy.manage", "POST", data=_event_data),
+    "api-v1:event_update": _api("taxonomy.manage", "PUT", kwargs=_event_name, data=_event_data),
+    "api-v1:event_set_status": _api(
+        "taxonomy.manage", "POST", kwargs=_event_name, data=_status_data
+    ),
+    "api-v1:plan_export": _api("taxonomy.view"),
 }
 
 ROLE_PRINCIPALS = {
