@@ -226,6 +226,8 @@ MATRIX: dict[str, Entry] = {
     "api-v1:pixel_restore": _api("catalog.manage", "POST", kwargs=_pixel),
     "api-v1:pixel_token_set": _api("catalog.manage", "PUT", kwargs=_pixel, data=_token_data),
     "api-v1:pixel_token_remove": _api("catalog.manage", "DELETE", kwargs=_pixel),
+    # taxonomy: drift
+    "taxonomy:drift": _brand_page("taxonomy.view"),
 }
 
 ROLE_PRINCIPALS = {
