@@ -34,10 +34,10 @@ _EN_DASH = "\u2013"  # ranges read like "1 to 30" with an en dash, as the produc
 STRUCTURE = "(structure)"
 # Characters people type by mistake where a separator belongs.
 _LIKELY_SEPARATORS = ("_", "-", ".", " ", "|", "+", "~", ":", "/", ",")
-_MEMO_LIMIT = 20_000
-# Bounds of the structure repair search (missing or extra parts).
+_MEMO_LIMIT = 20_000  # findings remembered per token (then forgotten all at once)
+_MEMO_TEXT_LIMIT = 200
+# Bound of the structure repair search (which parts are missing or extra).
 _MAX_HYPOTHESES = 256
-_MAX_PARTS_TO_ALIGN = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,24 @@ class Result:
     tokens: dict[str, str] = field(default_factory=dict)
     errors: tuple[Error, ...] = ()
     corrected: str | None = None
+
+
+# The valid path builds a Result per name; the frozen dataclass __init__ (one
+# object.__setattr__ per field) would be a third of its cost, so it sets the slots directly.
+_SET_NAME, _SET_VALID, _SET_TOKENS, _SET_ERRORS, _SET_CORRECTED = (
+    Result.__dict__[field_name].__set__
+    for field_name in ("name", "valid", "tokens", "errors", "corrected")
+)
+
+
+def _valid_result(name: str, tokens: dict[str, str]) -> Result:
+    result = object.__new__(Result)
+    _SET_NAME(result, name)
+    _SET_VALID(result, True)
+    _SET_TOKENS(result, tokens)
+    _SET_ERRORS(result, ())
+    _SET_CORRECTED(result, None)
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +112,9 @@ def _show(text: str, limit: int = 40) -> str:
     """Text for a message: quoted, shortened, with unprintable characters escaped."""
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return f"`{shown}`"
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return f"`{text}`"
 
 
 class _Token:
@@ -108,6 +127,10 @@ class _Token:
 
     def fast(self, text: str) -> bool:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def fast_check(self) -> Callable[[str], object]:
+        """The quickest callable telling, by its truth, whether text is valid as written."""
+        return self.fast
 
     def canonical(self, text: str) -> str:
         return text
@@ -122,9 +145,10 @@ class _Token:
         except KeyError:
             pass
         finding = self._find(text)
-        if len(self._memo) >= _MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[text] = finding
+        if len(text) <= _MEMO_TEXT_LIMIT:  # a hostile 10,000-character part is not kept
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[text] = finding
         return finding
 
     def _find(self, text: str) -> _Finding | None:  # pragma: no cover - overridden
@@ -156,6 +180,9 @@ class _Vocabulary(_Token):
         if text in self._exact:
             return True
         return self._case_blind and text.lower() in self._by_lower
+
+    def fast_check(self) -> Callable[[str], object]:
+        return self.fast if self._case_blind else self._exact.__contains__
 
     def canonical(self, text: str) -> str:
         return self._by_lower.get(text.lower(), text)
@@ -288,6 +315,9 @@ class _Free(_Token):
     def fast(self, text: str) -> bool:
         return self._regex.fullmatch(text) is not None
 
+    def fast_check(self) -> Callable[[str], object]:
+        return self._regex.fullmatch
+
     def _find(self, text: str) -> _Finding | None:
         if self._regex.fullmatch(text):
             return None
@@ -408,6 +438,7 @@ class _Diagnosis:
 # One way of reading the parts of a name: each token's (start, end) or None if missing,
 # and the structure errors that reading implies.
 _Reading = tuple[list[tuple[int, int] | None], list[tuple[Error, _Fix | None]]]
+_Candidate = tuple[list[tuple[int, int] | None], int, Callable[[], list[tuple[Error, _Fix | None]]]]
 
 
 class CompiledRule:
@@ -420,7 +451,6 @@ class CompiledRule:
         self._max_length = spec.max_length
         self._names = tuple(name for name, _ in spec.tokens)
         self._tokens = tuple(_make_token(name, token, spec.case) for name, token in spec.tokens)
-        self._fast_checks = tuple(t.fast for t in self._tokens)
         self._prefix = spec.literals[0]
         self._suffix = spec.literals[-1]
         self._separators = spec.literals[1:-1]
@@ -430,6 +460,7 @@ class CompiledRule:
         self._recase: Callable[[str], str] | None = (
             str.lower if spec.case == "lower" else str.upper if spec.case == "upper" else None
         )
+        self._fast = self._make_fast()
 
     def __repr__(self) -> str:
         return f"<CompiledRule {self.spec.template!r}>"
@@ -445,14 +476,46 @@ class CompiledRule:
     def validate(self, name: str) -> Result:
         tokens = self._fast(name)
         if tokens is not None:
-            return Result(name, True, tokens)
+            return _valid_result(name, tokens)
         return self._slow(name, correct=True)
 
     def validate_many(self, names: Iterable[str]) -> list[Result]:
-        return [self.validate(name) for name in names]
+        fast, slow = self._fast, self._slow
+        results: list[Result] = []
+        append = results.append
+        for name in names:
+            tokens = fast(name)
+            append(_valid_result(name, tokens) if tokens is not None else slow(name, correct=True))
+        return results
 
-    def _fast(self, name: str) -> dict[str, str] | None:
-        """The parsed tokens if `name` is valid as written, else None (the slow path decides)."""
+    def _make_fast(self) -> Callable[[str], dict[str, str] | None]:
+        """The valid path: the parsed tokens if a name is valid as written, else None.
+
+        None means "not sure": the slow path then decides and explains. The common shape
+        (one separator, no prefix or suffix) gets a closure over locals, the rest the
+        general method.
+        """
+        checks = tuple(t.fast_check() for t in self._tokens)
+        names, count = self._names, len(self._tokens)
+        max_length, recase, separator = self._max_length, self._recase, self._uniform
+        if separator is None or self._prefix or self._suffix:
+            self._checks = checks
+            return self._fast_general
+
+        def fast(name: str) -> dict[str, str] | None:
+            if len(name) > max_length or (recase is not None and recase(name) != name):
+                return None
+            parts = name.split(separator)
+            if len(parts) != count:
+                return None
+            for check, part in zip(checks, parts):  # noqa: B905 - same length, checked above
+                if not check(part):
+                    return None
+            return dict(zip(names, parts))  # noqa: B905 - as above
+
+        return fast
+
+    def _fast_general(self, name: str) -> dict[str, str] | None:
         if len(name) > self._max_length:
             return None
         if self._recase is not None and self._recase(name) != name:
@@ -484,10 +547,10 @@ class CompiledRule:
                 parts.append(body[at:found])
                 at = found + len(separator)
             parts.append(body[at:])
-        for check, part in zip(self._fast_checks, parts, strict=True):
+        for check, part in zip(self._checks, parts):  # noqa: B905 - same length, checked above
             if not check(part):
                 return None
-        return dict(zip(self._names, parts, strict=True))
+        return dict(zip(self._names, parts))  # noqa: B905 - as above
 
     def _slow(self, name: str, *, correct: bool) -> Result:
         diagnosis = self._diagnose(name)
@@ -510,7 +573,9 @@ class CompiledRule:
             candidate = candidate[:start] + text + candidate[end:]
         if _RECASE in diagnosis.fixes and self._recase is not None:
             candidate = self._recase(candidate)
-        if candidate == name or self._diagnose(candidate).errors:
+        if candidate == name:
+            return None
+        if self._fast(candidate) is None and self._diagnose(candidate).errors:
             return None
         return candidate
 
@@ -572,13 +637,13 @@ class CompiledRule:
         for error, fix in structure:
             diagnosis.structure_ok = False
             diagnosis.add(error, fix)
+        recase, tokens = self._recase, diagnosis.tokens
         for token, span in zip(self._tokens, spans, strict=True):
             if span is None:
                 continue
             text = name[span[0] : span[1]]
-            diagnosis.tokens[token.name] = text
-            probe = self._recase(text) if self._recase is not None else text
-            finding = token.find(probe)
+            tokens[token.name] = text
+            finding = token.find(recase(text) if recase is not None else text)
             if finding is None:
                 continue
             message = _token_message(token, text, finding)
@@ -594,7 +659,8 @@ class CompiledRule:
                 ),
                 None if finding.suggestion is None else (span[0], span[1], finding.suggestion),
             )
-        diagnosis.errors, diagnosis.fixes = _in_order(diagnosis.errors, diagnosis.fixes)
+        if len(diagnosis.errors) > 1:
+            diagnosis.errors, diagnosis.fixes = _in_order(diagnosis.errors, diagnosis.fixes)
         return diagnosis
 
     def _template_text(self) -> str:
@@ -661,40 +727,60 @@ class CompiledRule:
         spans = _split(folded, start, end, (separator,))
         if len(spans) == count:
             return list(spans), []
-        readings: list[_Reading] = []
+        # Candidate readings: (spans, how many structure errors, how to build them). The
+        # errors are built for the chosen reading only.
+        candidates: list[_Candidate] = []
+        body = folded[start:end]
         for other in _LIKELY_SEPARATORS:
-            if other in separator or other not in folded[start:end]:
+            # Past the maximum length a name is not a near miss: no repair is tried.
+            if end - start > self._max_length or other in separator or other not in body:
                 continue
             mixed = _split(folded, start, end, (separator, other))
-            if len(mixed) != count:
-                continue
-            wrong: list[tuple[Error, _Fix | None]] = [
-                (
-                    Error(
-                        STRUCTURE,
-                        name[a:b],
-                        f"{_show(self._uniform)} between parts",
-                        self._uniform,
-                        a,
-                        b,
-                        f"Wrong separator {_show(name[a:b])} at position {a}; parts are "
-                        f"separated by {_show(self._uniform)}.",
-                    ),
-                    (a, b, self._uniform),
+            if len(mixed) == count:
+                wrong = [(a, b) for (_, a), (b, _) in pairwise(mixed) if folded[a:b] != separator]
+                candidates.append(
+                    (
+                        list(mixed),
+                        len(wrong),
+                        functools.partial(self._wrong_separators, name, wrong),
+                    )
                 )
-                for (_, a), (b, _) in pairwise(mixed)
-                if folded[a:b] != separator
+        # Repairing one or two misplaced parts is useful; beyond that a reading is a guess.
+        repairable = abs(len(spans) - count) <= max(2, count // 3)
+        if len(spans) < count and repairable:
+            for missing in islice(combinations(range(count), count - len(spans)), _MAX_HYPOTHESES):
+                parts = iter(spans)
+                assigned: list[tuple[int, int] | None] = [
+                    None if index in missing else next(parts) for index in range(count)
+                ]
+                candidates.append(
+                    (
+                        assigned,
+                        len(missing),
+                        functools.partial(self._missing, assigned, missing, end),
+                    )
+                )
+        elif len(spans) > count and repairable:
+            for extra in islice(
+                combinations(range(len(spans)), len(spans) - count), _MAX_HYPOTHESES
+            ):
+                kept: list[tuple[int, int] | None] = [
+                    span for index, span in enumerate(spans) if index not in extra
+                ]
+                extra_spans = [spans[index] for index in extra]
+                candidates.append(
+                    (kept, len(extra), functools.partial(self._extra, name, extra_spans))
+                )
+        if candidates:
+            fits: dict[tuple[int, int, int], bool] = {}
+            scored = [
+                (self._valid_count(name, c[0], fits), -c[1], -i) for i, c in enumerate(candidates)
             ]
-            readings.append((list(mixed), wrong))
-        if len(spans) < count:
-            readings.extend(self._missing(spans, count, end))
-        elif len(spans) <= _MAX_PARTS_TO_ALIGN:
-            readings.extend(self._extra(name, spans, count))
-        if readings:
-            best = max(readings, key=lambda r: self._score(name, r))
+            best_score = max(scored)
             # A reading in which no part fits would only add noise: say it plainly.
-            if self._score(name, best)[0] > 0:
-                return best
+            if best_score[0] > 0:
+                chosen = candidates[-best_score[2]]
+                return chosen[0], chosen[2]()
         return [None] * count, [
             (
                 Error(
@@ -711,70 +797,87 @@ class CompiledRule:
             )
         ]
 
-    def _score(self, name: str, reading: _Reading) -> tuple[int, int]:
-        spans, errors = reading
+    def _valid_count(
+        self,
+        name: str,
+        spans: list[tuple[int, int] | None],
+        fits: dict[tuple[int, int, int], bool],
+    ) -> int:
+        """How many tokens of a reading are valid; `fits` remembers (token, span) answers."""
         valid = 0
-        for token, span in zip(self._tokens, spans, strict=True):
-            if span is not None:
+        recase = self._recase
+        for index, span in enumerate(spans):
+            if span is None:
+                continue
+            key = (index, span[0], span[1])
+            fit = fits.get(key)
+            if fit is None:
                 text = name[span[0] : span[1]]
-                probe = self._recase(text) if self._recase is not None else text
-                valid += token.find(probe) is None
-        return valid, -len(errors)
-
-    def _missing(self, spans: list[tuple[int, int]], count: int, end: int) -> list[_Reading]:
-        readings: list[_Reading] = []
-        for missing in islice(combinations(range(count), count - len(spans)), _MAX_HYPOTHESES):
-            parts = iter(spans)
-            assigned: list[tuple[int, int] | None] = [
-                None if index in missing else next(parts) for index in range(count)
-            ]
-            errors: list[tuple[Error, _Fix | None]] = []
-            for index in missing:
-                following = next((s for s in assigned[index + 1 :] if s is not None), None)
-                at = following[0] if following is not None else end
                 token = self._tokens[index]
-                errors.append(
-                    (
-                        Error(
-                            STRUCTURE,
-                            "",
-                            f"{token.name}: {token.expected}",
-                            None,
-                            at,
-                            at,
-                            f"{token.name} is missing: expected {token.expected}.",
-                        ),
-                        None,
-                    )
-                )
-            readings.append((assigned, errors))
-        return readings
+                fit = fits[key] = token.find(recase(text) if recase is not None else text) is None
+            valid += fit
+        return valid
 
-    def _extra(self, name: str, spans: list[tuple[int, int]], count: int) -> list[_Reading]:
-        readings: list[_Reading] = []
+    def _wrong_separators(
+        self, name: str, wrong: list[tuple[int, int]]
+    ) -> list[tuple[Error, _Fix | None]]:
         separator = self._uniform or ""
-        for extra in islice(combinations(range(len(spans)), len(spans) - count), _MAX_HYPOTHESES):
-            assigned: list[tuple[int, int] | None] = [
-                span for index, span in enumerate(spans) if index not in extra
-            ]
-            errors: list[tuple[Error, _Fix | None]] = [
-                (
-                    Error(
-                        STRUCTURE,
-                        name[spans[index][0] : spans[index][1]],
-                        f"{count} parts separated by {_show(separator)}",
-                        None,
-                        spans[index][0],
-                        spans[index][1],
-                        f"{_show(name[spans[index][0] : spans[index][1]])} is an extra part: "
-                        f"the rule has {count} parts separated by {_show(separator)}.",
-                    ),
+        return [
+            (
+                Error(
+                    STRUCTURE,
+                    name[a:b],
+                    f"{_show(separator)} between parts",
+                    separator,
+                    a,
+                    b,
+                    f"Wrong separator {_show(name[a:b])} at position {a}; parts are "
+                    f"separated by {_show(separator)}.",
+                ),
+                (a, b, separator),
+            )
+            for a, b in wrong
+        ]
+
+    def _missing(
+        self, assigned: list[tuple[int, int] | None], missing: tuple[int, ...], end: int
+    ) -> list[tuple[Error, _Fix | None]]:
+        errors: list[tuple[Error, _Fix | None]] = []
+        for index in missing:
+            following = next((s for s in assigned[index + 1 :] if s is not None), None)
+            at = following[0] if following is not None else end
+            token = self._tokens[index]
+            error = Error(
+                STRUCTURE,
+                "",
+                f"{token.name}: {token.expected}",
+                None,
+                at,
+                at,
+                f"{token.name} is missing: expected {token.expected}.",
+            )
+            errors.append((error, None))
+        return errors
+
+    def _extra(self, name: str, extra: list[tuple[int, int]]) -> list[tuple[Error, _Fix | None]]:
+        count = len(self._tokens)
+        separator = _show(self._uniform or "")
+        return [
+            (
+                Error(
+                    STRUCTURE,
+                    name[a:b],
+                    f"{count} parts separated by {separator}",
                     None,
-                )
-                for index in extra
-            ]
-            readings.append((assigned, errors))
-        return readings
+                    a,
+                    b,
+                    f"{_show(name[a:b])} is an extra part: the rule has {count} parts "
+                    f"separated by {separator}.",
+                ),
+                None,
+            )
+            for a, b in extra
+        ]
 
     def _read_sequential(self, name: str, folded: str, start: int, end: int) -> _Reading:
         spans: list[tuple[int, int] | None] = []
@@ -869,6 +972,12 @@ def _split(text: str, start: int, end: int, separators: tuple[str, ...]) -> list
     """The (start, end) of each part of text[start:end] between any of the separators."""
     spans: list[tuple[int, int]] = []
     at = start
+    if len(separators) == 1:
+        width = len(separators[0])
+        for part in text[start:end].split(separators[0]):
+            spans.append((at, at + len(part)))
+            at += len(part) + width
+        return spans
     while True:
         best = -1
         width = 0
