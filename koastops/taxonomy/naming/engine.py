@@ -562,9 +562,16 @@ class CompiledRule:
         return Result(name, False, tokens, errors, corrected)
 
     def _correct(self, name: str, diagnosis: _Diagnosis) -> str | None:
-        if any(fix is None for fix in diagnosis.fixes):
+        fixes = diagnosis.fixes
+        if len(fixes) == 1 and isinstance(fixes[0], tuple):  # the usual case: one bad token
+            start, end, text = fixes[0]
+            candidate = name[:start] + text + name[end:]
+            if self._fast(candidate) is not None or not self._diagnose(candidate).errors:
+                return candidate
             return None
-        edits = sorted(fix for fix in diagnosis.fixes if isinstance(fix, tuple))
+        if None in fixes:
+            return None
+        edits = sorted(fix for fix in fixes if isinstance(fix, tuple))
         for before, after in pairwise(edits):
             if before[1] > after[0]:
                 return None
@@ -617,7 +624,10 @@ class CompiledRule:
         folded = name.lower()
         if len(folded) != length:
             folded = name
-        start, end = self._literals(name, folded, diagnosis)
+        if self._prefix or self._suffix:
+            start, end = self._literals(name, folded, diagnosis)
+        else:
+            start, end = 0, length
         if start == end == 0 and length == 0:
             diagnosis.structure_ok = False
             diagnosis.add(
