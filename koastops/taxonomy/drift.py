@@ -170,12 +170,15 @@ def _clashes(events: list[_Event], url: Callable[[int], str | None]) -> list[Dri
             if platform and target:
                 groups.setdefault((platform, target.lower()), []).append((event, target))
     items = []
-    for (platform, _), members in sorted(groups.items()):
+    for (platform, folded), members in sorted(groups.items()):
         if len(members) < 2:
             continue
-        members.sort(key=lambda pair: pair[0].name.lower())
+        # The event to keep: the one named like the platform event, else the oldest; the
+        # target is shown as the kept event spells it.
+        keeper = min(members, key=lambda pair: (pair[0].name.lower() != folded, pair[0].pk))
+        target = keeper[1]
+        members.sort(key=lambda pair: (pair is not keeper, pair[0].name.lower()))
         names = [event.name for event, _ in members]
-        target = members[0][1]
         platform_label = MAPPING_PLATFORMS.get(platform, platform)
         target_label = MAPPING_TARGET_LABELS.get(platform, "event")
         first, rest = names[0], names[1:]
@@ -188,10 +191,13 @@ def _clashes(events: list[_Event], url: Callable[[int], str | None]) -> list[Dri
             DriftItem(
                 kind="clash",
                 tone=KINDS["clash"].tone,
-                title=f"{_and(names)} are all sent as {platform_label} {target}",
+                title=(
+                    f"{_and(names)} are {'both' if len(names) == 2 else 'all'} sent as "
+                    f"{platform_label} {target}"
+                ),
                 detail=(
-                    f"{platform_label} receives {len(names)} different events as its "
-                    f"{target_label} “{target}” and counts them together."
+                    f"{platform_label} receives {len(names)} events as “{target}” and counts "
+                    "them together: its reports cannot tell them apart."
                 ),
                 action=action,
                 events=tuple(event.ref(url) for event, _ in members),

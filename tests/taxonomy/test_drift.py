@@ -77,9 +77,9 @@ def test_two_events_sent_as_the_same_meta_event_clash(brand):
 
     assert item.kind == "clash"
     assert item.tone == "failing"
-    assert item.title == "FormComplete and Lead are all sent as Meta Lead"
+    assert item.title == "Lead and FormComplete are both sent as Meta Lead"
     assert {e.pk for e in item.events} == {lead_event.pk, form.pk}
-    assert item.action == "Map Lead to a custom event or merge it into FormComplete."
+    assert item.action == "Map FormComplete to a custom event or merge it into Lead."
 
 
 def test_a_clash_ignores_case_and_counts_custom_and_google_targets(brand):
@@ -96,7 +96,27 @@ def test_a_clash_ignores_case_and_counts_custom_and_google_targets(brand):
         ("NewsletterSignup", "Signup"),
     ]
     google = next(item for item in items if "Google" in item.title)
-    assert "another Google conversion action" in google.action
+    # No event is named like the conversion action: the oldest is the one to keep.
+    assert google.action == (
+        "Map Checkout to another Google conversion action or merge it into Order."
+    )
+    assert google.title == "Order and Checkout are both sent as Google Ads Purchase"
+
+
+def test_three_events_on_one_platform_event_are_one_clash(brand):
+    event(brand, "Signup", meta("CompleteRegistration"))
+    event(brand, "CompleteRegistration", meta("CompleteRegistration"))
+    event(brand, "AccountCreated", meta("CompleteRegistration"))
+
+    [item] = drift.drift_for(brand)
+
+    assert item.title == (
+        "CompleteRegistration, AccountCreated and Signup are all sent as Meta CompleteRegistration"
+    )
+    assert item.action == (
+        "Map AccountCreated and Signup to a custom event or merge them into CompleteRegistration."
+    )
+    assert [e.name for e in item.events] == ["CompleteRegistration", "AccountCreated", "Signup"]
 
 
 def test_a_clash_is_gone_once_one_event_is_remapped(brand, lead):

@@ -54,8 +54,8 @@ def test_every_role_reads_the_drift_page(brand, clash, role):
     assert response.status_code == 200
     html = response.content.decode()
     assert "Mapping clashes" in html
-    assert "FormComplete and Lead are all sent as Meta Lead" in html
-    assert "Map Lead to a custom event or merge it into FormComplete." in html
+    assert "Lead and FormComplete are both sent as Meta Lead" in html
+    assert "Map FormComplete to a custom event or merge it into Lead." in html
     assert 'id="clash"' in html
     # Readers are told who fixes it; ops leads are not.
     assert ("ops leads fix drift" in html) is (role != Role.OPS_LEAD)
