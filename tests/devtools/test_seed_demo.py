@@ -317,3 +317,22 @@ def test_a_plan_event_deleted_by_hand_comes_back_and_nothing_else_changes():
     assert {
         pk: v for pk, v in EventDefinition.objects.values_list("pk", "version") if pk in kept
     } == kept
+
+
+def test_a_refused_event_writes_nothing_at_all(monkeypatch):
+    from koastops.activity.models import ActivityEntry
+    from koastops.devtools import demo_plan
+    from koastops.taxonomy.models import EventDefinition, NamingRule
+
+    def refuse(**kwargs):
+        raise ValidationError({"name": "refused by the test"})
+
+    monkeypatch.setattr(demo_plan.services, "event_create", refuse)
+
+    with pytest.raises(CommandError, match="nothing was written"):
+        seed("--force")
+
+    assert counts() == {"brands": 0, "ad_accounts": 0, "pixels": 0, "users": 0}
+    assert not EventDefinition.objects.exists()
+    assert not NamingRule.objects.exists()
+    assert not ActivityEntry.objects.exists()
