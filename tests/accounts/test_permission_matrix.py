@@ -307,6 +307,8 @@ MATRIX: dict[str, Entry] = {
         "taxonomy.manage", "POST", kwargs=_event_name, data=_status_data
     ),
     "api-v1:plan_export": _api("taxonomy.view"),
+    # taxonomy: drift
+    "taxonomy:drift": _brand_page("taxonomy.view"),
 }
 
 ROLE_PRINCIPALS = {

@@ -61,6 +61,7 @@ def small_bench(monkeypatch, db):
         "--pixels=1",
         "--runs=1",
         "--warmup=0",
+        "--engine-names=2000",
     ]
 
 

@@ -196,3 +196,143 @@ def test_a_validation_failure_writes_nothing(monkeypatch):
         seed("--force")
 
     assert counts() == {"brands": 0, "ad_accounts": 0, "pixels": 0, "users": 0}
+
+
+# --- tracking plans and naming rules ----------------------------------------------------------
+
+
+def test_every_brand_gets_a_realistic_plan_through_the_services():
+    from koastops.activity.models import ActivityEntry
+    from koastops.taxonomy.models import EventDefinition, EventRevision
+
+    seed("--force")
+
+    standard = {
+        "PageView",
+        "ViewContent",
+        "AddToCart",
+        "InitiateCheckout",
+        "Purchase",
+        "Lead",
+        "CompleteRegistration",
+    }
+    for brand in Brand.objects.all():
+        events = {e.name: e for e in EventDefinition.objects.filter(brand=brand)}
+        assert standard <= set(events), brand
+        custom = [e for e in events.values() if any(m["custom"] for m in e.content["mappings"])]
+        assert len(custom) == 1, brand
+        purchase = events["Purchase"].content
+        assert {m["platform"] for m in purchase["mappings"]} == {"meta", "google"}
+        assert {p["name"] for p in purchase["parameters"] if p["required"]} >= {"value", "currency"}
+        assert {m["platform"] for m in events["Lead"].content["mappings"]} >= {"meta", "google"}
+        for event in events.values():
+            assert event.status == "active"
+            assert event.owner and event.content["description"] and event.content["trigger"]
+            assert event.updated_by.email == f"ops.{brand.slug.split('-')[0]}@koastops.demo"
+    assert EventRevision.objects.count() == EventDefinition.objects.count()
+    assert ActivityEntry.objects.filter(verb="event.created").count() == (
+        EventDefinition.objects.count()
+    )
+
+
+def test_naming_rules_have_install_defaults_and_one_brand_override():
+    from koastops.taxonomy.models import NamingRule
+    from koastops.taxonomy.naming import compile_rule
+    from koastops.taxonomy.selectors import effective_rule
+
+    seed("--force")
+
+    defaults = NamingRule.objects.filter(brand__isnull=True)
+    assert set(defaults.values_list("level", flat=True)) == {
+        "campaign",
+        "adset",
+        "ad",
+        "utm_campaign",
+        "event_name",
+    }
+    [override] = NamingRule.objects.filter(brand__isnull=False)
+    assert (override.brand.slug, override.level) == ("lumen-skincare", "campaign")
+    for rule in NamingRule.objects.all():
+        compile_rule(rule.spec)
+    lumen = Brand.objects.get(slug="lumen-skincare")
+    nordwind = Brand.objects.get(slug="nordwind-outdoor")
+    assert effective_rule(lumen, "campaign") == override
+    campaign = compile_rule(effective_rule(nordwind, "campaign").spec)
+    assert campaign.validate("nordwind_de_conv_202605_spring-sale").valid
+    assert campaign.validate("nordwind_de_leads_202605_spring").corrected == (
+        "nordwind_de_lead_202605_spring"
+    )
+
+
+def test_one_brand_carries_the_lead_formcomplete_clash_and_the_others_no_drift():
+    from koastops.taxonomy.drift import drift_for
+
+    seed("--force")
+
+    nordwind = Brand.objects.get(slug="nordwind-outdoor")
+    [item] = drift_for(nordwind)
+    assert item.kind == "clash"
+    assert sorted(e.name for e in item.events) == ["FormComplete", "Lead"]
+    assert "Meta Lead" in item.title
+    for brand in Brand.objects.exclude(pk=nordwind.pk):
+        assert drift_for(brand) == [], brand
+
+
+def test_running_twice_adds_no_event_rule_revision_or_activity():
+    from koastops.activity.models import ActivityEntry
+    from koastops.taxonomy.models import EventDefinition, EventRevision, NamingRule
+
+    seed("--force")
+
+    def taxonomy_counts():
+        return (
+            EventDefinition.objects.count(),
+            EventRevision.objects.count(),
+            NamingRule.objects.count(),
+            ActivityEntry.objects.count(),
+            dict(NamingRule.objects.values_list("pk", "version")),
+            dict(EventDefinition.objects.values_list("pk", "version")),
+        )
+
+    before = taxonomy_counts()
+    output = seed("--force")
+
+    assert taxonomy_counts() == before
+    assert "events: 0 created, 25 already there" in output
+    assert "naming rules: 0 created, 6 already there" in output
+
+
+def test_a_plan_event_deleted_by_hand_comes_back_and_nothing_else_changes():
+    from koastops.taxonomy.models import EventDefinition
+
+    seed("--force")
+    nordwind = Brand.objects.get(slug="nordwind-outdoor")
+    EventDefinition.objects.filter(brand=nordwind, name="PageView").delete()
+    kept = dict(EventDefinition.objects.values_list("pk", "version"))
+
+    output = seed("--force")
+
+    assert "events: 1 created, 24 already there" in output
+    assert EventDefinition.objects.filter(brand=nordwind, name="PageView").exists()
+    assert {
+        pk: v for pk, v in EventDefinition.objects.values_list("pk", "version") if pk in kept
+    } == kept
+
+
+def test_a_refused_event_writes_nothing_at_all(monkeypatch):
+    from koastops.activity.models import ActivityEntry
+    from koastops.devtools import demo_plan
+    from koastops.taxonomy.models import EventDefinition, NamingRule
+
+    def refuse(**kwargs):
+        raise ValidationError({"name": "refused by the test"})
+
+    monkeypatch.setattr(demo_plan.services, "event_create", refuse)
+
+    with pytest.raises(CommandError, match="nothing was written"):
+        seed("--force")
+
+    assert counts() == {"brands": 0, "ad_accounts": 0, "pixels": 0, "users": 0}
+    assert not EventDefinition.objects.exists()
+    assert not NamingRule.objects.exists()
+    assert not ActivityEntry.objects.exists()

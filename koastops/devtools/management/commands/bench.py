@@ -35,6 +35,13 @@ from django.utils import timezone
 
 from koastops.accounts.models import User
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel, Platform
+from koastops.devtools.bench_taxonomy import (
+    NamingResult,
+    measure_naming,
+    naming_markdown,
+    naming_problems,
+    seed_bench_drift,
+)
 from koastops.devtools.benchmarks_doc import lighthouse_section, with_lighthouse_section
 
 BENCH_PREFIX = "bench-"
@@ -311,6 +318,7 @@ def bench_pages(slug: str = "bench-000", *, api_token: str = "") -> list[Page]:
             "tracking plan, active events mapped to Meta",
             reverse("taxonomy:plan", args=[slug]) + "?status=active&platform=meta",
         ),
+        Page("tracking-plan drift (one brand)", reverse("taxonomy:drift", args=[slug])),
     ]
     from koastops.taxonomy.models import EventDefinition
 
@@ -459,7 +467,13 @@ def _grouped(report: BenchReport) -> list[PageResult]:
     return ordered
 
 
-def render_markdown(report: BenchReport, *, dataset: dict, machine: dict[str, str]) -> str:
+def render_markdown(
+    report: BenchReport,
+    *,
+    dataset: dict,
+    machine: dict[str, str],
+    naming: list[NamingResult] | None = None,
+) -> str:
     generated = timezone.now().strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmarks",
@@ -487,6 +501,8 @@ def render_markdown(report: BenchReport, *, dataset: dict, machine: dict[str, st
             f"| {row.label} | `{row.path}` | {status} | {row.median_ms:.2f} | "
             f"{row.ratio:.1f} | {row.queries} |"
         )
+    if naming:
+        lines += ["", *naming_markdown(naming)]
     lines += ["", "## Dataset", ""]
     lines += [f"- {name}: {count}" for name, count in dataset.items()]
     lines += ["", "## Machine", ""]
@@ -524,6 +540,12 @@ class Command(BaseCommand):
         parser.add_argument("--brands", type=int, default=200)
         parser.add_argument("--ad-accounts", type=int, default=20, help="Per brand (20).")
         parser.add_argument("--pixels", type=int, default=10, help="Per brand (10).")
+        parser.add_argument(
+            "--engine-names",
+            type=int,
+            default=100_000,
+            help="Names the naming engine's throughput is timed on (100,000).",
+        )
         parser.add_argument(
             "--allow-sqlite",
             action="store_true",
@@ -566,6 +588,7 @@ class Command(BaseCommand):
         self.stdout.write("Seeding members, activity and a many-brand ops lead…")
         lead = seed_bench_access(admin=admin, slug=bench_slug(0))
         dataset[f"events ({bench_slug(0)})"] = seed_bench_events(slug=bench_slug(0))
+        dataset.update(seed_bench_drift(slug=bench_slug(0)))
         from koastops.accounts.models import ApiToken
         from koastops.accounts.tokens import api_token_create
 
@@ -590,6 +613,13 @@ class Command(BaseCommand):
                 warmup=options["warmup"],
                 floor_label=f"{FLOOR_LABEL} — ops lead run",
             )
+            self.stdout.write("Timing the naming engine and the validate API…")
+            naming = measure_naming(
+                slug=bench_slug(0),
+                api_token=admin_token,
+                runs=max(3, min(options["runs"], 10)),
+                engine_names=options["engine_names"],
+            )
         finally:
             # The bench's tokens exist only for this run: nothing usable is left behind.
             ApiToken.objects.filter(user__in=[admin, lead], name="bench").delete()
@@ -599,10 +629,14 @@ class Command(BaseCommand):
             runs=report.runs,
             warmup=report.warmup,
         )
-        markdown = render_markdown(report, dataset=dataset, machine=machine_info())
+        markdown = render_markdown(report, dataset=dataset, machine=machine_info(), naming=naming)
         self.stdout.write(markdown)
-        if report.problems:
-            failed = "; ".join(f"{row.label} ({row.path}): {row.status}" for row in report.problems)
+        problems = [
+            *((row.label, row.path, row.status) for row in report.problems),
+            *((r.label, "naming", r.status) for r in naming_problems(naming)),
+        ]
+        if problems:
+            failed = "; ".join(f"{label} ({path}): {status}" for label, path, status in problems)
             raise CommandError(
                 f"Not writing {options['output']}: these pages did not answer 200, so their "
                 f"numbers would measure an error, not the page: {failed}."

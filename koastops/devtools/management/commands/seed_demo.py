@@ -1,9 +1,11 @@
 """Demo data for a first look: an admin, three brands with ad accounts and pixels, one
-user per role per brand, and an outsider.
+user per role per brand, and an outsider; each brand's tracking plan and the naming rules
+(``koastops.devtools.demo_plan``).
 
 Idempotent: objects are looked up by their natural keys (brand slug, platform and
 external id, email) and only missing ones are created, through the catalog services so
-the same validation runs as in the app. Existing rows are left exactly as they are.
+the same validation runs as in the app (events by brand and name, naming rules by brand
+and level, through the taxonomy services). Existing rows are left exactly as they are.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from koastops.accounts import services as access_services
 from koastops.accounts.models import Role, User
 from koastops.catalog import services as catalog_services
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
+from koastops.devtools import demo_plan
 
 ADMIN_EMAIL = "admin@koastops.demo"
 ADMIN_PASSWORD = "koastops-demo-admin"  # noqa: S105 -- demo only, printed to the operator
@@ -270,7 +273,8 @@ class Tally:
 
 class Command(BaseCommand):
     help = (
-        "Create demo data (admin, three brands with ad accounts and pixels, demo users). "
+        "Create demo data (admin, three brands with ad accounts, pixels, tracking plans and "
+        "naming rules, demo users). "
         "Idempotent. Refuses to run with DEBUG off unless --force is given."
     )
 
@@ -311,6 +315,7 @@ class Command(BaseCommand):
                         actor=admin, brand=brands[0], user=buyer, ad_accounts=[first_account]
                     )
                 self._user(OUTSIDER_EMAIL, full_name="Olive Outsider", tally=tally)
+                self._taxonomy(admin, brands, tally)
         except ValidationError as exc:
             raise CommandError(f"Demo data did not validate; nothing was written: {exc}") from exc
         self._report(tally)
@@ -389,9 +394,20 @@ class Command(BaseCommand):
                 )
         return brand
 
+    def _taxonomy(self, admin: User, brands: list[Brand], tally: Tally) -> None:
+        created, existing = demo_plan.seed_naming_rules(admin=admin, brands=brands)
+        tally.created["naming rules"] = created
+        tally.existing["naming rules"] = existing
+        for demo, brand in zip(DEMO_BRANDS, brands, strict=True):
+            # The brand's own ops lead writes its plan, as in real life.
+            lead = User.objects.get(email=f"ops.{demo.short}@koastops.demo")
+            created, existing = demo_plan.seed_plan(user=lead, brand=brand, short=demo.short)
+            tally.created["events"] = tally.created.get("events", 0) + created
+            tally.existing["events"] = tally.existing.get("events", 0) + existing
+
     # --- output -------------------------------------------------------------------------
     def _report(self, tally: Tally) -> None:
-        kinds = ("brands", "ad accounts", "pixels", "users")
+        kinds = ("brands", "ad accounts", "pixels", "users", "events", "naming rules")
         summary = ", ".join(
             f"{kind}: {tally.created.get(kind, 0)} created, {tally.existing.get(kind, 0)} already there"
             for kind in kinds
