@@ -674,6 +674,7 @@ def test_a_max_length_shorter_than_any_name_is_refused() -> None:
 def test_non_mapping_documents_are_refused() -> None:
     for data in (None, [], "x", 1, {"template": 1}, {1: 2}):
         assert spec_errors(data)
+    assert spec_errors([]) == {"(spec)": "must be an object, not a list"}
 
 
 # --- speed -----------------------------------------------------------------------------

@@ -469,7 +469,25 @@ class CompiledRule:
                 )
         # Repairing one or two misplaced parts is useful; beyond that a reading is a guess.
         repairable = abs(len(spans) - count) <= max(2, count // 3)
-        if len(spans) < count and repairable:
+        fits: dict[tuple[int, int, int], bool] = {}
+        if len(spans) == count - 1:
+            # One part missing, the usual case: the best gap in one pass instead of trying
+            # every gap (tokens before it keep their part, tokens after it take the one before).
+            before = [self._fit(name, i, spans[i], fits) for i in range(count - 1)]
+            after = [self._fit(name, i, spans[i - 1], fits) for i in range(1, count)]
+            gap = max(range(count), key=lambda m: (sum(before[:m]) + sum(after[m:]), -m))
+            with_gap: list[tuple[int, int] | None] = [*spans[:gap], None, *spans[gap:]]
+            candidates.append(
+                (with_gap, 1, functools.partial(self._missing, with_gap, (gap,), end))
+            )
+        elif len(spans) == count + 1:
+            # One part too many: likewise, the best part to leave out in one pass.
+            before = [self._fit(name, i, spans[i], fits) for i in range(count)]
+            after = [self._fit(name, i, spans[i + 1], fits) for i in range(count)]
+            left_out = max(range(count + 1), key=lambda x: (sum(before[:x]) + sum(after[x:]), -x))
+            without: list[tuple[int, int] | None] = [*spans[:left_out], *spans[left_out + 1 :]]
+            candidates.append((without, 1, functools.partial(self._extra, name, [spans[left_out]])))
+        elif len(spans) < count and repairable:
             for missing in islice(combinations(range(count), count - len(spans)), _MAX_HYPOTHESES):
                 parts = iter(spans)
                 assigned: list[tuple[int, int] | None] = [
@@ -494,7 +512,6 @@ class CompiledRule:
                     (kept, len(extra), functools.partial(self._extra, name, extra_spans))
                 )
         if candidates:
-            fits: dict[tuple[int, int, int], bool] = {}
             scored = [
                 (self._valid_count(name, c[0], fits), -c[1], -i) for i, c in enumerate(candidates)
             ]
@@ -526,19 +543,23 @@ class CompiledRule:
         fits: dict[tuple[int, int, int], bool],
     ) -> int:
         """How many tokens of a reading are valid; `fits` remembers (token, span) answers."""
-        valid = 0
-        recase = self._recase
-        for index, span in enumerate(spans):
-            if span is None:
-                continue
-            key = (index, span[0], span[1])
-            fit = fits.get(key)
-            if fit is None:
-                text = name[span[0] : span[1]]
-                token = self._tokens[index]
-                fit = fits[key] = token.find(recase(text) if recase is not None else text) is None
-            valid += fit
-        return valid
+        return sum(
+            self._fit(name, index, span, fits)
+            for index, span in enumerate(spans)
+            if span is not None
+        )
+
+    def _fit(
+        self, name: str, index: int, span: tuple[int, int], fits: dict[tuple[int, int, int], bool]
+    ) -> bool:
+        key = (index, span[0], span[1])
+        fit = fits.get(key)
+        if fit is None:
+            text = name[span[0] : span[1]]
+            recase = self._recase
+            fit = self._tokens[index].find(recase(text) if recase is not None else text) is None
+            fits[key] = fit
+        return fit
 
     def _wrong_separators(
         self, name: str, wrong: list[tuple[int, int]]
