@@ -148,7 +148,11 @@ def _too_big(request: AuthenticatedRequest, brand: Brand) -> HttpResponse:
         f"The file is too big: a plan file may have at most {transfer.MAX_BYTES // 2**20} MB."
         " Nothing was imported."
     )
-    return _page(request, brand, errors=transfer.DocumentError([("(file)", message)]), status=413)
+    # 413 says what it is; htmx swaps only 2xx, 409 and 422 (base.html), so it gets 422.
+    status = 422 if request.htmx else 413
+    return _page(
+        request, brand, errors=transfer.DocumentError([("(file)", message)]), status=status
+    )
 
 
 def _preview_context(brand: Brand, contents: list[Any], token: str) -> dict[str, Any]:
