@@ -240,5 +240,7 @@ def plan_document(brand: Brand) -> bytes:
     from koastops.taxonomy.content import parse_event
     from koastops.taxonomy.transfer import dump_document, export_document
 
+    # Stored content is canonical (every write goes through parse_event); parsing it again
+    # only puts it in the dataclasses the document is written from.
     contents = [parse_event(content) for _, content in plan_contents(brand)]
     return dump_document(export_document(contents))

@@ -40,7 +40,9 @@ from koastops.accounts.models import Role
 from koastops.catalog.models import Brand
 from koastops.core.exceptions import StaleVersion
 from koastops.core.htmx import add_toast, render_page
+from koastops.core.templatetags import ui
 from koastops.taxonomy import selectors, services, transfer
+from koastops.taxonomy.catalogue import MAPPING_PLATFORMS, SOURCES, STATUSES
 
 PREVIEW_SECONDS = 3600
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -148,7 +150,11 @@ def _too_big(request: AuthenticatedRequest, brand: Brand) -> HttpResponse:
         f"The file is too big: a plan file may have at most {transfer.MAX_BYTES // 2**20} MB."
         " Nothing was imported."
     )
-    return _page(request, brand, errors=transfer.DocumentError([("(file)", message)]), status=413)
+    # 413 says what it is; htmx swaps only 2xx, 409 and 422 (base.html), so it gets 422.
+    status = 422 if request.htmx else 413
+    return _page(
+        request, brand, errors=transfer.DocumentError([("(file)", message)]), status=status
+    )
 
 
 def _preview_context(brand: Brand, contents: list[Any], token: str) -> dict[str, Any]:
@@ -156,7 +162,27 @@ def _preview_context(brand: Brand, contents: list[Any], token: str) -> dict[str,
     # this preview is refused if anything changed since (never applied to unseen changes).
     version = selectors.plan_version(brand)
     diff = transfer.plan_diff(contents, selectors.plan_contents(brand))
-    return {"diff": diff, "token": token, "plan_version": version}
+    return {
+        "diff": diff,
+        "added": [_added_row(event.content) for event in diff.added],
+        "token": token,
+        "plan_version": version,
+    }
+
+
+def _added_row(content: dict[str, Any]) -> dict[str, Any]:
+    """An event to add, as the preview's table prints it."""
+    return {
+        "name": content["name"],
+        "display_name": content["display_name"],
+        "badge": ui.badge_for(content["status"], STATUSES.get(content["status"], "")),
+        "sources": SOURCES.get(content["sources"], content["sources"]),
+        "parameters": len(content["parameters"]),
+        "maps_to": ", ".join(
+            f"{MAPPING_PLATFORMS.get(m['platform'], m['platform'])}: {m['target']}"
+            for m in content["mappings"]
+        ),
+    }
 
 
 @csrf_exempt
