@@ -154,9 +154,14 @@ def _plural(noun: str) -> str:
     return f"{noun}es" if noun.endswith(("s", "x", "ch", "sh")) else f"{noun}s"
 
 
+def _list(value: Any) -> list[Any]:
+    # Stored content is canonical (services only), but a row written around them must
+    # not break the page: anything but a list reads as empty.
+    return value if isinstance(value, list) else []
+
+
 def _mappings(event: _Event) -> list[Mapping[str, Any]]:
-    mappings = event.content.get("mappings")
-    return [m for m in mappings if isinstance(m, Mapping)] if isinstance(mappings, list) else []
+    return [m for m in _list(event.content.get("mappings")) if isinstance(m, Mapping)]
 
 
 # --- the kinds --------------------------------------------------------------------------
@@ -210,16 +215,18 @@ def _missing_params(events: list[_Event], url: Callable[[int], str | None]) -> l
     items = []
     for event in events:
         meta = next((m for m in _mappings(event) if m.get("platform") == "meta"), None)
-        if meta is None or meta.get("custom") or meta.get("target") not in META_STANDARD_EVENTS:
+        if meta is None or meta.get("custom"):
             continue
-        target = str(meta["target"])
+        target = meta.get("target")
+        if not isinstance(target, str) or target not in META_STANDARD_EVENTS:
+            continue
         required = meta_required_params(target)
         if not required:
             continue
-        sent = {p for p in meta.get("parameters", ()) if isinstance(p, str)}
+        sent = {p for p in _list(meta.get("parameters")) if isinstance(p, str)}
         defined = {
             str(p.get("name")): p
-            for p in event.content.get("parameters", ())
+            for p in _list(event.content.get("parameters"))
             if isinstance(p, Mapping)
         }
         not_sent = [name for name in required if name not in sent]

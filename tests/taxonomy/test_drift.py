@@ -422,3 +422,31 @@ def test_the_provider_is_registered_and_collected_for_a_role_user(brand):
     assert [item.key for item in items if item.key.startswith("taxonomy.")] == [
         "taxonomy.drift_clashes"
     ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {},
+        {"mappings": "Lead"},
+        {"mappings": [None, 3, {"platform": ["meta"], "target": {"x": 1}}]},
+        {"mappings": [{"platform": "meta", "target": ["Purchase"], "parameters": 7}]},
+        {
+            "mappings": [{"platform": "meta", "target": "Purchase", "parameters": 7}],
+            "parameters": 5,
+        },
+        {
+            "parameters": [None, {"name": None}],
+            "mappings": [{"platform": "meta", "target": "Lead"}],
+        },
+    ],
+)
+def test_content_written_around_the_services_never_breaks_drift(brand, content):
+    """Rows are written by the services only; a hand-written one must not break the page."""
+    NamingRuleFactory(brand=brand, level="event_name", spec=free_rule())
+    EventDefinition.objects.create(brand=brand, name="Broken_Row", content=content)
+    event(brand, "Lead", meta("Lead"))
+
+    items = drift.drift_for(brand)
+
+    assert "name_rule" in [item.kind for item in items]
