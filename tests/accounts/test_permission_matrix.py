@@ -117,6 +117,19 @@ def _token_data(world: World, scope: str) -> dict[str, Any]:
     return {"access_token": "matrix-token"}
 
 
+def _rule_form_data(world: World, scope: str) -> dict[str, Any]:
+    """The rule editor's form (a one-token rule) with a name to try."""
+    return {
+        "template": "x_{seq}",
+        "case": "lower",
+        "max_length": 20,
+        "tok-seq-kind": "number",
+        "tok-seq-min_digits": 1,
+        "tok-seq-max_digits": 3,
+        "try_name": "x_12",
+    }
+
+
 def _brand_page(access: str, method: str = "GET", **extra: Any) -> Entry:
     extra.setdefault("kwargs", _slug)
     return Entry(method, access, brand_scoped=True, **extra)
@@ -228,6 +241,41 @@ MATRIX: dict[str, Entry] = {
     "api-v1:pixel_token_remove": _api("catalog.manage", "DELETE", kwargs=_pixel),
     # taxonomy: drift
     "taxonomy:drift": _brand_page("taxonomy.view"),
+    # taxonomy: naming
+    "taxonomy:naming": _brand_page("naming.view"),
+    "taxonomy:naming_test": _brand_page(
+        "naming.view", query="level=campaign&name=de_leads_202605_x"
+    ),
+    "taxonomy:naming_build": _brand_page("naming.view"),
+    "taxonomy:naming_bulk": _brand_page("naming.view"),
+    "taxonomy:naming_edit": _brand_page("naming.manage", kwargs=_level),
+    # The editor's live tester: the same capability as the editor (it reads no other data).
+    "taxonomy:naming_edit_test": _brand_page(
+        "naming.manage", "POST", kwargs=_level, data=_rule_form_data
+    ),
+    "taxonomy:naming_reset": _brand_page(
+        "naming.manage", "POST", kwargs=_level, data=lambda world, scope: {"version": 1}
+    ),
+    "taxonomy_defaults:list": Entry("GET", "naming.defaults"),
+    "taxonomy_defaults:edit": Entry(
+        "GET", "naming.defaults", kwargs=lambda world, scope: {"level": "campaign"}
+    ),
+    "taxonomy_defaults:test": Entry(
+        "POST",
+        "naming.defaults",
+        kwargs=lambda world, scope: {"level": "campaign"},
+        data=_rule_form_data,
+    ),
+    "api-v1:naming_rule_list": _api("naming.view"),
+    "api-v1:naming_validate": _api(
+        "naming.view",
+        "POST",
+        data=lambda world, scope: {"level": "campaign", "names": ["de_lead_202605_x"]},
+    ),
+    # No If-Match sent: an allowed caller gets 428, past the policy.
+    "api-v1:naming_rule_put": _api(
+        "naming.manage", "PUT", kwargs=_level, data=lambda world, scope: {"spec": {}}
+    ),
 }
 
 ROLE_PRINCIPALS = {

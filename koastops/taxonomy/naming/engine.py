@@ -9,33 +9,19 @@ are memoised per token.
 from __future__ import annotations
 
 import functools
-import re
-import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations, islice, pairwise
 
-from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from .spec import (
-    CHARSETS,
-    DateToken,
-    FreeToken,
-    NumberToken,
-    RuleSpec,
-    TokenSpec,
-    VocabularyToken,
-    parse_spec,
-)
+from .spec import RuleSpec, parse_spec
+from .tokens import Choice, make_token, show, token_message
 
 NAME = "(name)"
-_EN_DASH = "\u2013"  # ranges read like "1 to 30" with an en dash, as the product writes them
 STRUCTURE = "(structure)"
 # Characters people type by mistake where a separator belongs.
 _LIKELY_SEPARATORS = ("_", "-", ".", " ", "|", "+", "~", ":", "/", ",")
-_MEMO_LIMIT = 20_000  # findings remembered per token (then forgotten all at once)
-_MEMO_TEXT_LIMIT = 200
 # Bound of the structure repair search (which parts are missing or extra).
 _MAX_HYPOTHESES = 256
 
@@ -79,12 +65,6 @@ def _valid_result(name: str, tokens: dict[str, str]) -> Result:
 
 
 @dataclass(frozen=True, slots=True)
-class Choice:
-    value: str
-    label: str
-
-
-@dataclass(frozen=True, slots=True)
 class TokenInfo:
     token: str
     kind: str
@@ -98,323 +78,6 @@ class BuildError(ValueError):
     def __init__(self, errors: Iterable[Error]) -> None:
         self.errors: tuple[Error, ...] = tuple(errors)
         super().__init__("; ".join(e.message for e in self.errors) or "invalid values")
-
-
-@dataclass(frozen=True, slots=True)
-class _Finding:
-    """Why one token's text is wrong, and what it probably should be."""
-
-    detail: str
-    suggestion: str | None = None
-
-
-def _show(text: str, limit: int = 40) -> str:
-    """Text for a message: quoted, shortened, with unprintable characters escaped."""
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return f"`{text}`"
-
-
-class _Token:
-    kind: str
-    expected: str
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._memo: dict[str, _Finding | None] = {}
-
-    def fast(self, text: str) -> bool:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def fast_check(self) -> Callable[[str], object]:
-        """The quickest callable telling, by its truth, whether text is valid as written."""
-        return self.fast
-
-    def canonical(self, text: str) -> str:
-        return text
-
-    def choices(self) -> tuple[Choice, ...]:
-        return ()
-
-    def find(self, text: str) -> _Finding | None:
-        """None if `text` is acceptable (case aside), else why not; memoised."""
-        try:
-            return self._memo[text]
-        except KeyError:
-            pass
-        finding = self._find(text)
-        if len(text) <= _MEMO_TEXT_LIMIT:  # a hostile 10,000-character part is not kept
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[text] = finding
-        return finding
-
-    def _find(self, text: str) -> _Finding | None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-
-class _Vocabulary(_Token):
-    kind = "vocabulary"
-
-    def __init__(self, name: str, spec: VocabularyToken, case: str) -> None:
-        super().__init__(name)
-        self._display = tuple(_recase(v.value, case) for v in spec.values)
-        self._labels = tuple(v.label for v in spec.values)
-        self._exact = frozenset(self._display)
-        self._by_lower = {d.lower(): d for d in self._display}
-        self._aliases = {
-            alias.lower(): display
-            for v, display in zip(spec.values, self._display, strict=True)
-            for alias in v.aliases
-        }
-        # Edit-distance candidates: every value and alias, lower-cased, with its value.
-        self._candidates = list(self._by_lower) + list(self._aliases)
-        self._targets = list(self._by_lower.values()) + list(self._aliases.values())
-        self._longest = max(len(c) for c in self._candidates)
-        self._case_blind = case == "any"
-        self.expected = "one of " + _enumerate(self._display)
-
-    def fast(self, text: str) -> bool:
-        if text in self._exact:
-            return True
-        return self._case_blind and text.lower() in self._by_lower
-
-    def fast_check(self) -> Callable[[str], object]:
-        return self.fast if self._case_blind else self._exact.__contains__
-
-    def canonical(self, text: str) -> str:
-        return self._by_lower.get(text.lower(), text)
-
-    def choices(self) -> tuple[Choice, ...]:
-        return tuple(Choice(d, label) for d, label in zip(self._display, self._labels, strict=True))
-
-    def _find(self, text: str) -> _Finding | None:
-        key = text.lower()
-        if key in self._by_lower:
-            return None
-        if key in self._aliases:
-            return _Finding("is not allowed", self._aliases[key])
-        return _Finding("is not allowed", self._nearest(key))
-
-    def _nearest(self, key: str) -> str | None:
-        limit = max(1, len(key) // 3)
-        if not key or len(key) - limit > self._longest:
-            return None
-        matches = process.extract(
-            key, self._candidates, scorer=OSA.distance, score_cutoff=limit, limit=None
-        )
-        if not matches:
-            return None
-        best = min(score for _, score, _ in matches)
-        targets = {self._targets[index] for _, score, index in matches if score == best}
-        return targets.pop() if len(targets) == 1 else None
-
-
-class _Date(_Token):
-    kind = "date"
-    _WIDTH = {"YYYY": 4, "YY": 2, "MM": 2, "DD": 2}
-
-    def __init__(self, name: str, spec: DateToken) -> None:
-        super().__init__(name)
-        self._parts = spec.parts
-        self._format = spec.format
-        self._fields = tuple(p for p in spec.parts if p in self._WIDTH)
-        pattern = "".join(
-            f"([0-9]{{{self._WIDTH[p]}}})" if p in self._WIDTH else re.escape(p) for p in spec.parts
-        )
-        self._regex = re.compile(pattern)
-        self._valid: dict[str, bool] = {}
-        self.expected = f"a date {spec.format}"
-
-    def fast(self, text: str) -> bool:
-        known = self._valid.get(text)
-        if known is not None:
-            return known
-        valid = self._problem(text) is None
-        if len(self._valid) >= _MEMO_LIMIT:
-            self._valid.clear()
-        self._valid[text] = valid
-        return valid
-
-    def _problem(self, text: str) -> str | None:
-        match = self._regex.fullmatch(text)
-        if match is None:
-            return f"is not in the format {self._format}"
-        values = dict(zip(self._fields, (int(g) for g in match.groups()), strict=True))
-        year = values.get("YYYY", 2000 + values.get("YY", 0))
-        if "YYYY" not in values and "YY" not in values:
-            year = 2000  # a leap year: 29 February is a real date in some year
-        if year < 1:
-            return "is not a real date (year 0000)"
-        month = values.get("MM")
-        if month is not None and not 1 <= month <= 12:
-            return f"is not a real date (month {month:02d})"
-        day = values.get("DD")
-        if day is not None:
-            last = _days_in_month(year, month) if month is not None else 31
-            if not 1 <= day <= last:
-                return f"is not a real date (day {day:02d})"
-        return None
-
-    def _find(self, text: str) -> _Finding | None:
-        problem = self._problem(text)
-        if problem is None:
-            return None
-        return _Finding(problem, self._reformat(text) if "real date" not in problem else None)
-
-    def _reformat(self, text: str) -> str | None:
-        """`2026-05` for YYYYMM -> `202605`: the same digits in the format's layout."""
-        if not text or any(c not in string.digits + "-./_ " for c in text):
-            return None
-        groups = re.findall(r"[0-9]+", text)
-        widths = [self._WIDTH[f] for f in self._fields]
-        if len(groups) == len(widths):
-            if any(
-                not 1 <= len(g) <= w or (len(g) < w and w == 4)
-                for g, w in zip(groups, widths, strict=True)
-            ):
-                return None
-            digits = [g.zfill(w) for g, w in zip(groups, widths, strict=True)]
-        elif len(groups) == 1 and len(groups[0]) == sum(widths):
-            digits, at = [], 0
-            for width in widths:
-                digits.append(groups[0][at : at + width])
-                at += width
-        else:
-            return None
-        fields = iter(digits)
-        candidate = "".join(next(fields) if p in self._WIDTH else p for p in self._parts)
-        if candidate == text or self._problem(candidate) is not None:
-            return None
-        return candidate
-
-
-def _days_in_month(year: int, month: int) -> int:
-    if month == 2:
-        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-        return 29 if leap else 28
-    return 30 if month in (4, 6, 9, 11) else 31
-
-
-class _Free(_Token):
-    kind = "free"
-
-    def __init__(self, name: str, spec: FreeToken) -> None:
-        super().__init__(name)
-        chars, description = CHARSETS[spec.charset]
-        self._chars = frozenset(chars)
-        self._low, self._high = spec.min_length, spec.max_length
-        klass = "[" + "".join(re.escape(c) for c in chars) + "]"
-        self._regex = re.compile(f"{klass}{{{self._low},{self._high}}}")
-        size = f"{self._low}" if self._low == self._high else f"{self._low}{_EN_DASH}{self._high}"
-        self.expected = f"{size} {description}"
-        self._lower_only = spec.charset in ("lower_alnum", "slug")
-
-    def fast(self, text: str) -> bool:
-        return self._regex.fullmatch(text) is not None
-
-    def fast_check(self) -> Callable[[str], object]:
-        return self._regex.fullmatch
-
-    def _find(self, text: str) -> _Finding | None:
-        if self._regex.fullmatch(text):
-            return None
-        if not self._low <= len(text) <= self._high:
-            detail = f"has {len(text)} characters"
-        else:
-            bad = next(c for c in text if c not in self._chars)
-            detail = f"contains {_show(bad)}"
-        suggestion = None
-        if self._lower_only and self._regex.fullmatch(text.lower()):
-            suggestion = text.lower()
-        return _Finding(detail, suggestion)
-
-
-class _Number(_Token):
-    kind = "number"
-
-    def __init__(self, name: str, spec: NumberToken) -> None:
-        super().__init__(name)
-        self._low_digits, self._high_digits = spec.min_digits, spec.max_digits
-        self._regex = re.compile(f"[0-9]{{{spec.min_digits},{spec.max_digits}}}")
-        self._minimum, self._maximum = spec.minimum, spec.maximum
-        digits = (
-            f"{spec.min_digits}"
-            if spec.min_digits == spec.max_digits
-            else f"{spec.min_digits}{_EN_DASH}{spec.max_digits}"
-        )
-        self.expected = f"a number of {digits} digits"
-        if spec.minimum is not None and spec.maximum is not None:
-            self.expected += f" from {spec.minimum} to {spec.maximum}"
-        elif spec.minimum is not None:
-            self.expected += f", at least {spec.minimum}"
-        elif spec.maximum is not None:
-            self.expected += f", at most {spec.maximum}"
-
-    def fast(self, text: str) -> bool:
-        return self._problem(text) is None
-
-    def _problem(self, text: str) -> str | None:
-        if self._regex.fullmatch(text) is None:
-            if text and text.isascii() and text.isdigit():
-                return f"has {len(text)} digits"
-            return "is not a number"
-        if len(text) > max(1, self._low_digits) and text[0] == "0":
-            return "has a leading zero"
-        value = int(text)
-        if (self._minimum is not None and value < self._minimum) or (
-            self._maximum is not None and value > self._maximum
-        ):
-            return "is out of range"
-        return None
-
-    def _find(self, text: str) -> _Finding | None:
-        problem = self._problem(text)
-        if problem is None:
-            return None
-        suggestion = None
-        if text.isascii() and text.isdigit() and len(text) <= 40:
-            candidate = str(int(text)).zfill(self._low_digits)
-            if candidate != text and self._problem(candidate) is None:
-                suggestion = candidate
-        return _Finding(problem, suggestion)
-
-
-def _token_message(token: _Token, text: str, finding: _Finding) -> str:
-    if finding.suggestion is not None:
-        hint = f"did you mean {_show(finding.suggestion)}?"
-    else:
-        hint = f"expected {token.expected}."
-    return f"{token.name}: {_show(text)} {finding.detail}; {hint}"
-
-
-def _recase(text: str, case: str) -> str:
-    if case == "lower":
-        return text.lower()
-    if case == "upper":
-        return text.upper()
-    return text
-
-
-def _enumerate(values: tuple[str, ...], shown: int = 12) -> str:
-    if len(values) <= shown:
-        return ", ".join(values)
-    return ", ".join(values[:shown]) + f", … ({len(values)} values)"
-
-
-def _make_token(name: str, spec: TokenSpec, case: str) -> _Token:
-    match spec:
-        case VocabularyToken():
-            return _Vocabulary(name, spec, case)
-        case DateToken():
-            return _Date(name, spec)
-        case FreeToken():
-            return _Free(name, spec)
-        case NumberToken():
-            return _Number(name, spec)
-    raise TypeError(spec)  # pragma: no cover
 
 
 # A fix that makes an error go away: replace name[start:end] by the text; the marker
@@ -450,14 +113,14 @@ class CompiledRule:
         self._case = spec.case
         self._max_length = spec.max_length
         self._names = tuple(name for name, _ in spec.tokens)
-        self._tokens = tuple(_make_token(name, token, spec.case) for name, token in spec.tokens)
+        self._tokens = tuple(make_token(name, token, spec.case) for name, token in spec.tokens)
         self._prefix = spec.literals[0]
         self._suffix = spec.literals[-1]
         self._separators = spec.literals[1:-1]
         self._uniform = (
             self._separators[0] if self._separators and len(set(self._separators)) == 1 else None
         )
-        self._recase: Callable[[str], str] | None = (
+        self.recase: Callable[[str], str] | None = (
             str.lower if spec.case == "lower" else str.upper if spec.case == "upper" else None
         )
         self._fast = self._make_fast()
@@ -497,7 +160,7 @@ class CompiledRule:
         """
         checks = tuple(t.fast_check() for t in self._tokens)
         names, count = self._names, len(self._tokens)
-        max_length, recase, separator = self._max_length, self._recase, self._uniform
+        max_length, recase, separator = self._max_length, self.recase, self._uniform
         if separator is None or self._prefix or self._suffix:
             self._checks = checks
             return self._fast_general
@@ -518,7 +181,7 @@ class CompiledRule:
     def _fast_general(self, name: str) -> dict[str, str] | None:
         if len(name) > self._max_length:
             return None
-        if self._recase is not None and self._recase(name) != name:
+        if self.recase is not None and self.recase(name) != name:
             return None
         prefix, suffix = self._prefix, self._suffix
         if prefix or suffix:
@@ -578,8 +241,8 @@ class CompiledRule:
         candidate = name
         for start, end, text in reversed(edits):
             candidate = candidate[:start] + text + candidate[end:]
-        if _RECASE in diagnosis.fixes and self._recase is not None:
-            candidate = self._recase(candidate)
+        if _RECASE in diagnosis.fixes and self.recase is not None:
+            candidate = self.recase(candidate)
         if candidate == name:
             return None
         if self._fast(candidate) is None and self._diagnose(candidate).errors:
@@ -602,10 +265,10 @@ class CompiledRule:
                 ),
                 None,
             )
-        if self._recase is not None:
-            recased = self._recase(name)
+        if self.recase is not None:
+            recased = self.recase(name)
             if recased != name:
-                wrong = [i for i, c in enumerate(name) if self._recase(c) != c]
+                wrong = [i for i, c in enumerate(name) if self.recase(c) != c]
                 start, end = (wrong[0], wrong[-1] + 1) if wrong else (0, length)
                 diagnosis.add(
                     Error(
@@ -615,7 +278,7 @@ class CompiledRule:
                         recased,
                         start,
                         end,
-                        f"The name must be {self._case} case: {_show(recased, 80)}.",
+                        f"The name must be {self._case} case: {show(recased, 80)}.",
                     ),
                     _RECASE,
                 )
@@ -647,7 +310,7 @@ class CompiledRule:
         for error, fix in structure:
             diagnosis.structure_ok = False
             diagnosis.add(error, fix)
-        recase, tokens = self._recase, diagnosis.tokens
+        recase, tokens = self.recase, diagnosis.tokens
         for token, span in zip(self._tokens, spans, strict=True):
             if span is None:
                 continue
@@ -656,7 +319,7 @@ class CompiledRule:
             finding = token.find(recase(text) if recase is not None else text)
             if finding is None:
                 continue
-            message = _token_message(token, text, finding)
+            message = token_message(token, text, finding)
             diagnosis.add(
                 Error(
                     token.name,
@@ -674,7 +337,7 @@ class CompiledRule:
         return diagnosis
 
     def _template_text(self) -> str:
-        return _show(self.spec.template, 120)
+        return show(self.spec.template, 120)
 
     def _literals(self, name: str, folded: str, diagnosis: _Diagnosis) -> tuple[int, int]:
         """Check the prefix and suffix; return where the tokens' part of the name lies."""
@@ -695,11 +358,11 @@ class CompiledRule:
                     Error(
                         STRUCTURE,
                         name[:span_end],
-                        f"starts with {_show(prefix)}",
+                        f"starts with {show(prefix)}",
                         prefix,
                         0,
                         span_end,
-                        f"The name must start with {_show(prefix)}.",
+                        f"The name must start with {show(prefix)}.",
                     ),
                     (0, span_end, prefix),
                 )
@@ -716,11 +379,11 @@ class CompiledRule:
                     Error(
                         STRUCTURE,
                         name[end:],
-                        f"ends with {_show(suffix)}",
+                        f"ends with {show(suffix)}",
                         suffix,
                         end,
                         length,
-                        f"The name must end with {_show(suffix)}.",
+                        f"The name must end with {show(suffix)}.",
                     ),
                     (end, length, suffix),
                 )
@@ -796,11 +459,11 @@ class CompiledRule:
                 Error(
                     STRUCTURE,
                     name[start:end],
-                    f"{count} parts separated by {_show(self._uniform)}",
+                    f"{count} parts separated by {show(self._uniform)}",
                     None,
                     start,
                     end,
-                    f"Expected {count} parts separated by {_show(self._uniform)}, "
+                    f"Expected {count} parts separated by {show(self._uniform)}, "
                     f"found {len(spans)}.",
                 ),
                 None,
@@ -815,7 +478,7 @@ class CompiledRule:
     ) -> int:
         """How many tokens of a reading are valid; `fits` remembers (token, span) answers."""
         valid = 0
-        recase = self._recase
+        recase = self.recase
         for index, span in enumerate(spans):
             if span is None:
                 continue
@@ -837,12 +500,12 @@ class CompiledRule:
                 Error(
                     STRUCTURE,
                     name[a:b],
-                    f"{_show(separator)} between parts",
+                    f"{show(separator)} between parts",
                     separator,
                     a,
                     b,
-                    f"Wrong separator {_show(name[a:b])} at position {a}; parts are "
-                    f"separated by {_show(separator)}.",
+                    f"Wrong separator {show(name[a:b])} at position {a}; parts are "
+                    f"separated by {show(separator)}.",
                 ),
                 (a, b, separator),
             )
@@ -871,7 +534,7 @@ class CompiledRule:
 
     def _extra(self, name: str, extra: list[tuple[int, int]]) -> list[tuple[Error, _Fix | None]]:
         count = len(self._tokens)
-        separator = _show(self._uniform or "")
+        separator = show(self._uniform or "")
         return [
             (
                 Error(
@@ -881,7 +544,7 @@ class CompiledRule:
                     None,
                     a,
                     b,
-                    f"{_show(name[a:b])} is an extra part: the rule has {count} parts "
+                    f"{show(name[a:b])} is an extra part: the rule has {count} parts "
                     f"separated by {separator}.",
                 ),
                 None,
@@ -899,11 +562,11 @@ class CompiledRule:
                 error = Error(
                     STRUCTURE,
                     name[at:end],
-                    f"{_show(separator)} after {self._names[index]}",
+                    f"{show(separator)} after {self._names[index]}",
                     None,
                     at,
                     end,
-                    f"Expected {_show(separator)} after {self._names[index]}; "
+                    f"Expected {show(separator)} after {self._names[index]}; "
                     f"expected {self._template_text()}.",
                 )
                 return spans, [(error, None)]
@@ -923,7 +586,7 @@ class CompiledRule:
                 None,
                 0,
                 0,
-                f"{_show(str(key))} is not a token of this rule.",
+                f"{show(str(key))} is not a token of this rule.",
             )
             for key in values
             if key not in self._names
@@ -947,7 +610,7 @@ class CompiledRule:
                 text = ""
             else:
                 text = token.canonical(raw)
-                probe = self._recase(text) if self._recase is not None else text
+                probe = self.recase(text) if self.recase is not None else text
                 finding = token.find(probe)
                 if finding is not None:
                     errors.append(
@@ -958,7 +621,7 @@ class CompiledRule:
                             finding.suggestion,
                             at,
                             at + len(text),
-                            _token_message(token, text, finding),
+                            token_message(token, text, finding),
                         )
                     )
             pieces.append(text)
