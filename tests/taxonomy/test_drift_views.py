@@ -167,3 +167,17 @@ def test_query_count_is_the_same_for_1_and_50_events(brand, django_assert_max_nu
         response = client.get(url(brand))
     assert response.status_code == 200
     assert response.content.decode().count("Event4") >= 1
+
+
+def test_the_start_page_and_overview_show_own_clashes_only(brand, foreign_brand):
+    for b in (brand, foreign_brand):
+        event(b, "Lead", meta("Lead"))
+        event(b, "FormComplete", meta("Lead"))
+    client = client_for(brand, Role.ANALYST)
+    drift_url = url(brand) + "#clash"
+
+    for page in (reverse("home"), reverse("catalog:brand_detail", args=[brand.slug])):
+        html = client.get(page).content.decode()
+        assert 'data-attention="taxonomy.drift_clashes"' in html, page
+        assert f'href="{drift_url}"' in html, page
+        assert url(foreign_brand) not in html, page
