@@ -306,12 +306,18 @@ def _name_rule(
                 kind="name_rule",
                 tone=KINDS["name_rule"].tone,
                 title=f"{event.name} breaks the event-name rule",
-                detail=error.message,
+                detail=error.message + _more(len(result.errors) - 1),
                 action=action,
                 events=(event.ref(url),),
             )
         )
     return items
+
+
+def _more(count: int) -> str:
+    if count <= 0:
+        return ""
+    return f" (and {count} more problem{'' if count == 1 else 's'})"
 
 
 def _deprecated_referenced(

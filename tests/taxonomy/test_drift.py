@@ -257,6 +257,25 @@ def test_a_suggestion_from_the_vocabulary_becomes_the_rename(brand):
     assert item.action == "Rename Purchse to Purchase."
 
 
+def test_a_suggestion_without_a_corrected_name_says_what_to_change(brand):
+    spec = {
+        "template": "{area}_{action}",
+        "case": "any",
+        "max_length": 50,
+        "tokens": {
+            "area": {"kind": "vocabulary", "values": [{"value": "web"}, {"value": "app"}]},
+            "action": {"kind": "free", "min_length": 3, "max_length": 20, "charset": "letters"},
+        },
+    }
+    NamingRuleFactory(brand=brand, level="event_name", spec=spec)
+    event(brand, "wab_x1")
+
+    [item] = drift.drift_for(brand)
+
+    assert item.detail == "area: `wab` is not allowed; did you mean `web`? (and 1 more problem)"
+    assert item.action == "Rename wab_x1: use web where it has wab."
+
+
 def test_a_renamed_event_no_longer_breaks_the_rule(brand, lead):
     NamingRuleFactory(brand=brand, level="event_name", spec=free_rule())
     bad = event(brand, "Form_Complete")
