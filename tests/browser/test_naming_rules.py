@@ -81,11 +81,20 @@ def test_ops_lead_edits_a_rule_and_the_live_tester_follows(browser_page, brand, 
     tester.press_sequentially("de_leads_202605_spring", delay=20)
     expect(results).to_contain_text("did you mean lead?")
 
+    # A new token in the template gets its row when the field changes (no save, no reload).
+    template = page.get_by_label("Template")
+    template.fill("{market}_{objective}_{yyyymm}_{free}_{seq}")
+    template.press("Tab")
+    expect(page.locator("#token-seq")).to_be_visible()
+    expect(page.get_by_label("Kind of {seq}")).to_have_value("number")
+    expect(page.get_by_label("Values of {objective}")).to_have_value(re.compile("traffic"))
+
     page.get_by_role("button", name="Save rule").click()
     expect(page.get_by_role("heading", name="Naming rules", level=1)).to_be_visible()
     expect(page.locator("#level-campaign")).to_contain_text("Traffic")
     rule = NamingRule.objects.get(brand=brand)
     assert rule.version == 2
+    assert rule.spec["template"].endswith("_{seq}")
     assert [v["value"] for v in rule.spec["tokens"]["objective"]["values"]] == [
         "lead",
         "conv",
