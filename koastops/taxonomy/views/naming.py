@@ -202,7 +202,8 @@ def _wire(form: naming_forms.RuleForm, urls: dict[str, str]) -> None:
     form.fields["try_name"].widget.attrs.update(
         {
             "hx-post": urls["test_url"],
-            "hx-trigger": "input changed delay:300ms",
+            # As one types the name, and again when any field of the rule changes.
+            "hx-trigger": "input changed delay:300ms, change from:closest form delay:100ms",
             "hx-target": "#tester-results",
             "hx-swap": "innerHTML",
             "hx-sync": "this:replace",
