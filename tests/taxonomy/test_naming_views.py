@@ -212,6 +212,18 @@ def test_editor_shows_each_spec_error_by_its_field_and_saves_nothing(ops, brand,
     activity.none()
 
 
+def test_a_junk_name_in_the_tester_does_not_block_a_save(ops, brand, rule):
+    data = form_data(version=rule.version, try_name="\x00" + "x" * 2000, max_length=90)
+    assert ops.post(url("naming_edit", brand, "campaign"), data).status_code == 302
+    rule.refresh_from_db()
+    assert rule.spec["max_length"] == 90
+
+
+def test_a_body_too_big_is_400_not_500(buyer, brand, rule):
+    response = bulk(buyer, brand, names="de_lead_202605_x\n" * 200_000)
+    assert response.status_code == 400
+
+
 def test_editor_template_error_is_by_the_template_field(ops, brand, rule, activity):
     response = ops.post(
         url("naming_edit", brand, "campaign"),

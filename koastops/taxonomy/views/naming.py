@@ -252,7 +252,10 @@ def _editor(
             _editor_context(brand, item, form),
             fragment=f"{EDITOR}#rule-form",
         )
-    form = naming_forms.rule_form(data, initial={})
+    # The name being tried is no part of the rule: whatever it holds never blocks a save.
+    posted = data.copy()
+    posted.pop("try_name", None)
+    form = naming_forms.rule_form(posted, initial={})
     status = 422
     extra: dict[str, Any] = {}
     valid = form.is_valid()
