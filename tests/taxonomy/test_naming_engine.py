@@ -229,6 +229,8 @@ def test_a_near_miss_validates_or_has_located_errors_and_a_valid_correction(
 ) -> None:
     rule, name = case
     result = rule.validate(name)
+    # The short failure path (token errors only) answers as the general one would.
+    assert rule._slow(name, correct=True) == rule._slow_general(name, correct=True)
     if result.valid:
         assert result.errors == ()
         assert result.corrected is None
@@ -672,6 +674,7 @@ def test_a_max_length_shorter_than_any_name_is_refused() -> None:
 def test_non_mapping_documents_are_refused() -> None:
     for data in (None, [], "x", 1, {"template": 1}, {1: 2}):
         assert spec_errors(data)
+    assert spec_errors([]) == {"(spec)": "must be an object, not a list"}
 
 
 # --- speed -----------------------------------------------------------------------------

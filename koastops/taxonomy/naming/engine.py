@@ -120,10 +120,13 @@ class CompiledRule:
         self._uniform = (
             self._separators[0] if self._separators and len(set(self._separators)) == 1 else None
         )
-        self.recase: Callable[[str], str] | None = (
+        self._recase: Callable[[str], str] | None = (
             str.lower if spec.case == "lower" else str.upper if spec.case == "upper" else None
         )
         self._fast = self._make_fast()
+        # One separator, no prefix or suffix: failures whose only problems are tokens take
+        # a short path (_token_errors_only).
+        self._simple = self._uniform is not None and not self._prefix and not self._suffix
 
     def __repr__(self) -> str:
         return f"<CompiledRule {self.spec.template!r}>"
@@ -160,7 +163,7 @@ class CompiledRule:
         """
         checks = tuple(t.fast_check() for t in self._tokens)
         names, count = self._names, len(self._tokens)
-        max_length, recase, separator = self._max_length, self.recase, self._uniform
+        max_length, recase, separator = self._max_length, self._recase, self._uniform
         if separator is None or self._prefix or self._suffix:
             self._checks = checks
             return self._fast_general
@@ -181,7 +184,7 @@ class CompiledRule:
     def _fast_general(self, name: str) -> dict[str, str] | None:
         if len(name) > self._max_length:
             return None
-        if self.recase is not None and self.recase(name) != name:
+        if self._recase is not None and self._recase(name) != name:
             return None
         prefix, suffix = self._prefix, self._suffix
         if prefix or suffix:
@@ -216,6 +219,52 @@ class CompiledRule:
         return dict(zip(self._names, parts))  # noqa: B905 - as above
 
     def _slow(self, name: str, *, correct: bool) -> Result:
+        if self._simple:
+            result = self._token_errors_only(name, correct=correct)
+            if result is not None:
+                return result
+        return self._slow_general(name, correct=correct)
+
+    def _token_errors_only(self, name: str, *, correct: bool) -> Result | None:
+        """The usual failure, cheaply: the structure, case and length are right and some
+        tokens are not. None when the name has any other problem (the general path)."""
+        if len(name) > self._max_length or (
+            self._recase is not None and self._recase(name) != name
+        ):
+            return None
+        separator = self._uniform or ""
+        parts = name.split(separator)
+        if len(parts) != len(self._tokens):
+            return None
+        errors: list[Error] = []
+        edits: list[tuple[int, int, str]] | None = []
+        at = 0
+        for token, part in zip(self._tokens, parts):  # noqa: B905 - same length, checked above
+            finding = token.find(part)
+            if finding is not None:
+                end = at + len(part)
+                message = token_message(token, part, finding)
+                errors.append(
+                    Error(token.name, part, token.expected, finding.suggestion, at, end, message)
+                )
+                if finding.suggestion is None:
+                    edits = None
+                elif edits is not None:
+                    edits.append((at, end, finding.suggestion))
+            at += len(part) + len(separator)
+        tokens = dict(zip(self._names, parts))  # noqa: B905 - as above
+        if not errors:
+            return Result(name, True, tokens)
+        corrected = None
+        if correct and edits:
+            candidate = name
+            for start, end, text in reversed(edits):
+                candidate = candidate[:start] + text + candidate[end:]
+            if self._fast(candidate) is not None or not self._diagnose(candidate).errors:
+                corrected = candidate
+        return Result(name, False, tokens, tuple(errors), corrected)
+
+    def _slow_general(self, name: str, *, correct: bool) -> Result:
         diagnosis = self._diagnose(name)
         if not diagnosis.errors:
             return Result(name, True, diagnosis.tokens)
@@ -241,8 +290,8 @@ class CompiledRule:
         candidate = name
         for start, end, text in reversed(edits):
             candidate = candidate[:start] + text + candidate[end:]
-        if _RECASE in diagnosis.fixes and self.recase is not None:
-            candidate = self.recase(candidate)
+        if _RECASE in diagnosis.fixes and self._recase is not None:
+            candidate = self._recase(candidate)
         if candidate == name:
             return None
         if self._fast(candidate) is None and self._diagnose(candidate).errors:
@@ -265,10 +314,10 @@ class CompiledRule:
                 ),
                 None,
             )
-        if self.recase is not None:
-            recased = self.recase(name)
+        if self._recase is not None:
+            recased = self._recase(name)
             if recased != name:
-                wrong = [i for i, c in enumerate(name) if self.recase(c) != c]
+                wrong = [i for i, c in enumerate(name) if self._recase(c) != c]
                 start, end = (wrong[0], wrong[-1] + 1) if wrong else (0, length)
                 diagnosis.add(
                     Error(
@@ -310,7 +359,7 @@ class CompiledRule:
         for error, fix in structure:
             diagnosis.structure_ok = False
             diagnosis.add(error, fix)
-        recase, tokens = self.recase, diagnosis.tokens
+        recase, tokens = self._recase, diagnosis.tokens
         for token, span in zip(self._tokens, spans, strict=True):
             if span is None:
                 continue
@@ -420,7 +469,25 @@ class CompiledRule:
                 )
         # Repairing one or two misplaced parts is useful; beyond that a reading is a guess.
         repairable = abs(len(spans) - count) <= max(2, count // 3)
-        if len(spans) < count and repairable:
+        fits: dict[tuple[int, int, int], bool] = {}
+        if len(spans) == count - 1:
+            # One part missing, the usual case: the best gap in one pass instead of trying
+            # every gap (tokens before it keep their part, tokens after it take the one before).
+            before = [self._fit(name, i, spans[i], fits) for i in range(count - 1)]
+            after = [self._fit(name, i, spans[i - 1], fits) for i in range(1, count)]
+            gap = max(range(count), key=lambda m: (sum(before[:m]) + sum(after[m:]), -m))
+            with_gap: list[tuple[int, int] | None] = [*spans[:gap], None, *spans[gap:]]
+            candidates.append(
+                (with_gap, 1, functools.partial(self._missing, with_gap, (gap,), end))
+            )
+        elif len(spans) == count + 1:
+            # One part too many: likewise, the best part to leave out in one pass.
+            before = [self._fit(name, i, spans[i], fits) for i in range(count)]
+            after = [self._fit(name, i, spans[i + 1], fits) for i in range(count)]
+            left_out = max(range(count + 1), key=lambda x: (sum(before[:x]) + sum(after[x:]), -x))
+            without: list[tuple[int, int] | None] = [*spans[:left_out], *spans[left_out + 1 :]]
+            candidates.append((without, 1, functools.partial(self._extra, name, [spans[left_out]])))
+        elif len(spans) < count and repairable:
             for missing in islice(combinations(range(count), count - len(spans)), _MAX_HYPOTHESES):
                 parts = iter(spans)
                 assigned: list[tuple[int, int] | None] = [
@@ -445,7 +512,6 @@ class CompiledRule:
                     (kept, len(extra), functools.partial(self._extra, name, extra_spans))
                 )
         if candidates:
-            fits: dict[tuple[int, int, int], bool] = {}
             scored = [
                 (self._valid_count(name, c[0], fits), -c[1], -i) for i, c in enumerate(candidates)
             ]
@@ -477,19 +543,23 @@ class CompiledRule:
         fits: dict[tuple[int, int, int], bool],
     ) -> int:
         """How many tokens of a reading are valid; `fits` remembers (token, span) answers."""
-        valid = 0
-        recase = self.recase
-        for index, span in enumerate(spans):
-            if span is None:
-                continue
-            key = (index, span[0], span[1])
-            fit = fits.get(key)
-            if fit is None:
-                text = name[span[0] : span[1]]
-                token = self._tokens[index]
-                fit = fits[key] = token.find(recase(text) if recase is not None else text) is None
-            valid += fit
-        return valid
+        return sum(
+            self._fit(name, index, span, fits)
+            for index, span in enumerate(spans)
+            if span is not None
+        )
+
+    def _fit(
+        self, name: str, index: int, span: tuple[int, int], fits: dict[tuple[int, int, int], bool]
+    ) -> bool:
+        key = (index, span[0], span[1])
+        fit = fits.get(key)
+        if fit is None:
+            text = name[span[0] : span[1]]
+            recase = self._recase
+            fit = self._tokens[index].find(recase(text) if recase is not None else text) is None
+            fits[key] = fit
+        return fit
 
     def _wrong_separators(
         self, name: str, wrong: list[tuple[int, int]]
@@ -610,7 +680,7 @@ class CompiledRule:
                 text = ""
             else:
                 text = token.canonical(raw)
-                probe = self.recase(text) if self.recase is not None else text
+                probe = self._recase(text) if self._recase is not None else text
                 finding = token.find(probe)
                 if finding is not None:
                     errors.append(

@@ -28,6 +28,7 @@ CHARSETS: dict[str, tuple[str, str]] = {
 DATE_PARTS = ("YYYY", "YY", "MM", "DD")
 DATE_SEPARATORS = "-."
 
+ROOT = "(spec)"  # the path of a problem with the document as a whole
 MAX_TEMPLATE_LENGTH = 1000
 MAX_TOKENS = 32
 MAX_VOCABULARY = 1000
@@ -240,12 +241,12 @@ class _Checker:
 
     def mapping(self, data: object, path: str, required: set[str], optional: set[str]) -> bool:
         if not isinstance(data, Mapping):
-            self.add(path, f"must be an object, not {_kind(data)}")
+            self.add(path or ROOT, f"must be an object, not {_kind(data)}")
             return False
         ok = True
         for key in data:
             if not isinstance(key, str):
-                self.add(path, f"has a key that is not a string ({_kind(key)})")
+                self.add(path or ROOT, f"has a key that is not a string ({_kind(key)})")
                 ok = False
             elif key not in required and key not in optional:
                 self.add(f"{path}.{key[:40]}" if path else key[:40], "is not a known field")
@@ -481,7 +482,7 @@ def parse_spec(data: object) -> RuleSpec:
     """Check a rule document and return it as a `RuleSpec`; raise `SpecError` otherwise."""
     check = _Checker()
     if not check.mapping(data, "", {"template", "case", "max_length", "tokens"}, set()):
-        raise SpecError(check.problems or [("(spec)", "is not a valid rule")])
+        raise SpecError(check.problems or [(ROOT, "is not a valid rule")])
     doc = cast(Mapping[str, object], data)
 
     case = doc["case"]

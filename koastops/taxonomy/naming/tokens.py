@@ -154,12 +154,15 @@ class _Date(Token):
         )
         self._regex = re.compile(pattern)
         self._valid: dict[str, bool] = {}
+        self._length = sum(self._WIDTH.get(p, 1) for p in spec.parts)
         self.expected = f"a date {spec.format}"
 
     def fast(self, text: str) -> bool:
         known = self._valid.get(text)
         if known is not None:
             return known
+        if len(text) != self._length:  # a date has one length: nothing else is kept
+            return False
         valid = self._problem(text) is None
         if len(self._valid) >= MEMO_LIMIT:
             self._valid.clear()
