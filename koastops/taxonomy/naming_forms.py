@@ -272,7 +272,7 @@ class RuleForm(forms.Form):
             if _field(name, part) in self.fields:
                 return _field(name, part), ""
             return _field(name, "kind"), ""
-        if path in ("spec", NON_FIELD_ERRORS):
+        if path in ("spec", "spec.(spec)", "(spec)", NON_FIELD_ERRORS):
             return None, ""
         return None, f"{path.removeprefix('spec.')}: "
 
