@@ -360,6 +360,7 @@ def _deprecated_referenced(
 class DriftReport:
     items: list[DriftItem]
     has_event_rule: bool  # whether an event-name rule applies (else name_rule cannot occur)
+    events: int = 0  # how many events the plan has (deprecated ones included)
 
 
 def drift_report(brand: Brand) -> DriftReport:
@@ -384,7 +385,7 @@ def drift_report(brand: Brand) -> DriftReport:
     ]
     order = list(KINDS)
     items.sort(key=lambda item: order.index(item.kind))
-    return DriftReport(items, has_event_rule=rule is not None)
+    return DriftReport(items, has_event_rule=rule is not None, events=len(events))
 
 
 def drift_for(brand: Brand) -> list[DriftItem]:

@@ -89,11 +89,21 @@ def test_wrong_method_is_refused(brand, clash):
     assert client_for(brand, Role.OPS_LEAD).post(url(brand)).status_code == 405
 
 
-def test_an_empty_plan_says_no_drift(brand):
+def test_a_plan_without_events_says_so(brand):
+    html = client_for(brand, Role.ANALYST).get(url(brand)).content.decode()
+
+    assert "No events yet" in html
+    assert "No drift" not in html
+
+
+def test_a_plan_without_drift_says_no_drift(brand):
+    event(brand, "Lead", meta("Lead"))
+
     html = client_for(brand, Role.ANALYST).get(url(brand)).content.decode()
 
     assert "No drift" in html
     assert "No event-name rule applies" in html
+    assert 'id="clash"' not in html
 
 
 def test_kinds_are_grouped_with_counts_and_stat_cards(brand, clash):
