@@ -469,3 +469,26 @@ def test_content_written_around_the_services_never_breaks_drift(brand, content):
     items = drift.drift_for(brand)
 
     assert "name_rule" in [item.kind for item in items]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the statement is cached on PostgreSQL only"
+)
+def test_on_postgresql_the_clash_statement_is_compiled_once_and_answers_as_the_orm():
+    from koastops.taxonomy import attention as taxonomy_attention
+
+    brands = BrandFactory.create_batch(3)
+    for brand in brands[:2]:
+        event(brand, "Lead", meta("Lead"))
+        event(brand, "FormComplete", meta("Lead"))
+    ids = [brand.pk for brand in brands]
+
+    first = clash_counts(ids)
+    assert "default" in taxonomy_attention._COMPILED
+    with CaptureQueriesContext(connection) as captured:
+        again = clash_counts(ids[:1])
+
+    assert first == {brands[0].pk: 1, brands[1].pk: 1}
+    assert again == {brands[0].pk: 1}
+    assert len(captured) == 1
+    assert sorted(taxonomy_attention._clash_groups(ids)) == sorted(first)
