@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count
+from django.db import connections
+from django.db.models import Count, QuerySet
 from django.db.models.functions import Lower
 
 from koastops.core.lookups import any_of
@@ -26,18 +27,51 @@ if TYPE_CHECKING:
     from koastops.catalog.models import Brand
 
 
-def clash_counts(brand_ids: Sequence[int]) -> dict[int, int]:
-    """The number of clashing platform events per brand id (brands without any left out)."""
-    groups = (
-        EventMapping.objects.filter(any_of("brand_id", list(brand_ids)))
+def _clash_groups(brand_ids: Sequence[int]) -> QuerySet[EventMapping, int]:
+    """One row (the brand id) per platform event that receives several live events."""
+    return (
+        EventMapping.objects.filter(any_of("brand_id", brand_ids))
         .exclude(event__status=EventStatus.DEPRECATED)
         .values("brand_id", "platform", folded=Lower("target"))
         .annotate(events=Count("event_id"))
         .filter(events__gt=1)
         .values_list("brand_id", flat=True)
     )
+
+
+# On PostgreSQL the statement is the same for any ids (they go in as one array parameter):
+# it is compiled once per process and database, as koastops.core.sqlcache does for the
+# policy's lookups (building and compiling this queryset costs more than running it).
+_MARKER = -7_000_000_101
+_COMPILED: dict[str, tuple[str, list[Any], int]] = {}
+
+
+def _group_rows(brand_ids: list[int]) -> list[int]:
+    db = EventMapping.objects.db
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        return list(_clash_groups(brand_ids))
+    compiled = _COMPILED.get(db)
+    if compiled is None:
+        built_sql, built_params = _clash_groups([_MARKER]).query.sql_with_params()
+        found = [i for i, param in enumerate(built_params) if param == [_MARKER]]
+        if len(found) != 1:  # pragma: no cover - the ORM placed the ids elsewhere
+            return list(_clash_groups(brand_ids))
+        compiled = _COMPILED[db] = (built_sql, list(built_params), found[0])
+    sql, template, index = compiled
+    params = [*template[:index], brand_ids, *template[index + 1 :]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def clash_counts(brand_ids: Sequence[int]) -> dict[int, int]:
+    """The number of clashing platform events per brand id (brands without any left out)."""
+    ids = [int(pk) for pk in brand_ids]
+    if not ids:
+        return {}
     counts: dict[int, int] = {}
-    for brand_id in groups:
+    for brand_id in _group_rows(ids):
         counts[brand_id] = counts.get(brand_id, 0) + 1
     return counts
 

@@ -154,9 +154,14 @@ def _plural(noun: str) -> str:
     return f"{noun}es" if noun.endswith(("s", "x", "ch", "sh")) else f"{noun}s"
 
 
+def _list(value: Any) -> list[Any]:
+    # Stored content is canonical (services only), but a row written around them must
+    # not break the page: anything but a list reads as empty.
+    return value if isinstance(value, list) else []
+
+
 def _mappings(event: _Event) -> list[Mapping[str, Any]]:
-    mappings = event.content.get("mappings")
-    return [m for m in mappings if isinstance(m, Mapping)] if isinstance(mappings, list) else []
+    return [m for m in _list(event.content.get("mappings")) if isinstance(m, Mapping)]
 
 
 # --- the kinds --------------------------------------------------------------------------
@@ -210,16 +215,18 @@ def _missing_params(events: list[_Event], url: Callable[[int], str | None]) -> l
     items = []
     for event in events:
         meta = next((m for m in _mappings(event) if m.get("platform") == "meta"), None)
-        if meta is None or meta.get("custom") or meta.get("target") not in META_STANDARD_EVENTS:
+        if meta is None or meta.get("custom"):
             continue
-        target = str(meta["target"])
+        target = meta.get("target")
+        if not isinstance(target, str) or target not in META_STANDARD_EVENTS:
+            continue
         required = meta_required_params(target)
         if not required:
             continue
-        sent = {p for p in meta.get("parameters", ()) if isinstance(p, str)}
+        sent = {p for p in _list(meta.get("parameters")) if isinstance(p, str)}
         defined = {
             str(p.get("name")): p
-            for p in event.content.get("parameters", ())
+            for p in _list(event.content.get("parameters"))
             if isinstance(p, Mapping)
         }
         not_sent = [name for name in required if name not in sent]
@@ -299,12 +306,18 @@ def _name_rule(
                 kind="name_rule",
                 tone=KINDS["name_rule"].tone,
                 title=f"{event.name} breaks the event-name rule",
-                detail=error.message,
+                detail=error.message + _more(len(result.errors) - 1),
                 action=action,
                 events=(event.ref(url),),
             )
         )
     return items
+
+
+def _more(count: int) -> str:
+    if count <= 0:
+        return ""
+    return f" (and {count} more problem{'' if count == 1 else 's'})"
 
 
 def _deprecated_referenced(
@@ -347,6 +360,7 @@ def _deprecated_referenced(
 class DriftReport:
     items: list[DriftItem]
     has_event_rule: bool  # whether an event-name rule applies (else name_rule cannot occur)
+    events: int = 0  # how many events the plan has (deprecated ones included)
 
 
 def drift_report(brand: Brand) -> DriftReport:
@@ -371,7 +385,7 @@ def drift_report(brand: Brand) -> DriftReport:
     ]
     order = list(KINDS)
     items.sort(key=lambda item: order.index(item.kind))
-    return DriftReport(items, has_event_rule=rule is not None)
+    return DriftReport(items, has_event_rule=rule is not None, events=len(events))
 
 
 def drift_for(brand: Brand) -> list[DriftItem]:

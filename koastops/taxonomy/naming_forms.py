@@ -42,6 +42,13 @@ TOKEN_PARTS = {
     "free": ("min_length", "max_length", "charset"),
     "number": ("min_digits", "max_digits", "min", "max"),
 }
+# What each kind cannot do without (the others have defaults, or are optional bounds).
+REQUIRED_PARTS = {
+    "vocabulary": ("values",),
+    "date": ("format",),
+    "free": ("max_length", "charset"),
+    "number": ("max_digits",),
+}
 _TOKEN = re.compile(r"\{([a-z][a-z0-9_]{0,31})\}")
 _SPEC_TOKEN_PATH = re.compile(r"^spec\.tokens\.([a-z][a-z0-9_]{0,31})(?:\.(.+))?$")
 _VALUES_PATH = re.compile(r"^values\[(\d+)\](?:\.(value|label|aliases)(?:\[(\d+)\])?)?$")
@@ -169,6 +176,8 @@ class RuleForm(forms.Form):
                 self.fields[_field(name, part)] = forms.IntegerField(
                     required=False, min_value=0, max_value=10**18 - 1, label=label
                 )
+            for part in REQUIRED_PARTS[self.kind_of(name)]:
+                self.fields[_field(name, part)].required = True
 
     def _current(self, name: str, part: str) -> Any:
         key = _field(name, part)
@@ -221,13 +230,16 @@ class RuleForm(forms.Form):
             "tokens": tokens,
         }
 
-    def add_spec_errors(self, error: ValidationError) -> None:
-        """The service's errors (keyed by ``spec.*`` paths) next to their fields."""
+    def add_spec_errors(self, error: ValidationError, *, only_new: bool = False) -> None:
+        """The service's errors (keyed by ``spec.*`` paths) next to their fields;
+        ``only_new``: not on a field that shows an error already."""
         if not hasattr(error, "error_dict"):
             self.add_error(None, error)
             return
         for path, errors in error.message_dict.items():
             field, prefix = self._field_for(path)
+            if only_new and field is not None and field in self.errors:
+                continue
             for message in errors:
                 self.add_error(field, f"{prefix}{message}" if prefix else message)
 
@@ -260,7 +272,7 @@ class RuleForm(forms.Form):
             if _field(name, part) in self.fields:
                 return _field(name, part), ""
             return _field(name, "kind"), ""
-        if path in ("spec", NON_FIELD_ERRORS):
+        if path in ("spec", "spec.(spec)", "(spec)", NON_FIELD_ERRORS):
             return None, ""
         return None, f"{path.removeprefix('spec.')}: "
 

@@ -206,3 +206,22 @@ def test_put_invalid_spec_is_422_by_path_and_changes_nothing(manager, brand, rul
     activity.none()
     assert put(manager, brand, "nope", {"spec": SPEC}, '"1"').status_code == 422
     assert put(manager, brand, "campaign", {"spec": SPEC}, '"x"').status_code == 422
+
+
+def test_rule_list_query_count_is_constant(reader, brand, rule):
+    reader.get(f"/brands/{brand.slug}/naming-rules")  # token last-used write
+    one = reader.count_queries(f"/brands/{brand.slug}/naming-rules")
+    big = {
+        **SPEC,
+        "tokens": {
+            **SPEC["tokens"],
+            "market": {
+                "kind": "vocabulary",
+                "values": [{"value": f"m{i}", "label": f"Market {i}"} for i in range(50)],
+            },
+        },
+    }
+    for level in ("adset", "ad", "utm_campaign", "event_name"):
+        NamingRuleFactory(brand=brand, level=level, spec=big)
+        NamingRuleFactory(brand=None, level=level, spec=big)
+    assert reader.count_queries(f"/brands/{brand.slug}/naming-rules") == one

@@ -68,8 +68,7 @@ def test_ops_lead_edits_a_rule_and_the_live_tester_follows(browser_page, brand, 
     # Add "traffic" to the objectives (not saved yet): the tester now suggests it.
     values = page.get_by_label("Values of {objective}")
     values.fill("lead | Lead generation | leads\nconv | Conversions\ntraffic | Traffic")
-    tester.fill("")
-    tester.press_sequentially("de_trafic_202605_spring", delay=20)
+    values.press("Tab")  # the change re-tests the name as typed, without retyping it
     expect(results.locator(".naming-suggestion")).to_have_text("traffic")
     expect(results).to_contain_text("did you mean traffic?")
     expect(page.locator("#corrected-name")).to_have_value("de_traffic_202605_spring")
@@ -81,11 +80,20 @@ def test_ops_lead_edits_a_rule_and_the_live_tester_follows(browser_page, brand, 
     tester.press_sequentially("de_leads_202605_spring", delay=20)
     expect(results).to_contain_text("did you mean lead?")
 
+    # A new token in the template gets its row when the field changes (no save, no reload).
+    template = page.get_by_label("Template")
+    template.fill("{market}_{objective}_{yyyymm}_{free}_{seq}")
+    template.press("Tab")
+    expect(page.locator("#token-seq")).to_be_visible()
+    expect(page.get_by_label("Kind of {seq}")).to_have_value("number")
+    expect(page.get_by_label("Values of {objective}")).to_have_value(re.compile("traffic"))
+
     page.get_by_role("button", name="Save rule").click()
     expect(page.get_by_role("heading", name="Naming rules", level=1)).to_be_visible()
     expect(page.locator("#level-campaign")).to_contain_text("Traffic")
     rule = NamingRule.objects.get(brand=brand)
     assert rule.version == 2
+    assert rule.spec["template"].endswith("_{seq}")
     assert [v["value"] for v in rule.spec["tokens"]["objective"]["values"]] == [
         "lead",
         "conv",

@@ -257,6 +257,25 @@ def test_a_suggestion_from_the_vocabulary_becomes_the_rename(brand):
     assert item.action == "Rename Purchse to Purchase."
 
 
+def test_a_suggestion_without_a_corrected_name_says_what_to_change(brand):
+    spec = {
+        "template": "{area}_{action}",
+        "case": "any",
+        "max_length": 50,
+        "tokens": {
+            "area": {"kind": "vocabulary", "values": [{"value": "web"}, {"value": "app"}]},
+            "action": {"kind": "free", "min_length": 3, "max_length": 20, "charset": "letters"},
+        },
+    }
+    NamingRuleFactory(brand=brand, level="event_name", spec=spec)
+    event(brand, "wab_x1")
+
+    [item] = drift.drift_for(brand)
+
+    assert item.detail == "area: `wab` is not allowed; did you mean `web`? (and 1 more problem)"
+    assert item.action == "Rename wab_x1: use web where it has wab."
+
+
 def test_a_renamed_event_no_longer_breaks_the_rule(brand, lead):
     NamingRuleFactory(brand=brand, level="event_name", spec=free_rule())
     bad = event(brand, "Form_Complete")
@@ -422,3 +441,54 @@ def test_the_provider_is_registered_and_collected_for_a_role_user(brand):
     assert [item.key for item in items if item.key.startswith("taxonomy.")] == [
         "taxonomy.drift_clashes"
     ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {},
+        {"mappings": "Lead"},
+        {"mappings": [None, 3, {"platform": ["meta"], "target": {"x": 1}}]},
+        {"mappings": [{"platform": "meta", "target": ["Purchase"], "parameters": 7}]},
+        {
+            "mappings": [{"platform": "meta", "target": "Purchase", "parameters": 7}],
+            "parameters": 5,
+        },
+        {
+            "parameters": [None, {"name": None}],
+            "mappings": [{"platform": "meta", "target": "Lead"}],
+        },
+    ],
+)
+def test_content_written_around_the_services_never_breaks_drift(brand, content):
+    """Rows are written by the services only; a hand-written one must not break the page."""
+    NamingRuleFactory(brand=brand, level="event_name", spec=free_rule())
+    EventDefinition.objects.create(brand=brand, name="Broken_Row", content=content)
+    event(brand, "Lead", meta("Lead"))
+
+    items = drift.drift_for(brand)
+
+    assert "name_rule" in [item.kind for item in items]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the statement is cached on PostgreSQL only"
+)
+def test_on_postgresql_the_clash_statement_is_compiled_once_and_answers_as_the_orm():
+    from koastops.taxonomy import attention as taxonomy_attention
+
+    brands = BrandFactory.create_batch(3)
+    for brand in brands[:2]:
+        event(brand, "Lead", meta("Lead"))
+        event(brand, "FormComplete", meta("Lead"))
+    ids = [brand.pk for brand in brands]
+
+    first = clash_counts(ids)
+    assert "default" in taxonomy_attention._COMPILED
+    with CaptureQueriesContext(connection) as captured:
+        again = clash_counts(ids[:1])
+
+    assert first == {brands[0].pk: 1, brands[1].pk: 1}
+    assert again == {brands[0].pk: 1}
+    assert len(captured) == 1
+    assert sorted(taxonomy_attention._clash_groups(ids)) == sorted(first)

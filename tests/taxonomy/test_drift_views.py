@@ -89,11 +89,21 @@ def test_wrong_method_is_refused(brand, clash):
     assert client_for(brand, Role.OPS_LEAD).post(url(brand)).status_code == 405
 
 
-def test_an_empty_plan_says_no_drift(brand):
+def test_a_plan_without_events_says_so(brand):
+    html = client_for(brand, Role.ANALYST).get(url(brand)).content.decode()
+
+    assert "No events yet" in html
+    assert "No drift" not in html
+
+
+def test_a_plan_without_drift_says_no_drift(brand):
+    event(brand, "Lead", meta("Lead"))
+
     html = client_for(brand, Role.ANALYST).get(url(brand)).content.decode()
 
     assert "No drift" in html
     assert "No event-name rule applies" in html
+    assert 'id="clash"' not in html
 
 
 def test_kinds_are_grouped_with_counts_and_stat_cards(brand, clash):
@@ -167,3 +177,17 @@ def test_query_count_is_the_same_for_1_and_50_events(brand, django_assert_max_nu
         response = client.get(url(brand))
     assert response.status_code == 200
     assert response.content.decode().count("Event4") >= 1
+
+
+def test_the_start_page_and_overview_show_own_clashes_only(brand, foreign_brand):
+    for b in (brand, foreign_brand):
+        event(b, "Lead", meta("Lead"))
+        event(b, "FormComplete", meta("Lead"))
+    client = client_for(brand, Role.ANALYST)
+    drift_url = url(brand) + "#clash"
+
+    for page in (reverse("home"), reverse("catalog:brand_detail", args=[brand.slug])):
+        html = client.get(page).content.decode()
+        assert 'data-attention="taxonomy.drift_clashes"' in html, page
+        assert f'href="{drift_url}"' in html, page
+        assert url(foreign_brand) not in html, page

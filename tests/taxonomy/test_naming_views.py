@@ -105,7 +105,7 @@ def test_rules_page_shows_each_level_with_its_source_and_tokens(ops, brand, rule
     assert "Override" in html  # the inherited ad level
 
 
-def test_reader_sees_the_rules_but_no_edit_controls(buyer, brand, rule):
+def test_reader_sees_the_rules_but_no_edit_controls(buyer, brand, rule, activity):
     html = buyer.get(url("naming", brand)).content.decode()
     assert "{market}_{objective}_{yyyymm}_{free}" in html
     assert url("naming_edit", brand, "campaign") not in html
@@ -114,6 +114,10 @@ def test_reader_sees_the_rules_but_no_edit_controls(buyer, brand, rule):
     assert buyer.get(url("naming_edit", brand, "campaign")).status_code == 403
     assert buyer.post(url("naming_edit", brand, "campaign"), form_data()).status_code == 403
     assert buyer.post(url("naming_reset", brand, "campaign"), {"version": 1}).status_code == 403
+    assert buyer.post(url("naming_edit_test", brand, "campaign"), form_data()).status_code == 403
+    rule.refresh_from_db()
+    assert rule.version == 1
+    activity.none()
 
 
 def test_foreign_brand_is_404_and_its_rule_never_shows(ops, brand, foreign_brand):
@@ -206,6 +210,18 @@ def test_editor_shows_each_spec_error_by_its_field_and_saves_nothing(ops, brand,
     rule.refresh_from_db()
     assert rule.version == 1 and rule.spec == SPEC
     activity.none()
+
+
+def test_a_junk_name_in_the_tester_does_not_block_a_save(ops, brand, rule):
+    data = form_data(version=rule.version, try_name="\x00" + "x" * 2000, max_length=90)
+    assert ops.post(url("naming_edit", brand, "campaign"), data).status_code == 302
+    rule.refresh_from_db()
+    assert rule.spec["max_length"] == 90
+
+
+def test_a_body_too_big_is_400_not_500(buyer, brand, rule):
+    response = bulk(buyer, brand, names="de_lead_202605_x\n" * 200_000)
+    assert response.status_code == 400
 
 
 def test_editor_template_error_is_by_the_template_field(ops, brand, rule, activity):
@@ -579,3 +595,41 @@ def test_editor_vocabulary_lines_round_trip(ops, brand, rule):
     values = page.context["form"].initial["tok-objective-values"]
     assert values == "lead | Lead generation | leads\nconv | Conversions"
     assert re.search(r"Lead generation \| leads", page.content.decode())
+
+
+def test_builder_junk_input_never_500(buyer, brand, rule):
+    for params in (
+        {"level": "nope", "build": "1"},
+        {"level": "campaign", "build": "1", "tok-market": "\x00", "tok-objective": "zz"},
+        {"level": "campaign", "build": "1", "tok-free": "x" * 5000, "tok-extra": "y"},
+        {"level": "campaign", "build": "1"},
+    ):
+        assert buyer.get(url("naming_build", brand), params).status_code in (200, 422)
+
+
+def test_bulk_query_count_does_not_grow_with_names(
+    buyer, brand, rule, django_assert_max_num_queries
+):
+    bulk(buyer, brand, names="de_lead_202605_x")  # session, first compile
+    with django_assert_max_num_queries(20) as one:
+        bulk(buyer, brand, names="de_lead_202605_x")
+    names = "\n".join(f"de_laed_202605_n{i}" for i in range(50))
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        response = bulk(buyer, brand, names=names)
+    assert response.context["checked"]["invalid"] == 50
+
+
+def test_stale_default_edit_is_refused(admin_client, admin_user, default_rule, activity):
+    services.naming_rule_save(
+        user=admin_user,
+        brand=None,
+        level="campaign",
+        spec={**default_rule.spec, "max_length": 77},
+        expected_version=1,
+    )
+    activity.mark()
+    data = form_data(default_rule.spec, version=1)
+    response = admin_client.post(reverse("taxonomy_defaults:edit", args=["campaign"]), data)
+    assert response.status_code == 200
+    assert "Not saved: changed by admin@example.com" in response.content.decode()
+    activity.none()

@@ -40,6 +40,7 @@ def drift(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> 
         "groups": groups,
         "total": len(report.items),
         "has_event_rule": report.has_event_rule,
+        "event_count": report.events,
         "can_manage": policies.can(request.user, "taxonomy.manage", brand, role=role),
         "plan_url": _url_or_none("taxonomy:plan", brand.slug),
         "naming_url": _url_or_none("taxonomy:naming", brand.slug),

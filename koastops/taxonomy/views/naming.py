@@ -202,7 +202,8 @@ def _wire(form: naming_forms.RuleForm, urls: dict[str, str]) -> None:
     form.fields["try_name"].widget.attrs.update(
         {
             "hx-post": urls["test_url"],
-            "hx-trigger": "input changed delay:300ms",
+            # As one types the name, and again when any field of the rule changes.
+            "hx-trigger": "input changed delay:300ms, change from:closest form delay:100ms",
             "hx-target": "#tester-results",
             "hx-swap": "innerHTML",
             "hx-sync": "this:replace",
@@ -251,32 +252,41 @@ def _editor(
             _editor_context(brand, item, form),
             fragment=f"{EDITOR}#rule-form",
         )
-    form = naming_forms.rule_form(data, initial={})
+    # The name being tried is no part of the rule: whatever it holds never blocks a save.
+    posted = data.copy()
+    posted.pop("try_name", None)
+    form = naming_forms.rule_form(posted, initial={})
     status = 422
     extra: dict[str, Any] = {}
-    if form.is_valid():
-        spec = form.spec()
-        if not form.errors:
-            try:
-                services.naming_rule_save(
-                    user=request.user,
-                    brand=brand,
-                    level=level,
-                    spec=spec,
-                    expected_version=form.cleaned_data.get("version"),
-                )
-            except ValidationError as exc:
-                form.add_spec_errors(exc)
-            except StaleVersion:
-                extra["stale"] = _stale_notice(rules.level_rule(brand, level), brand)
-                item = rules.level_rule(brand, level)
-                form = naming_forms.rule_form(None, initial=_editor_initial(item))
-                status = 409 if request.htmx else 200
-            else:
-                where = "install default" if brand is None else "naming rule"
-                return _saved(
-                    request, _editor_urls(brand, level)["back_url"], f"{item.label} {where} saved."
-                )
+    valid = form.is_valid()
+    spec = form.spec()
+    if not valid or form.errors:
+        # Say everything at once: the engine's findings on what could be read, too.
+        try:
+            rules.compile_document(spec)
+        except SpecError as exc:
+            form.add_spec_errors(ValidationError(_grouped(exc)), only_new=True)
+    else:
+        try:
+            services.naming_rule_save(
+                user=request.user,
+                brand=brand,
+                level=level,
+                spec=spec,
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except ValidationError as exc:
+            form.add_spec_errors(exc)
+        except StaleVersion:
+            item = rules.level_rule(brand, level)
+            extra["stale"] = _stale_notice(item, brand)
+            form = naming_forms.rule_form(None, initial=_editor_initial(item))
+            status = 409 if request.htmx else 200
+        else:
+            where = "install default" if brand is None else "naming rule"
+            return _saved(
+                request, _editor_urls(brand, level)["back_url"], f"{item.label} {where} saved."
+            )
     return _render(
         request,
         page,
@@ -294,12 +304,14 @@ def _editor_test(
     form = naming_forms.rule_form(request.POST, initial={})
     problems: list[str] = []
     rule: CompiledRule | None = None
-    if form.is_valid():
-        spec = form.spec()
-        try:
-            rule = rules.compile_document(spec)
-        except SpecError as exc:
-            form.add_spec_errors(ValidationError(_grouped(exc)))
+    valid = form.is_valid()
+    spec = form.spec()
+    try:
+        compiled_rule = rules.compile_document(spec)
+    except SpecError as exc:
+        form.add_spec_errors(ValidationError(_grouped(exc)), only_new=True)
+    else:
+        rule = compiled_rule if valid and not form.errors else None
     if rule is None:
         problems = [
             f"{form[name].label if name in form.fields else 'Rule'}: {message}"
