@@ -540,6 +540,9 @@ def test_defaults_are_for_admins_only(ops, admin_client, brand, default_rule):
     assert ops.post(reverse("taxonomy_defaults:edit", args=["campaign"]), {}).status_code == 403
     page = admin_client.get(reverse("taxonomy_defaults:list"))
     assert page.status_code == 200 and "{market}-{objective}" in page.content.decode()
+    defaults_link = f'href="{reverse("taxonomy_defaults:list")}"'
+    assert defaults_link in admin_client.get(url("naming", brand)).content.decode()
+    assert defaults_link not in ops.get(url("naming", brand)).content.decode()
 
 
 def test_admin_saves_a_default_and_brands_inherit_it(

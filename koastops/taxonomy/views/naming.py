@@ -154,6 +154,7 @@ def naming(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) ->
         "brand": brand,
         "levels": levels,
         "can_manage": can_manage,
+        "can_edit_defaults": policies.can(request.user, "naming.defaults"),
         "tab": "naming",
     }
     return render_page(request, "taxonomy/naming_rules.html", context)
