@@ -113,16 +113,15 @@ def _mapped_to(platform: str) -> Exists:
     return Exists(EventMapping.objects.filter(event=OuterRef("pk"), platform=platform))
 
 
-def event_rows(*, brand: Brand, search: str = "", facets: Mapping[str, str] | None = None) -> Any:
-    """The plan list's rows, by name: ``values()`` dicts with the printed fields, the
-    parameters (``content__parameters``, for their count) and ``mappings_joined`` (every
-    mapping as platform and target, see ``mapping_pairs``), in one query. ``facets``:
-    ``{"status": …, "source": …, "platform": …}`` (``PLAN_FACETS``; unknown values are
-    ignored)."""
+def _plan_filtered(
+    brand: Brand, search: str, facets: Mapping[str, str]
+) -> QuerySet[EventDefinition]:
+    """The brand's events narrowed as the plan page and the API narrow them: ``search`` in
+    the name or display name, ``facets`` status / source / platform (``PLAN_FACETS``;
+    unknown values are ignored — the page drops them, the API refuses them first)."""
     queryset = EventDefinition.objects.filter(brand=brand)
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(display_name__icontains=search))
-    facets = facets or {}
     status = facets.get("status")
     if status in STATUSES:
         queryset = queryset.filter(status=status)
@@ -134,6 +133,16 @@ def event_rows(*, brand: Brand, search: str = "", facets: Mapping[str, str] | No
         queryset = queryset.filter(_mapped_to(platform))
     elif platform == "none":
         queryset = queryset.filter(~Exists(EventMapping.objects.filter(event=OuterRef("pk"))))
+    return queryset
+
+
+def event_rows(*, brand: Brand, search: str = "", facets: Mapping[str, str] | None = None) -> Any:
+    """The plan list's rows, by name: ``values()`` dicts with the printed fields, the
+    parameters (``content__parameters``, for their count) and ``mappings_joined`` (every
+    mapping as platform and target, see ``mapping_pairs``), in one query. ``facets``:
+    ``{"status": …, "source": …, "platform": …}`` (``PLAN_FACETS``; unknown values are
+    ignored)."""
+    queryset = _plan_filtered(brand, search, facets or {})
     pairs = Concat("platform", Value(_PART), "target", output_field=CharField())
     mappings = (
         EventMapping.objects.filter(event=OuterRef("pk"))
@@ -214,25 +223,11 @@ def plan_contents(brand: Brand) -> list[tuple[str, dict[str, Any]]]:
 def event_list(
     *, brand: Brand, status: str = "", source: str = "", platform: str = "", search: str = ""
 ) -> QuerySet[EventDefinition]:
-    """The brand's events narrowed by the plan's filters (exact status, exact sources, a
-    mapping to ``platform``, ``search`` in the name or display name), by name."""
-    events = EventDefinition.objects.filter(brand=brand)
-    if status:
-        events = events.filter(status=status)
-    if source:
-        events = events.filter(sources=source)
-    if platform:
-        events = events.filter(
-            Exists(EventMapping.objects.filter(event=OuterRef("pk"), platform=platform))
-        )
-    if search:
-        events = events.filter(Q(name__icontains=search) | Q(display_name__icontains=search))
-    return events.order_by("name")
-
-
-def last_revision(event: EventDefinition) -> EventRevision | None:
-    """Who changed the event last, and when (for a refused stale write)."""
-    return EventRevision.objects.filter(event=event).order_by("-version").first()
+    """The brand's events narrowed by the plan page's filters, with the page's meaning
+    (``_plan_filtered``: source "server" includes the events sent from both sides), by
+    name."""
+    facets = {"status": status, "source": source, "platform": platform}
+    return _plan_filtered(brand, search, facets).order_by("name")
 
 
 def plan_document(brand: Brand) -> bytes:

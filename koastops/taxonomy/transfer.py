@@ -26,7 +26,9 @@ from koastops.taxonomy.content import Change, ContentError, EventContent, diff_e
 
 FORMAT = "koastops-tracking-plan/1"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-MAX_BYTES = 2 * 1024 * 1024
+# The export of the largest plan allowed (500 events of ten parameters) is about 3 MB; a
+# file of 8 MB still fits one, and a 10 MB one is refused before it is read.
+MAX_BYTES = 8 * 1024 * 1024
 MAX_EVENTS = 500
 # The deepest a valid document nests is 5 (document, events, event, parameters, parameter,
 # allowed values); json_schema is ignored but may nest more. Deeper is refused before any

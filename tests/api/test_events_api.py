@@ -110,6 +110,10 @@ def test_filters_narrow_the_list(analyst, brand):
     assert names(status="draft") == ["Lead"]
     assert names(status="active") == ["PageView", "Purchase"]
     assert names(source="both") == ["Purchase"]
+    # As on the page: a side lists the events it sends, those sent from both included.
+    assert names(source="server") == ["Purchase"]
+    assert names(source="browser") == ["Lead", "PageView", "Purchase"]
+    assert names(platform="none") == ["PageView"]
     assert names(platform="google") == ["Lead"]
     assert names(platform="meta") == ["Purchase"]
     assert names(q="seit") == ["PageView"]

@@ -134,6 +134,12 @@ PAGES = [
     ("members:list", True, ["q", "page"]),
     ("activity:list", True, ACTIVITY_FILTERS),
     ("activity:export", True, [*ACTIVITY_FILTERS, "format"]),
+    ("taxonomy:plan", True, ["q", "status", "source", "platform", "page"]),
+    ("taxonomy:drift", True, []),
+    ("taxonomy:naming", True, []),
+    ("taxonomy:naming_test", True, ["level", "name"]),
+    ("taxonomy:naming_build", True, ["level", "build", "campaign", "market", "objective"]),
+    ("taxonomy:plan_export", True, []),
 ]
 
 

@@ -231,7 +231,7 @@ def test_a_ten_megabyte_upload_is_refused_clearly(brand, lead, htmx_headers):
         response = _preview(_client(lead), brand, raw, **extra)
         assert response.status_code == status
         assert (
-            "The file is too big: a plan file may have at most 2 MB." in response.content.decode()
+            "The file is too big: a plan file may have at most 8 MB." in response.content.decode()
         )
     # Pasted instead of uploaded: past Django's DATA_UPLOAD_MAX_MEMORY_SIZE, same answer.
     response = _client(lead).post(

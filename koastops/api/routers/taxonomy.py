@@ -136,10 +136,15 @@ class PlanDocumentOut(Schema):
 class EventFilters(PageParams):
     status: Status_ | NoFilter = Field("", description="draft, active or deprecated (empty: any).")  # type: ignore[valid-type]
     source: Sources | NoFilter = Field(  # type: ignore[valid-type]
-        "", description="browser, server or both: the event's sources exactly (empty: any)."
+        "",
+        description=(
+            "As on the plan page: browser (or server) lists the events sent from the browser"
+            " (the server), both sides included; both only those sent from both (empty: any)."
+        ),
     )
-    platform: Platform | NoFilter = Field(  # type: ignore[valid-type]
-        "", description="Only events mapped to this platform: meta, google or linkedin."
+    platform: Platform | Literal["none"] | NoFilter = Field(  # type: ignore[valid-type]
+        "",
+        description="Events mapped to meta, google or linkedin; none: mapped to no platform.",
     )
     q: str = Field(
         "", max_length=100, pattern=NO_NUL, description="Search in names and display names."
@@ -191,7 +196,7 @@ def _answer(response: HttpResponse, event: EventDefinition, status: int = 200) -
 
 
 def _stale(event: EventDefinition, exc: StaleVersion) -> Status:
-    revision = selectors.last_revision(event)
+    revision = selectors.event_last_revision(event)
     who = (
         f" by {revision.actor_label} at {revision.created_at.isoformat()}"
         if revision is not None

@@ -98,7 +98,7 @@ class PlanImportForm(forms.Form):
     file = forms.FileField(
         required=False,
         label="Plan file",
-        help_text="A tracking-plan JSON file, as koastops exports it (at most 2 MB).",
+        help_text="A tracking-plan JSON file, as koastops exports it (at most 8 MB).",
         widget=forms.ClearableFileInput(attrs={"accept": "application/json,.json"}),
     )
     document = forms.CharField(
