@@ -23,7 +23,13 @@ from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
 from koastops.core import crypto
 from koastops.system.models import Heartbeat, SentEmail, TaskDelivery, WorkerPing
 from koastops.taxonomy.content import parse_event
-from koastops.taxonomy.models import EventDefinition, EventMapping, EventRevision, NamingRule
+from koastops.taxonomy.models import (
+    EventDefinition,
+    EventMapping,
+    EventRevision,
+    NamingRule,
+    TrackingPlan,
+)
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -303,3 +309,34 @@ class NamingRuleFactory(factory.django.DjangoModelFactory):
             },
         }
     )
+
+
+class TrackingPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrackingPlan
+        django_get_or_create = ("brand",)
+
+    brand = factory.SubFactory(BrandFactory)
+
+
+class EventMappingFactory(factory.django.DjangoModelFactory):
+    """A mapping row alone (the event's content is not updated: for drift and filter
+    tests that need rows the services would not write)."""
+
+    class Meta:
+        model = EventMapping
+
+    event = factory.SubFactory(EventDefinitionFactory)
+    brand = factory.SelfAttribute("event.brand")
+    platform = "meta"
+    target = "Lead"
+
+
+class EventRevisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EventRevision
+
+    event = factory.SubFactory(EventDefinitionFactory)
+    version = factory.Sequence(lambda n: n + 2)
+    content = factory.SelfAttribute("event.content")
+    actor_label = "factory"

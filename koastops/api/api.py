@@ -25,7 +25,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -50,8 +50,9 @@ def _json_response(description: str, schema: dict[str, str]) -> dict[str, Any]:
 class KoastopsAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         """ninja's description plus the answers ninja gives without the route declaring
-        them: 400 for a body that is not JSON, 422 for a malformed parameter (a path id
-        out of range included) and 429 when throttled."""
+        them: 400 for a body that is not JSON, 413 for a body over
+        ``DATA_UPLOAD_MAX_MEMORY_SIZE``, 422 for a malformed parameter (a path id out of
+        range included) and 429 when throttled."""
         schema = super().get_openapi_schema(**kwargs)
         for item in schema["paths"].values():
             for operation in item.values():
@@ -61,6 +62,7 @@ class KoastopsAPI(NinjaAPI):
                 added = {429: _json_response("Too many requests.", _ERROR)}
                 if "requestBody" in operation:
                     added[400] = _json_response("The request body is not valid JSON.", _ERROR)
+                    added[413] = _json_response("The request body is too large.", _ERROR)
                 if "requestBody" in operation or operation.get("parameters"):
                     added[422] = _json_response("Invalid input, by field.", _VALIDATION_ERROR)
                 responses.update(
@@ -166,6 +168,17 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
             del loc[1]
         details.append({"loc": loc, "msg": error.get("msg", ""), "type": error.get("type")})
     return api.create_response(request, {"detail": details}, status=422)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    size = f"{limit / 2**20:.1f} MB" if limit else "the configured size"
+    return api.create_response(
+        request,
+        {"detail": f"The request body is larger than {size}; send it in smaller parts."},
+        status=413,
+    )
 
 
 @api.exception_handler(Exception)

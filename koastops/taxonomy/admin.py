@@ -6,7 +6,13 @@ from __future__ import annotations
 from django.contrib import admin
 
 from koastops.core.admin_base import ReadOnlyModelAdmin
-from koastops.taxonomy.models import EventDefinition, EventRevision, NamingRule
+from koastops.taxonomy.models import (
+    EventDefinition,
+    EventMapping,
+    EventRevision,
+    NamingRule,
+    TrackingPlan,
+)
 
 
 @admin.register(EventDefinition)
@@ -28,4 +34,18 @@ class EventRevisionAdmin(ReadOnlyModelAdmin):
 class NamingRuleAdmin(ReadOnlyModelAdmin):
     list_display = ("level", "brand", "version", "updated_at")
     list_filter = ("level",)
+    list_select_related = ("brand",)
+
+
+@admin.register(EventMapping)
+class EventMappingAdmin(ReadOnlyModelAdmin):
+    list_display = ("event", "platform", "target", "custom", "brand")
+    list_filter = ("platform",)
+    list_select_related = ("event", "brand")
+    search_fields = ("target", "event__name")
+
+
+@admin.register(TrackingPlan)
+class TrackingPlanAdmin(ReadOnlyModelAdmin):
+    list_display = ("brand", "version", "updated_at")
     list_select_related = ("brand",)

@@ -134,6 +134,13 @@ def test_validate_body_that_is_not_json_is_400(reader, brand, rule):
     assert response.status_code in (400, 422)
 
 
+def test_validate_body_over_the_upload_limit_is_a_json_413(reader, brand, rule, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 50_000
+    response = validate(reader, brand, {"level": "campaign", "names": ["x" * 999] * 60})
+    assert response.status_code == 413
+    assert "larger than" in response.json()["detail"]
+
+
 def _queries(client: ApiClient, brand, names: list[str]) -> int:
     with CaptureQueriesContext(connection) as queries:
         response = validate(client, brand, {"level": "campaign", "names": names})

@@ -61,6 +61,7 @@ NOT_PAGES = {
     "healthz": "plain-text probe",
     "readyz": "plain-text probe",
     "activity:export": "a CSV / JSON download",
+    "taxonomy:plan_export": "a JSON download",
 }
 # The principals of the matrix that open pages, plus a narrowed media buyer; each holds a
 # role on the world's own brand (narrowed: media buyer, limited to one ad account).
