@@ -204,10 +204,15 @@ def _wire(form: naming_forms.RuleForm, urls: dict[str, str]) -> None:
         {
             "hx-post": urls["test_url"],
             # As one types the name, and again when any field of the rule changes.
-            "hx-trigger": "input changed delay:300ms, change from:closest form delay:100ms",
+            "hx-trigger": (
+                "input changed delay:300ms, change from:closest form delay:100ms,"
+                " naming-rule-refreshed from:body"
+            ),
             "hx-target": "#tester-results",
             "hx-swap": "innerHTML",
-            "hx-sync": "this:replace",
+            # The newest check runs after the one in flight (no abort: the last answer
+            # shown is always for the form as it is now).
+            "hx-sync": "this:queue last",
         }
     )
 
@@ -247,12 +252,16 @@ def _editor(
     action = request.POST.get("action", "save") if data is not None else None
     if data is None or action == "refresh":
         form = naming_forms.rule_form(data, initial=_editor_initial(item), refresh=True)
-        return _render(
+        response = _render(
             request,
             page,
             _editor_context(brand, item, form),
             fragment=f"{EDITOR}#rule-form",
         )
+        if data is not None and request.htmx:
+            # New token rows are in: the live tester checks the name against them.
+            response["HX-Trigger-After-Settle"] = "naming-rule-refreshed"
+        return response
     # The name being tried is no part of the rule: whatever it holds never blocks a save.
     posted = data.copy()
     posted.pop("try_name", None)
