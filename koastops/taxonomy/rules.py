@@ -213,3 +213,48 @@ def parse_vocabulary_lines(text: str) -> tuple[list[dict[str, Any]], list[int], 
         values.append({"value": value, "label": label, "aliases": aliases})
         numbers.append(number)
     return values, numbers, problems
+
+
+# --- default vocabularies (where a new rule starts from) -------------------------------------
+
+# Campaign objectives as media buyers abbreviate them (Meta's objectives, plus the aliases
+# people type), for a new rule's {objective} token.
+OBJECTIVES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("awareness", "Awareness", ("reach",)),
+    ("traffic", "Traffic", ()),
+    ("engagement", "Engagement", ()),
+    ("lead", "Lead generation", ("leads", "leadgen")),
+    ("app", "App promotion", ("apps",)),
+    ("sales", "Sales", ("conv", "conversions")),
+)
+
+
+def objective_vocabulary() -> list[dict[str, Any]]:
+    return [
+        {"value": value, "label": label, "aliases": list(aliases)}
+        for value, label, aliases in OBJECTIVES
+    ]
+
+
+def market_vocabulary(brand: Brand | None) -> list[dict[str, Any]]:
+    """The brand's markets as vocabulary values (``de`` — Germany), one query; Germany
+    alone for a brand without markets (or an install default)."""
+    markets = list(brand.markets.order_by("code").values_list("code", "name")) if brand else []
+    if not markets:
+        markets = [("DE", "Germany")]
+    return [{"value": code.lower(), "label": name, "aliases": []} for code, name in markets]
+
+
+def starter_spec(brand: Brand | None) -> dict[str, Any]:
+    """A first rule for a level that has none: market, objective, month and free text."""
+    return {
+        "template": "{market}_{objective}_{yyyymm}_{free}",
+        "case": "lower",
+        "max_length": 120,
+        "tokens": {
+            "market": {"kind": "vocabulary", "values": market_vocabulary(brand)},
+            "objective": {"kind": "vocabulary", "values": objective_vocabulary()},
+            "yyyymm": {"kind": "date", "format": "YYYYMM"},
+            "free": {"kind": "free", "min_length": 1, "max_length": 30, "charset": "alnum_dash"},
+        },
+    }

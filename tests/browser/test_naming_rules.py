@@ -87,7 +87,11 @@ def test_ops_lead_edits_a_rule_and_the_live_tester_follows(browser_page, brand, 
     expect(page.locator("#token-seq")).to_be_visible()
     expect(page.get_by_label("Kind of {seq}")).to_have_value("number")
     expect(page.get_by_label("Values of {objective}")).to_have_value(re.compile("traffic"))
+    # ... and the tester checks the name against the new rows (a {seq} is now missing).
+    expect(results).not_to_contain_text("cannot check names yet")
+    expect(results).to_contain_text("structure")
 
+    page.wait_for_load_state("networkidle")  # the tester's last check is in
     page.get_by_role("button", name="Save rule").click()
     expect(page.get_by_role("heading", name="Naming rules", level=1)).to_be_visible()
     expect(page.locator("#level-campaign")).to_contain_text("Traffic")

@@ -636,3 +636,26 @@ def test_stale_default_edit_is_refused(admin_client, admin_user, default_rule, a
     assert response.status_code == 200
     assert "Not saved: changed by admin@example.com" in response.content.decode()
     activity.none()
+
+
+def test_default_editor_carries_the_defaults_version(admin_client, default_rule):
+    page = admin_client.get(reverse("taxonomy_defaults:edit", args=["campaign"]))
+    assert page.context["form"].initial["version"] == default_rule.version
+    assert f'name="version" value="{default_rule.version}"' in page.content.decode()
+
+
+def test_a_level_without_rule_starts_from_the_brands_markets(ops, brand):
+    page = ops.get(url("naming_edit", brand, "adset"))
+    initial = page.context["form"].initial
+    assert initial["version"] is None
+    assert initial["tok-market-values"].splitlines() == [
+        "at | Austria",
+        "de | Germany",
+        "fr | France",
+    ]
+    assert "lead | Lead generation | leads, leadgen" in initial["tok-objective-values"]
+    data = {k: ("" if v is None else v) for k, v in initial.items()} | {"action": "save"}
+    assert ops.post(url("naming_edit", brand, "adset"), data).status_code == 302
+    assert rules.level_rule(brand, "adset").compiled.validate("fr_leadgen_202605_x").corrected == (
+        "fr_lead_202605_x"
+    )

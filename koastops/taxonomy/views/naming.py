@@ -43,26 +43,6 @@ RESULTS = "taxonomy/naming_results.html"
 BULK_SHOWN = 500  # rows shown on the page; the CSV has them all
 BULK_CACHE_SECONDS = 30 * 60
 
-# Where a level without any rule starts from in the editor.
-STARTER_SPEC: dict[str, Any] = {
-    "template": "{market}_{objective}_{yyyymm}_{free}",
-    "case": "lower",
-    "max_length": 120,
-    "tokens": {
-        "market": {"kind": "vocabulary", "values": [{"value": "de", "label": "Germany"}]},
-        "objective": {
-            "kind": "vocabulary",
-            "values": [
-                {"value": "conv", "label": "Conversions"},
-                {"value": "lead", "label": "Lead generation", "aliases": ["leads"]},
-                {"value": "traffic", "label": "Traffic"},
-            ],
-        },
-        "yyyymm": {"kind": "date", "format": "YYYYMM"},
-        "free": {"kind": "free", "min_length": 1, "max_length": 30, "charset": "alnum_dash"},
-    },
-}
-
 
 def _level(level: str) -> str:
     if level not in NAMING_LEVELS:
@@ -177,13 +157,13 @@ def _editor_urls(brand: Brand | None, level: str) -> dict[str, str]:
     }
 
 
-def _editor_initial(item: rules.LevelRule) -> dict[str, Any]:
-    """The form starts from the rule that applies now (the default, when overriding it);
-    its version is the brand's own rule's (None: the save creates it)."""
-    spec = item.rule.spec if item.rule is not None else STARTER_SPEC
-    return naming_forms.spec_initial(spec) | {
-        "version": item.own.version if item.own is not None else None
-    }
+def _editor_initial(item: rules.LevelRule, brand: Brand | None) -> dict[str, Any]:
+    """The form starts from the rule that applies now (the default, when overriding it;
+    a starter rule with the brand's markets when there is none); its version is the own
+    rule's (the brand's, or the default's on the defaults page; None: the save creates it)."""
+    spec = item.rule.spec if item.rule is not None else rules.starter_spec(brand)
+    own = item.own if brand is not None else item.default
+    return naming_forms.spec_initial(spec) | {"version": own.version if own is not None else None}
 
 
 def _wire(form: naming_forms.RuleForm, urls: dict[str, str]) -> None:
@@ -204,10 +184,15 @@ def _wire(form: naming_forms.RuleForm, urls: dict[str, str]) -> None:
         {
             "hx-post": urls["test_url"],
             # As one types the name, and again when any field of the rule changes.
-            "hx-trigger": "input changed delay:300ms, change from:closest form delay:100ms",
+            "hx-trigger": (
+                "input changed delay:300ms, change from:closest form delay:100ms,"
+                " naming-rule-refreshed from:body"
+            ),
             "hx-target": "#tester-results",
             "hx-swap": "innerHTML",
-            "hx-sync": "this:replace",
+            # The newest check runs after the one in flight (no abort: the last answer
+            # shown is always for the form as it is now).
+            "hx-sync": "this:queue last",
         }
     )
 
@@ -246,13 +231,17 @@ def _editor(
     data = request.POST if request.method == "POST" else None
     action = request.POST.get("action", "save") if data is not None else None
     if data is None or action == "refresh":
-        form = naming_forms.rule_form(data, initial=_editor_initial(item), refresh=True)
-        return _render(
+        form = naming_forms.rule_form(data, initial=_editor_initial(item, brand), refresh=True)
+        response = _render(
             request,
             page,
             _editor_context(brand, item, form),
             fragment=f"{EDITOR}#rule-form",
         )
+        if data is not None and request.htmx:
+            # New token rows are in: the live tester checks the name against them.
+            response["HX-Trigger-After-Settle"] = "naming-rule-refreshed"
+        return response
     # The name being tried is no part of the rule: whatever it holds never blocks a save.
     posted = data.copy()
     posted.pop("try_name", None)
@@ -281,7 +270,7 @@ def _editor(
         except StaleVersion:
             item = rules.level_rule(brand, level)
             extra["stale"] = _stale_notice(item, brand)
-            form = naming_forms.rule_form(None, initial=_editor_initial(item))
+            form = naming_forms.rule_form(None, initial=_editor_initial(item, brand))
             status = 409 if request.htmx else 200
         else:
             where = "install default" if brand is None else "naming rule"
