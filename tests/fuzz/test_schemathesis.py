@@ -24,7 +24,13 @@ from koastops.accounts.tokens import api_token_create
 from tests.factories import AdAccountFactory, BrandFactory, PixelFactory, UserFactory
 
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "428", "429", "5xx"]
-BUSINESS_RULES_422 = {"positive_data_acceptance": {"expected-statuses": ACCEPTED}}
+# A body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused as 413 before it is read, whether or
+# not it would be valid (10,000 names of 1,000 characters each are 10 MB).
+REJECTED = ["400", "401", "403", "404", "406", "413", "422", "428"]
+BUSINESS_RULES_422 = {
+    "positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "413"]},
+    "negative_data_rejection": {"expected-statuses": REJECTED},
+}
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20"))
 
 
