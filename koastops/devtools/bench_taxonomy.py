@@ -72,28 +72,12 @@ def _filler(n: int) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
-def seed_bench_drift(*, slug: str, events: int = BENCH_PLAN_EVENTS) -> dict[str, int]:
-    """The measured brand's event-name and campaign rules and its drifting events, then
-    filler events until the plan has ``events``. Idempotent; returns what is present."""
-    from koastops.taxonomy.content import parse_event
-    from koastops.taxonomy.models import EventDefinition, EventMapping, EventRevision, NamingRule
-    from koastops.taxonomy.naming.bench import RULE
+def write_bench_events(brand: Brand, contents: list[Any]) -> None:
+    """Write event definitions straight to the tables (row, mapping rows, first revision),
+    as the rest of the bench dataset is: the bench times reads, not the services. Events
+    the brand already has (by name) are left alone."""
+    from koastops.taxonomy.models import EventDefinition, EventMapping, EventRevision
 
-    brand = Brand.objects.get(slug=slug)
-    for level, spec in (("event_name", EVENT_NAME_RULE), ("campaign", RULE)):
-        NamingRule.objects.get_or_create(brand=brand, level=level, defaults={"spec": spec})
-    have = {
-        n.lower()
-        for n in EventDefinition.objects.filter(brand=brand).values_list("name", flat=True)
-    }
-    wanted = [content for content in DRIFT_EVENTS if content["name"].lower() not in have]
-    n = 0
-    while len(have) + len(wanted) < events:
-        if f"benchplan{n:03d}" not in have:
-            wanted.append(_filler(n))
-        n += 1
-    contents = [parse_event(data) for data in wanted]
     EventDefinition.objects.bulk_create(
         [
             EventDefinition(
@@ -130,11 +114,41 @@ def seed_bench_drift(*, slug: str, events: int = BENCH_PLAN_EVENTS) -> dict[str,
     )
     EventRevision.objects.bulk_create(
         [
-            EventRevision(event_id=ids[c.name], version=1, content=c.to_dict(), actor_label="bench")
+            EventRevision(
+                event_id=ids[c.name],
+                version=1,
+                content=c.to_dict(),
+                actor_label="bench",
+                note="created",
+            )
             for c in contents
         ],
         ignore_conflicts=True,
     )
+
+
+@transaction.atomic
+def seed_bench_drift(*, slug: str, events: int = BENCH_PLAN_EVENTS) -> dict[str, int]:
+    """The measured brand's event-name and campaign rules and its drifting events, then
+    filler events until the plan has ``events``. Idempotent; returns what is present."""
+    from koastops.taxonomy.content import parse_event
+    from koastops.taxonomy.models import EventDefinition, NamingRule
+    from koastops.taxonomy.naming.bench import RULE
+
+    brand = Brand.objects.get(slug=slug)
+    for level, spec in (("event_name", EVENT_NAME_RULE), ("campaign", RULE)):
+        NamingRule.objects.get_or_create(brand=brand, level=level, defaults={"spec": spec})
+    have = {
+        n.lower()
+        for n in EventDefinition.objects.filter(brand=brand).values_list("name", flat=True)
+    }
+    wanted = [content for content in DRIFT_EVENTS if content["name"].lower() not in have]
+    n = 0
+    while len(have) + len(wanted) < events:
+        if f"benchplan{n:03d}" not in have:
+            wanted.append(_filler(n))
+        n += 1
+    write_bench_events(brand, [parse_event(data) for data in wanted])
     return {
         f"events ({slug})": EventDefinition.objects.filter(brand=brand).count(),
         f"naming rules ({slug})": NamingRule.objects.filter(brand=brand).count(),

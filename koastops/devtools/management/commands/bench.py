@@ -41,6 +41,7 @@ from koastops.devtools.bench_taxonomy import (
     naming_markdown,
     naming_problems,
     seed_bench_drift,
+    write_bench_events,
 )
 from koastops.devtools.benchmarks_doc import lighthouse_section, with_lighthouse_section
 
@@ -211,7 +212,7 @@ def seed_bench_events(*, slug: str, events: int = BENCH_EVENTS) -> int:
     mappings and a first revision, written straight to the tables like the rest of the
     dataset (no services: the bench times reads). Idempotent; returns the brand's count."""
     from koastops.taxonomy.content import parse_event
-    from koastops.taxonomy.models import EventDefinition, EventMapping, EventRevision
+    from koastops.taxonomy.models import EventDefinition
 
     brand = Brand.objects.get(slug=slug)
     contents = [
@@ -241,50 +242,8 @@ def seed_bench_events(*, slug: str, events: int = BENCH_EVENTS) -> int:
         )
         for n in range(events)
     ]
-    EventDefinition.objects.bulk_create(
-        [
-            EventDefinition(
-                brand=brand,
-                name=content.name,
-                display_name=content.display_name,
-                owner=content.owner,
-                status=content.status,
-                sources=content.sources,
-                content=content.to_dict(),
-            )
-            for content in contents
-        ],
-        ignore_conflicts=True,
-    )
-    ids = dict(EventDefinition.objects.filter(brand=brand).values_list("name", "pk"))
-    EventMapping.objects.bulk_create(
-        [
-            EventMapping(
-                event_id=ids[content.name],
-                brand=brand,
-                platform=mapping.platform,
-                target=mapping.target,
-                custom=mapping.custom,
-            )
-            for content in contents
-            for mapping in content.mappings
-        ],
-        ignore_conflicts=True,
-    )
-    EventRevision.objects.bulk_create(
-        [
-            EventRevision(
-                event_id=ids[content.name],
-                version=1,
-                content=content.to_dict(),
-                actor_label="bench",
-                note="created",
-            )
-            for content in contents
-        ],
-        ignore_conflicts=True,
-    )
-    return len(ids)
+    write_bench_events(brand, contents)
+    return EventDefinition.objects.filter(brand=brand).count()
 
 
 def bench_admin() -> User:
