@@ -278,6 +278,7 @@ def bench_pages(slug: str = "bench-000", *, api_token: str = "") -> list[Page]:
             reverse("taxonomy:plan", args=[slug]) + "?status=active&platform=meta",
         ),
         Page("tracking-plan drift (one brand)", reverse("taxonomy:drift", args=[slug])),
+        Page("naming rules (one brand)", reverse("taxonomy:naming", args=[slug])),
     ]
     from koastops.taxonomy.models import EventDefinition
 
@@ -289,6 +290,8 @@ def bench_pages(slug: str = "bench-000", *, api_token: str = "") -> list[Page]:
         pages += [
             Page("API: brands", reverse("api-v1:brand_list"), auth),
             Page("API: ad accounts", reverse("api-v1:ad_account_list", args=[slug]), auth),
+            Page("API: events", reverse("api-v1:event_list", args=[slug]), auth),
+            Page("API: naming rules", reverse("api-v1:naming_rule_list", args=[slug]), auth),
         ]
     return pages
 
