@@ -8,17 +8,19 @@ users read), not from the code under test. A URL without an entry in ``MATRIX`` 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from koastops.accounts import policies
-from koastops.accounts.models import Role
+from koastops.accounts.models import Role, User
 from koastops.accounts.services import user_deactivate
 from koastops.accounts.tokens import api_token_create
 from tests.accounts.permissions_doc import capability_table, roles_allowed
@@ -151,6 +153,8 @@ def _api(access: str, method: str = "GET", **extra: Any) -> Entry:
     extra.setdefault("kwargs", _slug)
     return Entry(method, access, brand_scoped=access not in (PUBLIC, SIGNED_IN), api=True, **extra)
 
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 MATRIX: dict[str, Entry] = {
     # public and sign-in pages
@@ -366,6 +370,38 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:
+    """A fresh world for one test (the layout test borrows it, with a live server)."""
+    return build_world()
+
+
+@pytest.fixture(scope="module")
+def _shared_world(django_db_setup, django_db_blocker):
+    """One world for the whole matrix, built once per test process inside a transaction
+    that is rolled back at the end; each case runs in a savepoint of it (``db``), so what
+    a case writes is gone before the next. Building it per case was most of the time."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def matrix_world(_shared_world, db) -> World:
+    """The shared world, with its users read again (a case may have changed one in
+    memory, say deactivated it) and its mutable token ids copied."""
+    users = User.objects.in_bulk([user.pk for user in _shared_world.users.values()])
+    return dataclasses.replace(
+        _shared_world,
+        users={name: users[user.pk] for name, user in _shared_world.users.items()},
+        token_ids=dict(_shared_world.token_ids),
+    )
+
+
+def build_world() -> World:
     own, foreign = BrandFactory(slug="own-brand"), BrandFactory(slug="foreign-brand")
     brands = {"own": own, "foreign": foreign}
     ad_accounts = {scope: AdAccountFactory(brand=brand) for scope, brand in brands.items()}
@@ -465,7 +501,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "principal"), CASES)
-def test_permission_matrix(world, name, principal):
+def test_permission_matrix(matrix_world, name, principal):
+    world = matrix_world
     entry = MATRIX[name]
     scopes = ["own", "foreign"] if entry.brand_scoped or entry.access == OWN_OBJECT else ["own"]
     client, headers = _client_for(world, principal, api=entry.api)
@@ -500,7 +537,8 @@ def test_permission_matrix(world, name, principal):
 
 
 @pytest.mark.parametrize("principal", ["admin", *ROLE_PRINCIPALS, "outsider"])
-def test_brand_lists_show_exactly_the_brands_with_a_role(world, principal):
+def test_brand_lists_show_exactly_the_brands_with_a_role(matrix_world, principal):
+    world = matrix_world
     user = world.users[principal]
     expected_slugs = {"own-brand", "foreign-brand"} if principal == "admin" else set()
     if principal in ROLE_PRINCIPALS:
@@ -517,7 +555,8 @@ def test_brand_lists_show_exactly_the_brands_with_a_role(world, principal):
     assert {item["slug"] for item in body["items"]} == expected_slugs
 
 
-def test_narrowed_media_buyer_lists_only_chosen_ad_accounts(world):
+def test_narrowed_media_buyer_lists_only_chosen_ad_accounts(matrix_world):
+    world = matrix_world
     buyer, own = world.users["media_buyer"], world.brands["own"]
     hidden = AdAccountFactory(brand=own, name="Hidden account")
     policies.set_ad_account_narrowing(buyer, own, [world.ad_accounts["own"]])
@@ -535,7 +574,8 @@ def test_narrowed_media_buyer_lists_only_chosen_ad_accounts(world):
 
 
 @pytest.mark.parametrize("principal", ["admin", *ROLE_PRINCIPALS, "outsider"])
-def test_admin_site_is_for_staff_only(world, principal):
+def test_admin_site_is_for_staff_only(matrix_world, principal):
+    world = matrix_world
     client = Client()
     client.force_login(world.users[principal])
     response = client.get("/admin/")
