@@ -17,11 +17,9 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
 from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
@@ -41,7 +39,7 @@ from koastops.catalog.forms import (
 )
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Pixel, Platform
 from koastops.core.exceptions import StaleVersion
-from koastops.core.htmx import add_toast, render_page
+from koastops.core.htmx import reload_with_message, render_page, saved_response
 from koastops.core.links import fast_reverse, url_pattern
 from koastops.core.pagination import paginate, paginate_cached
 from koastops.core.templatetags import ui
@@ -49,26 +47,6 @@ from koastops.dashboard import attention
 from koastops.dashboard.panel import panel_context
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def _saved(request: AuthenticatedRequest, url: str, message: str) -> HttpResponse:
-    """After a successful form POST: redirect (no JS) or navigate the main region (htmx)."""
-    if request.htmx:
-        response = HttpResponseLocation(url, target="#main", select="#main", swap="outerHTML")
-        return add_toast(response, message)
-    messages.success(request, message)
-    return redirect(url)
-
-
-def _status_changed(
-    request: AuthenticatedRequest, url: str, message: str, *, level: int = messages.SUCCESS
-) -> HttpResponse:
-    """After archive / restore: the page reloads either way, so the flash message shows."""
-    messages.add_message(request, level, message)
-    if request.htmx:
-        toast_level = "success" if level == messages.SUCCESS else "info"
-        return add_toast(HttpResponseClientRedirect(url), message, toast_level)
-    return redirect(url)
 
 
 def _set_status(
@@ -79,8 +57,8 @@ def _set_status(
     try:
         change()
     except services.AlreadyInState:
-        return _status_changed(request, url, already, level=messages.INFO)
-    return _status_changed(request, url, done)
+        return reload_with_message(request, url, already, level=messages.INFO)
+    return reload_with_message(request, url, done)
 
 
 def _stale(obj: Brand | AdAccount | Pixel) -> dict[str, Any]:
@@ -218,7 +196,7 @@ def brand_create(request: AuthenticatedRequest) -> HttpResponse:
             add_service_error(form, exc)
         else:
             url = reverse("catalog:brand_detail", args=[brand.slug])
-            return _saved(request, url, f"Brand “{brand.name}” created.")
+            return saved_response(request, url, f"Brand “{brand.name}” created.")
     return render_page(
         request,
         "catalog/brand_form.html",
@@ -280,7 +258,7 @@ def brand_edit(request: AuthenticatedRequest, *, brand: Brand, role: Role | None
             status, stale = _stale_status(request), _stale(brand)
         else:
             url = reverse("catalog:brand_detail", args=[saved.slug])
-            return _saved(request, url, f"Brand “{saved.name}” saved.")
+            return saved_response(request, url, f"Brand “{saved.name}” saved.")
     return render_page(
         request,
         "catalog/brand_form.html",
@@ -404,7 +382,7 @@ def ad_account_create(
             add_service_error(form, exc)
         else:
             url = reverse("catalog:ad_account_list", args=[brand.slug])
-            return _saved(request, url, f"Ad account “{ad_account.name}” added.")
+            return saved_response(request, url, f"Ad account “{ad_account.name}” added.")
     return _ad_account_form_page(request, brand, form)
 
 
@@ -439,7 +417,7 @@ def ad_account_edit(
             return _ad_account_form_page(request, brand, form, current, stale=_stale(current))
         else:
             url = reverse("catalog:ad_account_list", args=[brand.slug])
-            return _saved(request, url, f"Ad account “{saved.name}” saved.")
+            return saved_response(request, url, f"Ad account “{saved.name}” saved.")
     return _ad_account_form_page(request, brand, form, ad_account)
 
 
@@ -576,7 +554,7 @@ def pixel_create(request: AuthenticatedRequest, *, brand: Brand, role: Role | No
             add_service_error(form, exc)
         else:
             url = reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk])
-            return _saved(request, url, f"Pixel “{pixel.name}” added.")
+            return saved_response(request, url, f"Pixel “{pixel.name}” added.")
     return _pixel_form_page(request, brand, form)
 
 
@@ -615,7 +593,7 @@ def pixel_edit(
             return _pixel_form_page(request, brand, form, current, stale=_stale(current))
         else:
             url = reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk])
-            return _saved(request, url, f"Pixel “{saved.name}” saved.")
+            return saved_response(request, url, f"Pixel “{saved.name}” saved.")
     return _pixel_form_page(request, brand, form, pixel)
 
 
@@ -632,14 +610,14 @@ def pixel_token(
         url = reverse("catalog:pixel_detail", args=[brand.slug, pixel.pk])
         if request.POST.get("action") == "remove":
             if services.pixel_set_access_token(user=request.user, pixel=pixel, access_token=""):
-                return _saved(request, url, f"Access token of “{pixel.name}” removed.")
-            return _saved(request, url, f"“{pixel.name}” has no access token to remove.")
+                return saved_response(request, url, f"Access token of “{pixel.name}” removed.")
+            return saved_response(request, url, f"“{pixel.name}” has no access token to remove.")
         form = PixelTokenForm(request.POST)
         if form.is_valid():
             services.pixel_set_access_token(
                 user=request.user, pixel=pixel, access_token=form.cleaned_data["access_token"]
             )
-            return _saved(request, url, f"Access token of “{pixel.name}” saved.")
+            return saved_response(request, url, f"Access token of “{pixel.name}” saved.")
     return render_page(
         request,
         "catalog/pixel_token.html",

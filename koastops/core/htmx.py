@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 from django_htmx.middleware import HtmxDetails
 
 # The request headers ``wants_fragment`` reads: a page answers differently to each.
@@ -53,3 +55,28 @@ def add_toast(response: HttpResponse, message: str, level: str = "success") -> H
     triggers["toast"] = {"message": message, "level": level}
     response["HX-Trigger"] = json.dumps(triggers)
     return response
+
+
+def saved_response(request: HtmxRequest, url: str, message: str) -> HttpResponse:
+    """After a successful form POST: redirect (no JS) or navigate the main region (htmx),
+    with the message as a flash or a toast."""
+    if request.htmx:
+        response = HttpResponseLocation(url, target="#main", select="#main", swap="outerHTML")
+        return add_toast(response, message)
+    messages.success(request, message)
+    return redirect(url)
+
+
+_TOAST_TONES = {messages.SUCCESS: "success", messages.ERROR: "error"}
+
+
+def reload_with_message(
+    request: HtmxRequest, url: str, message: str, *, level: int = messages.SUCCESS
+) -> HttpResponse:
+    """After a button POST (archive, status, template): the page reloads either way, so
+    the flash message shows; htmx also gets a toast."""
+    messages.add_message(request, level, message)
+    if request.htmx:
+        tone = _TOAST_TONES.get(level, "info")
+        return add_toast(HttpResponseClientRedirect(url), message, tone)
+    return redirect(url)

@@ -24,7 +24,6 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseLocation
 
 from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
@@ -32,7 +31,12 @@ from koastops.accounts.models import Role
 from koastops.activity.export import neutralise_cell
 from koastops.catalog.models import Brand
 from koastops.core.exceptions import StaleVersion
-from koastops.core.htmx import HTMX_VARY, add_toast, render_page, wants_fragment
+from koastops.core.htmx import (
+    HTMX_VARY,
+    render_page,
+    saved_response,
+    wants_fragment,
+)
 from koastops.core.links import fast_reverse
 from koastops.taxonomy import naming_forms, rules, services
 from koastops.taxonomy.catalogue import NAMING_LEVELS
@@ -64,14 +68,6 @@ def _render(
     response = render(request, name, context, status=status)
     patch_vary_headers(response, HTMX_VARY)
     return response
-
-
-def _saved(request: AuthenticatedRequest, url: str, message: str) -> HttpResponse:
-    if request.htmx:
-        response = HttpResponseLocation(url, target="#main", select="#main", swap="outerHTML")
-        return add_toast(response, message)
-    messages.success(request, message)
-    return redirect(url)
 
 
 # --- result rows (tester, bulk) --------------------------------------------------------------
@@ -274,7 +270,7 @@ def _editor(
             status = 409 if request.htmx else 200
         else:
             where = "install default" if brand is None else "naming rule"
-            return _saved(
+            return saved_response(
                 request, _editor_urls(brand, level)["back_url"], f"{item.label} {where} saved."
             )
     return _render(
@@ -370,7 +366,7 @@ def naming_reset(
         return redirect(url)
     item = rules.level_rule(brand, level)
     fallback = "the install default applies again" if item.default else "the level has no rule now"
-    return _saved(request, url, f"{label} naming rule reset: {fallback}.")
+    return saved_response(request, url, f"{label} naming rule reset: {fallback}.")
 
 
 # --- tester, builder, bulk ---------------------------------------------------------------------

@@ -16,18 +16,16 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect
 from django.urls import URLPattern, path
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
 from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
 from koastops.catalog.models import Brand
 from koastops.core.exceptions import StaleVersion
-from koastops.core.htmx import add_toast, render_page
+from koastops.core.htmx import reload_with_message, render_page, saved_response
 from koastops.core.links import fast_reverse
 from koastops.core.pagination import paginate
 from koastops.core.templatetags import ui
@@ -64,26 +62,6 @@ def _badge(status: str) -> SafeString:
 
 def _manage(request: AuthenticatedRequest, brand: Brand, role: Role | None) -> bool:
     return policies.can(request.user, "taxonomy.manage", brand, role=role)
-
-
-def _saved(request: AuthenticatedRequest, url: str, message: str) -> HttpResponse:
-    """After a successful form POST: redirect (no JS) or navigate the main region (htmx)."""
-    if request.htmx:
-        response = HttpResponseLocation(url, target="#main", select="#main", swap="outerHTML")
-        return add_toast(response, message)
-    messages.success(request, message)
-    return redirect(url)
-
-
-def _reload(
-    request: AuthenticatedRequest, url: str, message: str, *, level: int = messages.SUCCESS
-) -> HttpResponse:
-    """After a button POST (template, status): the page reloads, so the flash shows."""
-    messages.add_message(request, level, message)
-    if request.htmx:
-        tone = {messages.SUCCESS: "success", messages.ERROR: "error"}.get(level, "info")
-        return add_toast(HttpResponseClientRedirect(url), message, tone)
-    return redirect(url)
 
 
 # --- the plan list ----------------------------------------------------------------------
@@ -171,14 +149,14 @@ def plan_apply_template(
     added = services.plan_apply_template(user=request.user, brand=brand)
     url = fast_reverse("taxonomy:plan", (brand.slug,))
     if not added:
-        return _reload(
+        return reload_with_message(
             request,
             url,
             "The tracking plan already has every event of the Meta starter template.",
             level=messages.INFO,
         )
     noun = "event" if len(added) == 1 else "events"
-    return _reload(
+    return reload_with_message(
         request, url, f"Added {len(added)} {noun} from the Meta starter template, as drafts."
     )
 
@@ -316,9 +294,9 @@ def event_status(
     status = str(request.POST.get("status", ""))
     version = _version(request.POST.get("version"))
     if status not in STATUS_ACTIONS:
-        return _reload(request, url, "Choose a status to set.", level=messages.ERROR)
+        return reload_with_message(request, url, "Choose a status to set.", level=messages.ERROR)
     if version is None:
-        return _reload(
+        return reload_with_message(
             request,
             url,
             "This page was out of date: nothing was changed. Try again.",
@@ -329,10 +307,12 @@ def event_status(
             user=request.user, event=event, status=status, expected_version=version
         )
     except services.AlreadyInState as exc:
-        return _reload(request, url, f"{event.name} is already {exc.status}.", level=messages.INFO)
+        return reload_with_message(
+            request, url, f"{event.name} is already {exc.status}.", level=messages.INFO
+        )
     except StaleVersion:
         stale = _stale(event)
-        return _reload(
+        return reload_with_message(
             request,
             url,
             f"Not changed: {stale['actor']} changed {event.name} meanwhile"
@@ -340,8 +320,8 @@ def event_status(
             level=messages.ERROR,
         )
     except ValidationError as exc:
-        return _reload(request, url, " ".join(exc.messages), level=messages.ERROR)
-    return _reload(request, url, f"{event.name} {STATUS_ACTIONS[status][1]}.")
+        return reload_with_message(request, url, " ".join(exc.messages), level=messages.ERROR)
+    return reload_with_message(request, url, f"{event.name} {STATUS_ACTIONS[status][1]}.")
 
 
 # --- the editor ------------------------------------------------------------------------------
@@ -397,7 +377,7 @@ def event_create(request: AuthenticatedRequest, *, brand: Brand, role: Role | No
             editor.add_service_error(exc)
         else:
             url = fast_reverse("taxonomy:event_detail", (brand.slug, event.pk))
-            return _saved(request, url, f"Event “{event.name}” added to the tracking plan.")
+            return saved_response(request, url, f"Event “{event.name}” added to the tracking plan.")
     return _editor_page(request, brand, editor, status=_invalid_status(request))
 
 
@@ -441,7 +421,7 @@ def event_edit(
             )
         else:
             url = fast_reverse("taxonomy:event_detail", (brand.slug, saved.pk))
-            return _saved(request, url, f"Event “{saved.name}” saved.")
+            return saved_response(request, url, f"Event “{saved.name}” saved.")
     return _editor_page(request, brand, editor, event, status=_invalid_status(request))
 
 
