@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "koastops.system",
     "koastops.dashboard",
     "koastops.taxonomy",
+    "koastops.consent",
+    "koastops.notifications",
     # seed_demo, bench, devserver: may import every app, nothing imports it.
     "koastops.devtools",
     "axes",  # failed-login lockout (see "Login hardening" below)

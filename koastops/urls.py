@@ -20,6 +20,8 @@ urlpatterns = [
     path("brands/<slug:slug>/members/", include("koastops.accounts.member_urls")),
     path("brands/<slug:slug>/activity/", include("koastops.activity.urls")),
     path("brands/<slug:slug>/", include("koastops.taxonomy.urls")),
+    path("brands/<slug:slug>/", include("koastops.consent.urls")),
+    path("notifications/", include("koastops.notifications.urls")),
     path("naming-defaults/", include("koastops.taxonomy.default_urls")),
     path("brands/", include("koastops.catalog.urls")),
     path("api/v1/", include("koastops.api.urls")),

@@ -20,7 +20,10 @@ from koastops.accounts.tokens import api_token_create
 from koastops.activity.models import ActivityEntry
 from koastops.activity.services import activity_record
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
+from koastops.consent import content as consent_content
+from koastops.consent.models import ConsentConfig, ConsentPolicy, ConsentReminder, ConsentSignOff
 from koastops.core import crypto
+from koastops.notifications.models import Notification
 from koastops.system.models import Heartbeat, SentEmail, TaskDelivery, WorkerPing
 from koastops.taxonomy.content import parse_event
 from koastops.taxonomy.models import (
@@ -340,3 +343,104 @@ class EventRevisionFactory(factory.django.DjangoModelFactory):
     version = factory.Sequence(lambda n: n + 2)
     content = factory.SelfAttribute("event.content")
     actor_label = "factory"
+
+
+# --- consent ------------------------------------------------------------------------------
+
+
+def _market(code: str = "DE", regime: str = "gdpr") -> Market:
+    market, _ = Market.objects.get_or_create(
+        code=code, defaults={"name": f"Market {code}", "privacy_regime": regime}
+    )
+    return market
+
+
+class ConsentConfigFactory(factory.django.DjangoModelFactory):
+    """A config with the market's regime defaults, never reviewed. The brand runs in the
+    market (added to ``brand.markets``). Pass ``content=`` for other content: its hash is
+    computed."""
+
+    class Meta:
+        model = ConsentConfig
+        skip_postgeneration_save = True
+
+    brand = factory.SubFactory(BrandFactory)
+    market = factory.LazyFunction(_market)
+    content = factory.LazyAttribute(
+        lambda o: consent_content.defaults_for(o.market.privacy_regime, o.market.code)
+    )
+    content_hash = factory.LazyAttribute(
+        lambda o: consent_content.content_hash(o.market.code, o.content)
+    )
+    content_changed_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def runs_in_market(self, create, extracted, **kwargs):
+        if create:
+            self.brand.markets.add(self.market)
+
+
+class ConsentSignOffFactory(factory.django.DjangoModelFactory):
+    """A decision on the config's current content (approved, expiring in 12 months by
+    default), copied onto the config as ``consent_decide`` does."""
+
+    class Meta:
+        model = ConsentSignOff
+        skip_postgeneration_save = True
+
+    config = factory.SubFactory(ConsentConfigFactory)
+    brand = factory.SelfAttribute("config.brand")
+    market = factory.SelfAttribute("config.market")
+    sequence = factory.LazyAttribute(lambda o: o.config.signoffs.count() + 1)
+    config_version = factory.SelfAttribute("config.version")
+    content_hash = factory.SelfAttribute("config.content_hash")
+    content = factory.SelfAttribute("config.content")
+    decision = "approved"
+    reasons = factory.LazyAttribute(lambda o: [] if o.decision == "approved" else ["defaults"])
+    reviewer = factory.SubFactory(UserFactory)
+    reviewer_label = factory.LazyAttribute(lambda o: o.reviewer.email if o.reviewer else "")
+    decided_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(
+        lambda o: o.decided_at + timezone.timedelta(days=365) if o.decision == "approved" else None
+    )
+
+    @factory.post_generation
+    def latest(self, create, extracted, **kwargs):
+        if create:
+            ConsentConfig.objects.filter(pk=self.config_id).update(
+                last_signoff=self,
+                signed_hash=self.content_hash,
+                decision=self.decision,
+                expires_at=self.expires_at,
+            )
+            self.config.refresh_from_db()
+
+
+class ConsentPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConsentPolicy
+        django_get_or_create = ("brand",)
+
+    brand = factory.SubFactory(BrandFactory)
+    signoff_validity_months = 12
+
+
+class ConsentReminderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConsentReminder
+
+    config = factory.SubFactory(ConsentConfigFactory)
+    key = factory.Sequence(lambda n: f"review:v{n + 1}")
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    user = factory.SubFactory(UserFactory)
+    brand = factory.SubFactory(BrandFactory)
+    kind = "consent.review"
+    key = factory.Sequence(lambda n: f"test:{n}")
+    title = factory.Sequence(lambda n: f"Notification {n}")
+    body = "Something needs you."
+    url = "/"

@@ -91,7 +91,14 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "launch.approve": OPS,
     "conversions.upload": frozenset({Role.ANALYST}),
     "system.view": frozenset(),
+    "consent.view": ALL_ROLES,
+    "consent.export": frozenset({Role.OPS_LEAD, Role.LEGAL_REVIEWER}),
 }
+
+# Segregation of duties: capabilities that need the role itself. Admin status alone does
+# not pass them — an admin signs off consent only while holding the legal-reviewer role
+# on that brand. (Approving one's own work is refused by the services, for everyone.)
+ROLE_BOUND: frozenset[str] = frozenset({"consent.sign_off"})
 
 
 # --- who is who ---------------------------------------------------------------------------
@@ -118,7 +125,7 @@ def can(
 ) -> bool:
     """May the user exercise ``capability`` on ``brand``? Pass ``role`` if already known."""
     allowed = CAPABILITIES[capability]  # KeyError for an unknown capability: a bug
-    if is_admin(user):
+    if is_admin(user) and capability not in ROLE_BOUND:
         return True
     if brand is None or not allowed:
         return False
@@ -418,7 +425,19 @@ def activity_for(user: Any, brand: Brand, *, role: Role | None = None) -> QueryS
         visible |= Q(target_type__in=["taxonomy.eventdefinition", "taxonomy.trackingplan"])
     if can(user, "naming.view", brand, role=role):
         visible |= Q(target_type="taxonomy.namingrule")
+    if can(user, "consent.view", brand, role=role):
+        visible |= Q(target_type__in=["consent.consentconfig", "consent.consentpolicy"])
     return queryset.filter(visible)
+
+
+def holders_of(brand_id: int, capability: str) -> QuerySet[User]:
+    """The active users whose role on the brand holds ``capability`` (one query): whom to
+    notify, e.g. the brand's legal reviewers for ``consent.sign_off``. Admins without such
+    a role are not included: they are not the ones asked to act."""
+    roles = [role.value for role in CAPABILITIES[capability]]
+    return User.objects.filter(
+        is_active=True, memberships__brand_id=brand_id, memberships__role__in=roles
+    ).distinct()
 
 
 def members_for(brand: Brand) -> QuerySet[User]:
@@ -723,7 +742,8 @@ def _capability_table(role: Role | None, admin: bool) -> Mapping[str, bool]:
     if table is None:
         table = MappingProxyType(
             {
-                capability.replace(".", "_"): admin or (role is not None and role in allowed)
+                capability.replace(".", "_"): (admin and capability not in ROLE_BOUND)
+                or (role is not None and role in allowed)
                 for capability, allowed in CAPABILITIES.items()
             }
         )
@@ -744,8 +764,9 @@ def capabilities_on(request: HttpRequest, brand: Brand) -> Mapping[str, bool]:
     if memo is not None and memo[0] == (brand.pk, user.pk):
         return memo[1]  # type: ignore[no-any-return]
     known = getattr(request, "brand_role", None)
-    if is_admin(user):
-        table = _capability_table(None, True)
+    if is_admin(user):  # the role too: role-bound capabilities need it (ROLE_BOUND)
+        role = known[1] if known is not None and known[0] == brand.pk else role_for(user, brand)
+        table = _capability_table(role, True)
     elif not is_active_user(user):
         table = _capability_table(None, False)
     elif known is not None and known[0] == brand.pk:

@@ -26,6 +26,9 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("event", "Tracking plan"),
     ("plan", "Tracking plan"),
     ("naming_rule", "Naming rules"),
+    ("consent_config", "Consent"),
+    ("consent", "Consent"),
+    ("consent_policy", "Consent"),
     ("user", "Sign-in and account"),
     ("api_token", "Sign-in and account"),
     ("system", "System"),
@@ -133,6 +136,43 @@ _REGISTRY: tuple[VerbInfo, ...] = (
         "saved an install-wide default naming rule",
         "Default naming rule saved",
         "saved the install-wide {target}",
+    ),
+    # consent
+    VerbInfo(
+        "consent_config.created",
+        "created a consent config",
+        "Consent config created",
+        "created the {target}",
+    ),
+    VerbInfo(
+        "consent_config.updated",
+        "changed a consent config's signed content",
+        "Consent config changed",
+        "changed the {target}",
+    ),
+    VerbInfo(
+        "consent_config.notes_updated",
+        "changed a consent config's internal notes",
+        "Consent notes changed",
+        "changed the internal notes of the {target}",
+    ),
+    VerbInfo(
+        "consent.approved",
+        "signed off a consent config",
+        "Consent signed off",
+        "signed off the {target}",
+    ),
+    VerbInfo(
+        "consent.rejected",
+        "rejected a consent config",
+        "Consent rejected",
+        "rejected the {target}",
+    ),
+    VerbInfo(
+        "consent_policy.updated",
+        "changed how long consent sign-offs stay valid",
+        "Consent settings changed",
+        "changed the {target}",
     ),
     # members and access
     VerbInfo("member.invited", "invited the member", "Member invited", "invited {target}"),

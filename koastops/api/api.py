@@ -35,7 +35,7 @@ from ninja.throttling import AuthRateThrottle
 
 from koastops.api.auth import ApiTokenAuth
 from koastops.api.common import field_errors
-from koastops.api.routers import activity, catalog, members, naming, taxonomy
+from koastops.api.routers import activity, catalog, consent, members, naming, taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +126,7 @@ api.add_router("", members.router)
 api.add_router("", activity.router)
 api.add_router("", taxonomy.router)
 api.add_router("", naming.router)
+api.add_router("", consent.router)
 
 
 @api.exception_handler(AuthenticationError)

@@ -28,6 +28,7 @@ from tests.factories import (
     AdAccountFactory,
     AdminFactory,
     BrandFactory,
+    ConsentConfigFactory,
     EventDefinitionFactory,
     NamingRuleFactory,
     PixelFactory,
@@ -71,6 +72,21 @@ def _event(world: World, scope: str) -> dict[str, Any]:
 
 def _event_name(world: World, scope: str) -> dict[str, Any]:
     return {**_slug(world, scope), "name": world.events[scope].name}
+
+
+def _market(world: World, scope: str) -> dict[str, Any]:
+    return {**_slug(world, scope), "market": world.consent[scope].market.code.lower()}
+
+
+def _decision_data(world: World, scope: str) -> dict[str, Any]:
+    config = world.consent[scope]
+    return {
+        "decision": "rejected",
+        "reasons": ["defaults"],
+        "comment": "Matrix rejection",
+        "content_hash": config.content_hash,
+        "last_signoff": 0,
+    }
 
 
 def _level(world: World, scope: str) -> dict[str, Any]:
@@ -313,6 +329,27 @@ MATRIX: dict[str, Entry] = {
     "api-v1:plan_export": _api("taxonomy.view"),
     # taxonomy: drift
     "taxonomy:drift": _brand_page("taxonomy.view"),
+    # consent (sign-off is role-bound: admin without the legal-reviewer role gets 403)
+    "consent:matrix": _brand_page("consent.view"),
+    "consent:settings": _brand_page(
+        "consent.manage",
+        "POST",
+        data=lambda world, scope: {"signoff_validity_months": 6, "version": 1},
+    ),
+    "consent:evidence": _brand_page("consent.export", query="format=csv"),
+    "consent:detail": _brand_page("consent.view", kwargs=_market),
+    "consent:edit": _brand_page("consent.manage", kwargs=_market),
+    "consent:review": _brand_page("consent.sign_off", kwargs=_market),
+    "consent:review_decide": _brand_page(
+        "consent.sign_off", "POST", kwargs=_market, data=_decision_data
+    ),
+    "consent:history": _brand_page("consent.view", kwargs=_market),
+    "api-v1:consent_list": _api("consent.view"),
+    "api-v1:consent_signoffs": _api("consent.view", kwargs=_market),
+    # notifications: each user's own
+    "notifications:list": Entry("GET", SIGNED_IN),
+    "notifications:badge": Entry("GET", SIGNED_IN),
+    "notifications:read": Entry("POST", SIGNED_IN),
 }
 
 ROLE_PRINCIPALS = {
@@ -362,6 +399,7 @@ class World:
     pixels: dict[str, Any]
     events: dict[str, Any]  # one active event definition per brand (tracking plan)
     rules: dict[str, Any]  # the brand's own campaign naming rule
+    consent: dict[str, Any]  # the brand's consent config for Germany, never reviewed
     members: dict[str, Any]
     users: dict[str, Any]
     token_ids: dict[str, int]
@@ -411,6 +449,7 @@ def build_world() -> World:
         for scope, brand in brands.items()
     }
     rules = {scope: NamingRuleFactory(brand=brand) for scope, brand in brands.items()}
+    consent = {scope: ConsentConfigFactory(brand=brand) for scope, brand in brands.items()}
     users: dict[str, Any] = {"admin": AdminFactory(), "outsider": UserFactory()}
     for name, role in ROLE_PRINCIPALS.items():
         users[name] = UserFactory(email=f"{name}@example.com")
@@ -430,6 +469,7 @@ def build_world() -> World:
         pixels=pixels,
         events=events,
         rules=rules,
+        consent=consent,
         members=members,
         users=users,
         token_ids={"foreign": api_token_create(user=other, name="not yours")[0].pk},
@@ -466,7 +506,11 @@ def expected(entry: Entry, principal: str, scope: str) -> str:
     if entry.access == OWN_OBJECT:
         return entry.success if scope == "own" else "not-found"
     if principal == "admin":
-        return entry.success
+        # Admin passes every capability but the role-bound ones (segregation of duties);
+        # the matrix's admin holds no role, so it sees the brand but may not act.
+        if capability_table()[entry.access]["admin"]:
+            return entry.success
+        return "forbidden"
     if entry.brand_scoped:
         if principal == "outsider" or scope == "foreign":
             return "not-found"
