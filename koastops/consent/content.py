@@ -271,7 +271,7 @@ def parse_content(data: Any) -> dict[str, Any]:
             )
         elif code not in regions:
             regions.append(code)
-    if not regions and "regions" not in errors:
+    if not regions and not any(p == "regions" or p.startswith("regions.") for p in errors):
         errors.setdefault("regions", []).append("Name at least one region (the market's code).")
 
     pixels = _gated(
@@ -448,7 +448,8 @@ def _flatten(content: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
     flat: dict[str, tuple[str, Any]] = {}
     for key in ("platform", "platform_name", "mode", "wait_for_update"):
         flat[key] = (_LABELS[key], content.get(key))
-    flat["regions"] = (_LABELS["regions"], ", ".join(content.get("regions") or []))
+    regions = content.get("regions")
+    flat["regions"] = (_LABELS["regions"], ", ".join(regions) if regions else None)
     for signal in SIGNALS:
         flat[f"defaults.{signal}"] = (signal, (content.get("defaults") or {}).get(signal))
     for pixel in content.get("pixels") or []:
