@@ -276,7 +276,8 @@ def _expiry(brand: Brand, decided_at: datetime, expires_on: date | None) -> date
         raise ValidationError(
             {"expires_on": f"At most {validity_months(brand)} months: {latest.date():%d %b %Y}."}
         )
-    return chosen
+    # The last allowed day ends at the policy's limit, not at 23:59:59 after it.
+    return min(chosen, latest)
 
 
 @transaction.atomic
