@@ -366,7 +366,11 @@ def test_nobody_decides_on_content_they_changed(world, activity):
         ("rejected", {"reasons": ["other"], "comment": "   "}, "comment"),
         ("approved", {"comment": "x" * (services.COMMENT_MAX + 1)}, "comment"),
         ("approved", {"expires_on": date(2020, 1, 1)}, "expires_on"),
-        ("approved", {"expires_on": date.today() + timedelta(days=800)}, "expires_on"),
+        (
+            "approved",
+            {"expires_on": datetime.now(tz=UTC).date() + timedelta(days=800)},
+            "expires_on",
+        ),
     ],
 )
 def test_a_bad_decision_is_refused_by_its_field(world, activity, decision, kwargs, path):
