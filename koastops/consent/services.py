@@ -304,13 +304,21 @@ def consent_decide(
     verdict, cleaned_reasons, cleaned_comment = _check_decision(decision, reasons, comment)
     locked = (
         ConsentConfig.objects.select_for_update(of=("self",))
-        .select_related("market", "last_signoff")
+        .select_related("market")
         .get(pk=config.pk)
     )
     locked.brand = brand
     if locked.content_hash != expected_hash:
         raise ContentChanged(expected_hash=expected_hash, config=locked)
-    last = locked.last_signoff
+    # Read after the lock, not joined to it: after waiting for the lock PostgreSQL re-reads
+    # the locked row but not the rows joined to it, so a joined sign-off would be the one
+    # from before the wait (the unique sequence would still refuse a second decision, but
+    # without naming who made the first).
+    last = (
+        ConsentSignOff.objects.filter(pk=locked.last_signoff_id).first()
+        if locked.last_signoff_id
+        else None
+    )
     if (
         expected_last_signoff_id is not None
         and (last.pk if last else 0) != expected_last_signoff_id
