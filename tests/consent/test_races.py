@@ -23,6 +23,7 @@ from koastops.consent import services
 from koastops.consent.content import defaults_for, is_valid
 from koastops.consent.models import ConsentConfig, ConsentSignOff
 from koastops.consent.selectors import with_status
+from koastops.core.exceptions import StaleVersion
 from tests.catalog.test_races import ROUNDS, postgresql_only, race  # noqa: F401
 from tests.factories import BrandFactory, ConsentConfigFactory, UserFactory, _market
 
@@ -170,3 +171,81 @@ def test_an_edit_racing_a_sign_off_never_leaves_unreviewed_content_valid(
         assert not (current.signed_hash == current.content_hash and is_valid(status))
     print(f"\nedit vs sign-off, {ROUNDS} rounds: {dict(outcomes)}")
     assert len(markets) == sum(outcomes.values()) == ROUNDS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_saves_of_one_market_create_one_config(
+    postgresql_only,  # noqa: F811
+    people,
+    enqueued,
+):
+    brand, ops, _, _ = people
+    other_ops = UserFactory()
+    policies.grant_role(other_ops, brand, Role.OPS_LEAD)
+    taken = set(Market.objects.values_list("code", flat=True))
+    codes = [a + b for a, b in itertools.product(string.ascii_uppercase, repeat=2)]
+    markets = Market.objects.bulk_create(
+        Market(code=code, name=f"Race market {code}", privacy_regime="gdpr")
+        for code in [code for code in codes if code not in taken][: ROUNDS // 4]
+    )
+    brand.markets.add(*markets)
+    for round_, market in enumerate(markets):
+        content = defaults_for("gdpr", market.code)
+        results = race(
+            *(
+                functools.partial(
+                    services.config_save,
+                    user=user,
+                    brand=brand,
+                    market=market,
+                    content={**content, "wait_for_update": wait},
+                    expected_version=0,
+                )
+                for user, wait in ((ops, 100), (other_ops, 200))
+            )
+        )
+        saved = [r for r in results if isinstance(r, ConsentConfig)]
+        stale = [r for r in results if isinstance(r, StaleVersion)]
+        assert (len(saved), len(stale)) == (1, 1), results
+        assert ConsentConfig.objects.filter(brand=brand, market=market).count() == 1
+        stored = ConsentConfig.objects.get(brand=brand, market=market)
+        assert stored.content_hash == saved[0].content_hash
+        assert ActivityEntry.objects.filter(verb="consent_config.created").count() == round_ + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_edits_of_one_version_save_one_and_refuse_the_other(
+    postgresql_only,  # noqa: F811
+    people,
+    enqueued,
+):
+    brand, ops, _, _ = people
+    other_ops = UserFactory()
+    policies.grant_role(other_ops, brand, Role.OPS_LEAD)
+    market = _market("DE", "gdpr")
+    brand.markets.add(market)
+    content = defaults_for("gdpr", "DE")
+    config = services.config_save(
+        user=ops, brand=brand, market=market, content=content, expected_version=0
+    )
+    for round_ in range(ROUNDS // 4):
+        version = round_ + 1
+        results = race(
+            *(
+                functools.partial(
+                    services.config_save,
+                    user=user,
+                    brand=brand,
+                    market=market,
+                    content={**content, "wait_for_update": 2 * round_ + offset},
+                    expected_version=version,
+                )
+                for user, offset in ((ops, 1), (other_ops, 2))
+            )
+        )
+        saved = [r for r in results if isinstance(r, ConsentConfig)]
+        stale = [r for r in results if isinstance(r, StaleVersion)]
+        assert (len(saved), len(stale)) == (1, 1), results
+        current = ConsentConfig.objects.get(pk=config.pk)
+        assert (current.version, current.content_hash) == (version + 1, saved[0].content_hash)
+        assert ActivityEntry.objects.filter(verb="consent_config.updated").count() == version
