@@ -585,3 +585,30 @@ def test_diff_against_nothing_lists_every_field_as_new():
     changes = cc.diff(None, after)
     assert all(change.before is None for change in changes)
     assert {c.path for c in changes} >= {"platform", "defaults.ad_storage", "pixels.111222333444"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {1: "x", "platform": "custom"},
+        {**valid(), "defaults": {None: "denied", "ad_storage": "denied"}},
+        {**valid(), "meta": {2: True}},
+        {**valid(), "pixels": [{("id",): "1", "id": "1", "category": "none"}]},
+    ],
+)
+def test_keys_that_are_not_text_are_refused_not_crashed_on(data):
+    assert errors_of(data)
+
+
+@PROPERTY
+@given(
+    st.dictionaries(
+        st.one_of(st.integers(), st.none(), st.booleans(), _KEYS),
+        st.one_of(_SCALARS, st.dictionaries(st.integers() | st.text(max_size=3), _SCALARS)),
+        max_size=5,
+    )
+)
+def test_parse_of_documents_with_any_keys_only_refuses(data):
+    with pytest.raises(ContentError) as caught:
+        parse_content(data)  # never valid: no regions; but never a TypeError either
+    assert caught.value.by_path()
