@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,6 +71,7 @@ MAX_REGIONS = 60
 _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _PIXEL_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9_ .:-]{1,50}$")
+_DIGITS = re.compile(r"[0-9]{1,9}\Z")
 
 
 class ContentError(ValueError):
@@ -132,7 +134,9 @@ def defaults_for(
 
 
 def _choice(errors: dict[str, list[str]], path: str, value: Any, allowed: Mapping[Any, str]) -> Any:
-    if value in allowed and (isinstance(value, str) or type(value) is int):
+    # The type first: a list or a dict is unhashable (``in`` would raise TypeError) and
+    # True == 1 would pass for an int key.
+    if (isinstance(value, str) or type(value) is int) and value in allowed:
         return value
     errors.setdefault(path, []).append(
         "Choose one of: " + ", ".join(str(key) for key in allowed) + "."
@@ -146,6 +150,14 @@ def _object(errors: dict[str, list[str]], path: str, value: Any) -> Mapping[str,
     if value is not None:
         errors.setdefault(path, []).append("Expected an object.")
     return {}
+
+
+def _unknown(
+    errors: dict[str, list[str]], path: str, value: Mapping[str, Any], known: Iterable[str]
+) -> None:
+    """Refuse keys nobody reads: dropping them silently would lose what the editor meant."""
+    for key in sorted(set(value) - set(known), key=str):
+        errors.setdefault(f"{path}.{str(key)[:40]}", []).append("Unknown field.")
 
 
 def _list(errors: dict[str, list[str]], path: str, value: Any, limit: int) -> list[Any]:
@@ -186,6 +198,7 @@ def _gated(
         if not isinstance(item, Mapping):
             errors.setdefault(where, []).append("Expected an object.")
             continue
+        _unknown(errors, where, item, (key, "category"))
         name = item.get(key)
         if not isinstance(name, str) or not pattern.match(name.strip()):
             errors.setdefault(f"{where}.{key}", []).append(f"Enter a valid {what}.")
@@ -207,7 +220,7 @@ def parse_content(data: Any) -> dict[str, Any]:
     top = _object(errors, "content", data)
     if data is None:
         errors.setdefault("content", []).append("Expected an object.")
-    unknown = sorted(set(top) - set(_EMPTY))
+    unknown = sorted(set(top) - set(_EMPTY), key=str)  # keys need not be text
     for key in unknown:
         errors.setdefault(str(key)[:60], []).append("Unknown field.")
 
@@ -217,6 +230,10 @@ def parse_content(data: Any) -> dict[str, Any]:
         errors.setdefault("platform_name", []).append("Expected text.")
         platform_name = ""
     platform_name = " ".join(platform_name.split())
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in platform_name):
+        # NUL is refused by PostgreSQL's jsonb, a lone surrogate cannot be encoded (hash).
+        errors.setdefault("platform_name", []).append("Remove the control characters.")
+        platform_name = ""
     if len(platform_name) > PLATFORM_NAME_MAX:
         errors.setdefault("platform_name", []).append(f"At most {PLATFORM_NAME_MAX} characters.")
     if platform == "custom" and not platform_name:
@@ -231,15 +248,14 @@ def parse_content(data: Any) -> dict[str, Any]:
         defaults[signal] = (
             None if value in (None, "") else _choice(errors, f"defaults.{signal}", value, STATES)
         )
-    for key in sorted(set(raw_defaults) - set(SIGNALS)):
+    for key in sorted(set(raw_defaults) - set(SIGNALS), key=str):
         errors.setdefault(f"defaults.{str(key)[:40]}", []).append("Unknown signal.")
 
     mode = _choice(errors, "mode", top.get("mode"), MODES)
     wait = top.get("wait_for_update", 0)
     if wait in (None, ""):
         wait = 0
-    if isinstance(wait, str) and wait.strip().isdigit():
-        wait = int(wait.strip())
+    wait = _int(wait)
     if type(wait) is not int or not 0 <= wait <= WAIT_MAX_MS:
         errors.setdefault("wait_for_update", []).append(
             f"Enter a whole number of milliseconds from 0 to {WAIT_MAX_MS:,}."
@@ -255,7 +271,7 @@ def parse_content(data: Any) -> dict[str, Any]:
             )
         elif code not in regions:
             regions.append(code)
-    if not regions and "regions" not in errors:
+    if not regions and not any(p == "regions" or p.startswith("regions.") for p in errors):
         errors.setdefault("regions", []).append("Name at least one region (the market's code).")
 
     pixels = _gated(
@@ -278,6 +294,7 @@ def parse_content(data: Any) -> dict[str, Any]:
     )
 
     raw_meta = _object(errors, "meta", top.get("meta"))
+    _unknown(errors, "meta", raw_meta, ("revoke_before_init", "grant_on"))
     meta = {
         "revoke_before_init": _bool(
             errors, "meta.revoke_before_init", raw_meta.get("revoke_before_init"), False
@@ -290,6 +307,7 @@ def parse_content(data: Any) -> dict[str, Any]:
         ),
     }
     raw_ldu = _object(errors, "ldu", top.get("ldu"))
+    _unknown(errors, "ldu", raw_ldu, ("enabled", "country", "state"))
     ldu = {
         "enabled": _bool(errors, "ldu.enabled", raw_ldu.get("enabled"), False),
         "country": _choice(errors, "ldu.country", _int(raw_ldu.get("country", 0)), LDU_COUNTRIES),
@@ -312,7 +330,9 @@ def parse_content(data: Any) -> dict[str, Any]:
 
 
 def _int(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().isdigit():
+    """A string of ASCII digits as its int (form input); anything else as it is. Not
+    ``str.isdigit``: it accepts "²", which ``int`` refuses."""
+    if isinstance(value, str) and _DIGITS.match(value.strip()):
         return int(value.strip())
     return value
 
@@ -428,7 +448,8 @@ def _flatten(content: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
     flat: dict[str, tuple[str, Any]] = {}
     for key in ("platform", "platform_name", "mode", "wait_for_update"):
         flat[key] = (_LABELS[key], content.get(key))
-    flat["regions"] = (_LABELS["regions"], ", ".join(content.get("regions") or []))
+    regions = content.get("regions")
+    flat["regions"] = (_LABELS["regions"], ", ".join(regions) if regions else None)
     for signal in SIGNALS:
         flat[f"defaults.{signal}"] = (signal, (content.get("defaults") or {}).get(signal))
     for pixel in content.get("pixels") or []:

@@ -276,7 +276,8 @@ def _expiry(brand: Brand, decided_at: datetime, expires_on: date | None) -> date
         raise ValidationError(
             {"expires_on": f"At most {validity_months(brand)} months: {latest.date():%d %b %Y}."}
         )
-    return chosen
+    # The last allowed day ends at the policy's limit, not at 23:59:59 after it.
+    return min(chosen, latest)
 
 
 @transaction.atomic
@@ -303,13 +304,21 @@ def consent_decide(
     verdict, cleaned_reasons, cleaned_comment = _check_decision(decision, reasons, comment)
     locked = (
         ConsentConfig.objects.select_for_update(of=("self",))
-        .select_related("market", "last_signoff")
+        .select_related("market")
         .get(pk=config.pk)
     )
     locked.brand = brand
     if locked.content_hash != expected_hash:
         raise ContentChanged(expected_hash=expected_hash, config=locked)
-    last = locked.last_signoff
+    # Read after the lock, not joined to it: after waiting for the lock PostgreSQL re-reads
+    # the locked row but not the rows joined to it, so a joined sign-off would be the one
+    # from before the wait (the unique sequence would still refuse a second decision, but
+    # without naming who made the first).
+    last = (
+        ConsentSignOff.objects.filter(pk=locked.last_signoff_id).first()
+        if locked.last_signoff_id
+        else None
+    )
     if (
         expected_last_signoff_id is not None
         and (last.pk if last else 0) != expected_last_signoff_id
