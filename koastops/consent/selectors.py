@@ -11,8 +11,8 @@ from typing import Any
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from koastops.consent.content import EXPIRING_WITHIN
 from koastops.catalog.models import Pixel
+from koastops.consent.content import EXPIRING_WITHIN
 from koastops.consent.models import ConsentConfig, ConsentSignOff, Decision
 
 
