@@ -277,7 +277,7 @@ def test_approve_beyond_the_validity_is_an_error_by_the_field(client, world, act
     activity.mark()
     too_late = (timezone.now() + timedelta(days=800)).date().isoformat()
     response = _post(client, world, expires_on=too_late)
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.content.decode()
     assert "Nothing was recorded" in html
     assert 'id="id_expires_on_error"' in html and "At most 12 months" in html
@@ -305,7 +305,7 @@ def test_reject_without_reasons_is_an_error_by_the_field(client, world, activity
     client.force_login(world.legal)
     activity.mark()
     response = _post(client, world, decision="rejected", comment=HOSTILE)
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.content.decode()
     assert 'id="id_reasons_error"' in html
     assert "A rejection needs at least one reason." in html
@@ -319,7 +319,7 @@ def test_other_without_comment_is_an_error(client, world, activity):
     client.force_login(world.legal)
     activity.mark()
     response = _post(client, world, decision="rejected", reasons=["other"])
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.content.decode()
     assert 'id="id_comment_error"' in html
     assert "Explain the “other” reason in the comment." in html
@@ -341,7 +341,7 @@ def test_invalid_fields_record_nothing(client, world, activity, data):
     client.force_login(world.legal)
     activity.mark()
     response = _post(client, world, **data)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Nothing was recorded" in response.content.decode()
     assert not ConsentSignOff.objects.filter(config=world.config).exists()
     activity.none()
@@ -436,7 +436,7 @@ def test_hostile_guard_values_never_500_and_record_nothing(
         data["last_signoff"] = last_signoff
     activity.mark()
     response = client.post(_url("review_decide", world.brand), data)
-    assert response.status_code in (400, 409)
+    assert response.status_code in (422, 409)
     html = response.content.decode()
     assert "Nothing was recorded" in html
     assert "<script>alert(1)</script>" not in html
@@ -485,3 +485,35 @@ def test_error_summary_links_to_the_first_option(client, world):
     client.force_login(world.legal)
     html = _post(client, world, decision="rejected").content.decode()
     assert 'href="#id_reasons_0"' in html
+
+
+def test_stale_hash_wins_over_field_errors(client, world, activity):
+    """An error page must not quietly carry the newer hash: the reviewer is told first."""
+    client.force_login(world.legal)
+    old_hash = world.config.content_hash
+    _change_content(world.config, wait_for_update=900)
+    activity.mark()
+    response = client.post(
+        _url("review_decide", world.brand),
+        {"decision": "rejected", "content_hash": old_hash, "last_signoff": 0},
+    )
+    assert response.status_code == 409
+    assert "This config changed after you opened it" in response.content.decode()
+    assert not ConsentSignOff.objects.filter(config=world.config).exists()
+    activity.none()
+
+
+def test_a_decision_since_the_page_wins_over_field_errors(client, world, activity):
+    ConsentSignOffFactory(config=world.config, reviewer=world.other_legal, decision="rejected")
+    _change_content(world.config, wait_for_update=900)
+    client.force_login(world.legal)
+    activity.mark()
+    response = client.post(
+        _url("review_decide", world.brand),
+        {"decision": "", "content_hash": world.config.content_hash, "last_signoff": 0},
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert f"Already decided: {world.other_legal.email} rejected version 1 at" in html
+    assert ConsentSignOff.objects.filter(config=world.config).count() == 1
+    activity.none()

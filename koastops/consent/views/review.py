@@ -146,12 +146,17 @@ def _changed_message(config: ConsentConfig) -> str:
     )
 
 
-def _already_message(signoff: ConsentSignOff | None) -> str:
+def _already_message(signoff: ConsentSignOff | None, config: ConsentConfig) -> str:
     if signoff is None:
         return "Already decided: another reviewer decided on this version. Nothing was recorded."
     verb = "approved" if signoff.decision == "approved" else "rejected"
+    which = (
+        "this version"
+        if signoff.content_hash == config.content_hash
+        else f"version {signoff.config_version}"
+    )
     return (
-        f"Already decided: {signoff.reviewer_label} {verb} this version at "
+        f"Already decided: {signoff.reviewer_label} {verb} {which} at "
         f"{_when(signoff.decided_at)}. Nothing was recorded."
     )
 
@@ -175,8 +180,22 @@ def decide(
             status=409,
         )
     expected_hash, expected_last = guard
+    # Checked before the fields too: an error page must never carry a newer hash silently.
+    if expected_hash != config.content_hash:
+        return _review_page(
+            request, brand, config, form=form, error=_changed_message(config), status=409
+        )
+    if expected_last != (config.last_signoff_id or 0):
+        return _review_page(
+            request,
+            brand,
+            config,
+            form=form,
+            error=_already_message(config.last_signoff, config),
+            status=409,
+        )
     if not form.is_valid():
-        return _review_page(request, brand, config, form=form, status=400)
+        return _review_page(request, brand, config, form=form, status=422)
     try:
         signoff = services.consent_decide(
             user=request.user,
@@ -187,7 +206,7 @@ def decide(
         )
     except ValidationError as exc:
         form.add_service_error(exc)
-        return _review_page(request, brand, config, form=form, status=400)
+        return _review_page(request, brand, config, form=form, status=422)
     except services.ContentChanged:
         current = _config(brand, market)
         return _review_page(
@@ -200,7 +219,7 @@ def decide(
             brand,
             current,
             form=form,
-            error=_already_message(exc.signoff or current.last_signoff),
+            error=_already_message(exc.signoff or current.last_signoff, current),
             status=409,
         )
     except PermissionDenied as exc:
