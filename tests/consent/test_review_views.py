@@ -517,3 +517,25 @@ def test_a_decision_since_the_page_wins_over_field_errors(client, world, activit
     assert f"Already decided: {world.other_legal.email} rejected version 1 at" in html
     assert ConsentSignOff.objects.filter(config=world.config).count() == 1
     activity.none()
+
+
+def test_hostile_platform_name_and_pixel_names_render_escaped(client, world):
+    from tests.factories import PixelFactory
+
+    PixelFactory(brand=world.brand, external_id="PX9", name='<img src=x onerror="alert(1)">')
+    ConsentSignOffFactory(config=world.config, reviewer=world.other_legal)
+    content = consent_content.parse_content(
+        {
+            **world.config.content,
+            "platform": "custom",
+            "platform_name": '<script>alert(1)</script> "Acme"',
+            "pixels": [{"id": "PX9", "category": "marketing"}],
+        }
+    )
+    _change_content(world.config, **content)
+    client.force_login(world.legal)
+    html = client.get(_url("review", world.brand)).content.decode()
+    assert "Custom / in-house (&lt;script&gt;alert(1)&lt;/script&gt; &quot;Acme&quot;)" in html
+    assert "<ins>&lt;script&gt;alert(1)&lt;/script&gt; &quot;Acme&quot;</ins>" in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; <code>PX9</code>" in html
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
