@@ -66,7 +66,11 @@ class PolicyForm(forms.Form):
 
 # --- the editor -----------------------------------------------------------------------------
 
-SIGNAL_CHOICES = [("denied", "Denied"), ("granted", "Granted"), ("", "Not set")]
+NOT_SET = "not_set"  # a signal left out of the gtag call ("" would read as a missing answer)
+SIGNAL_CHOICES = [("denied", "Denied"), ("granted", "Granted"), (NOT_SET, "Not set")]
+# Always sent by their select, radio or number input: shown without "(optional)". A
+# missing one (a hand-made request) gets the parser's own message.
+_ALWAYS_SENT = (*SIGNALS, "platform", "mode", "wait_for_update", "regions", "grant_on")
 ROW_CHOICES = [("", "— not listed"), *CATEGORIES.items()]
 
 
@@ -182,6 +186,12 @@ class ConfigForm(forms.Form):
             self.fields[row.field] = _select(f"Pixel {row.name} ({row.key})", ROW_CHOICES)
         for row in self.event_rows:
             self.fields[row.field] = _select(f"Event {row.key}", ROW_CHOICES)
+        for name in _ALWAYS_SENT:
+            self.fields[name].required = True
+            self.fields[name].error_messages["required"] = "Choose or enter a value."
+        self.fields["regions"].error_messages["required"] = (
+            "Name at least one region (the market's code)."
+        )
         self.warnings: dict[str, list[str]] = {}
         self.top_warnings: list[str] = []
         self._submitted = _Index()
@@ -202,7 +212,7 @@ class ConfigForm(forms.Form):
         initial: dict[str, Any] = {
             "platform": content.get("platform") or "onetrust",
             "platform_name": content.get("platform_name") or "",
-            **{signal: defaults.get(signal) or "" for signal in SIGNALS},
+            **{signal: defaults.get(signal) or NOT_SET for signal in SIGNALS},
             "mode": content.get("mode") or "basic",
             "wait_for_update": content.get("wait_for_update", 0),
             "regions": ", ".join(content.get("regions") or []),
@@ -243,7 +253,10 @@ class ConfigForm(forms.Form):
         return {
             "platform": data.get("platform") or None,
             "platform_name": data.get("platform_name") or "",
-            "defaults": {signal: data.get(signal) or None for signal in SIGNALS},
+            "defaults": {
+                signal: None if data.get(signal) in (None, "", NOT_SET) else data.get(signal)
+                for signal in SIGNALS
+            },
             "mode": data.get("mode") or None,
             "wait_for_update": (data.get("wait_for_update") or "0").strip(),
             "regions": self._regions,
