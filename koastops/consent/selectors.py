@@ -13,9 +13,10 @@ from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from koastops.activity.models import ActivityEntry
-from koastops.catalog.models import Brand, Market
+from koastops.catalog.models import Brand, CatalogStatus, Market, Pixel, Platform
 from koastops.consent.content import EXPIRING_WITHIN, STATUSES
 from koastops.consent.models import ConsentConfig, ConsentSignOff, Decision
+from koastops.taxonomy.models import EventDefinition
 
 
 def status_expression(now: datetime) -> Case:
@@ -221,3 +222,35 @@ def evidence_signoffs(brand: Brand) -> QuerySet[ConsentSignOff]:
         )
         .order_by("-decided_at", "-pk")
     )
+
+
+def active_meta_pixel_ids(brand: Brand) -> list[str]:
+    """The external ids of the brand's active Meta pixels (what the defaults gate)."""
+    return list(
+        brand.pixels.filter(platform=Platform.META, status=CatalogStatus.ACTIVE)
+        .order_by("external_id")
+        .values_list("external_id", flat=True)
+    )
+
+
+def editor_pixels(brand: Brand, listed: Iterable[str]) -> list[Pixel]:
+    """The editor's pixel rows: the brand's active Meta pixels plus any pixel of the brand
+    the content lists (archived ones included), by name (one query)."""
+    pixels = list(
+        brand.pixels.filter(
+            Q(platform=Platform.META, status=CatalogStatus.ACTIVE) | Q(external_id__in=list(listed))
+        )
+    )
+    pixels.sort(key=lambda pixel: (pixel.name.lower(), pixel.external_id))
+    return pixels
+
+
+def editor_events(brand: Brand, listed: Iterable[str]) -> list[EventDefinition]:
+    """The editor's event rows: the tracking plan's active events plus any event the
+    content lists (whatever its status), by name (one query)."""
+    names = [name.lower() for name in listed]
+    return [
+        event
+        for event in EventDefinition.objects.filter(brand=brand).order_by("name")
+        if event.status == "active" or event.name.lower() in names
+    ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
-from koastops.catalog.models import Brand, CatalogStatus, Market, Platform
+from koastops.catalog.models import Brand, Market
 from koastops.consent import content as consent_content
 from koastops.consent import selectors, services
 from koastops.consent.content import CATEGORIES, LDU_COUNTRIES, LDU_STATES, MODES, SIGNALS
@@ -30,7 +29,6 @@ from koastops.consent.views.matrix import REGIMES, platform_label, status_badge
 from koastops.core.exceptions import StaleVersion
 from koastops.core.htmx import render_page, saved_response
 from koastops.core.links import fast_reverse
-from koastops.taxonomy.models import EventDefinition
 
 
 def _resolve(brand: Brand, market: str) -> tuple[Market, ConsentConfig | None, bool]:
@@ -123,14 +121,6 @@ def _links(brand: Brand, code: str) -> dict[str, str]:
     }
 
 
-def _active_meta_pixel_ids(brand: Brand) -> list[str]:
-    return list(
-        brand.pixels.filter(platform=Platform.META, status=CatalogStatus.ACTIVE)
-        .order_by("external_id")
-        .values_list("external_id", flat=True)
-    )
-
-
 # --- the page ------------------------------------------------------------------------------
 
 
@@ -151,7 +141,7 @@ def detail(
         version, hash_ = config.version, config.content_hash
     else:
         content = consent_content.defaults_for(
-            regime, market_obj.code, pixels=_active_meta_pixel_ids(brand)
+            regime, market_obj.code, pixels=selectors.active_meta_pixel_ids(brand)
         )
         status = "not_configured"
         version, hash_ = 0, consent_content.content_hash(market_obj.code, content)
@@ -205,14 +195,7 @@ def _rows(brand: Brand, content: dict[str, Any]) -> tuple[list[Row], list[Row], 
     lists), event rows (the tracking plan's active events, plus any the content lists) and
     what the content lists that the brand no longer has (saving drops those)."""
     listed_pixels = {p["id"] for p in content.get("pixels") or []}
-    listed_events = {e["name"].lower() for e in content.get("events") or []}
-    pixels = list(
-        brand.pixels.filter(
-            Q(platform=Platform.META, status=CatalogStatus.ACTIVE)
-            | Q(external_id__in=listed_pixels)
-        )
-    )
-    pixels.sort(key=lambda p: (p.name.lower(), p.external_id))
+    pixels = selectors.editor_pixels(brand, listed_pixels)
     pixel_rows = [
         Row(
             field=f"pixel_{pixel.pk}",
@@ -222,11 +205,7 @@ def _rows(brand: Brand, content: dict[str, Any]) -> tuple[list[Row], list[Row], 
         )
         for pixel in pixels
     ]
-    events = [
-        event
-        for event in EventDefinition.objects.filter(brand=brand).order_by("name")
-        if event.status == "active" or event.name.lower() in listed_events
-    ]
+    events = selectors.editor_events(brand, [e["name"] for e in content.get("events") or []])
     event_rows = [
         Row(
             field=f"event_{event.pk}",
@@ -314,7 +293,7 @@ def edit(
         notes = config.internal_notes
     else:
         current = consent_content.defaults_for(
-            regime, market_obj.code, pixels=_active_meta_pixel_ids(brand), events=[]
+            regime, market_obj.code, pixels=selectors.active_meta_pixel_ids(brand), events=[]
         )
         notes = ""
     pixel_rows, event_rows, dropped = _rows(brand, current)

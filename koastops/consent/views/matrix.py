@@ -31,7 +31,7 @@ from koastops.accounts.models import Role
 from koastops.activity.export import neutralise_cell
 from koastops.catalog.models import Brand, Market
 from koastops.consent import selectors, services
-from koastops.consent.content import PLATFORMS, STATUSES
+from koastops.consent.content import NEEDS_REVIEW, PLATFORMS, STATUSES
 from koastops.consent.forms import MatrixFilterForm, PolicyForm
 from koastops.consent.models import REJECTION_REASONS, ConsentSignOff
 from koastops.core.exceptions import StaleVersion
@@ -123,7 +123,7 @@ def _matrix_context(
                 "detail_url": fast_reverse("consent:detail", (slug, code)),
                 "edit_url": fast_reverse("consent:edit", (slug, code)),
                 "review_url": fast_reverse("consent:review", (slug, code)),
-                "needs_review": row.status in ("changed", "expired", "never_reviewed", "expiring"),
+                "needs_review": row.status in NEEDS_REVIEW,
             }
         )
     page.object_list = rows  # type: ignore[assignment]
