@@ -356,3 +356,36 @@ def test_validity_settings_refused_for_legal(brand, legal_client):
     )
     assert response.status_code == 403
     assert legal_client.get(settings_url(brand)).status_code == 405
+
+
+def test_invalid_validity_with_htmx_swaps_the_settings_only(brand, lead_client):
+    response = lead_client.post(
+        settings_url(brand),
+        {"signoff_validity_months": "40", "version": "1"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 422
+    html = response.text
+    assert html.lstrip().startswith(
+        '<section class="card" aria-labelledby="consent-settings-title"'
+    )
+    assert "Ensure this value is less than or equal to 36." in html
+
+
+def test_validity_saved_with_htmx_navigates(brand, lead_client):
+    response = lead_client.post(
+        settings_url(brand),
+        {"signoff_validity_months": "1", "version": "1"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert matrix_url(brand) in response["HX-Location"]
+    assert "now stay valid for 1 month." in response["HX-Trigger"]
+
+
+def test_invalid_validity_page_links_back_to_the_matrix(brand, lead_client, settings):
+    settings.KOASTOPS_PAGE_SIZE = 2
+    html = lead_client.post(
+        settings_url(brand), {"signoff_validity_months": "0", "version": "1"}
+    ).text
+    assert f'href="{matrix_url(brand)}?page=2"' in html
+    assert f'href="{settings_url(brand)}?' not in html

@@ -13,6 +13,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -68,7 +69,7 @@ def platform_label(platform: str, platform_name: str = "") -> str:
 
 
 def _count_chips(
-    request: AuthenticatedRequest, counts: dict[str, int], current: str
+    request: AuthenticatedRequest, base: str, counts: dict[str, int], current: str
 ) -> list[dict[str, Any]]:
     """One chip per status with its count: a link that filters by it (or, for the status
     in effect, removes the filter)."""
@@ -87,7 +88,7 @@ def _count_chips(
                 "label": label,
                 "count": counts.get(status, 0),
                 "active": status == current,
-                "url": f"{request.path}?{query}" if query else request.path,
+                "url": f"{base}?{query}" if query else base,
                 "tone": STATUS_TONES[status],
             }
         )
@@ -111,6 +112,7 @@ def _matrix_context(
     params.pop("page", None)
     page.querystring = params.urlencode()  # type: ignore[attr-defined]
     slug = brand.slug
+    list_url = fast_reverse("consent:matrix", (slug,))
     rows = []
     for row in page.object_list:
         code = row.code.lower()
@@ -142,7 +144,9 @@ def _matrix_context(
         "q": search,
         "status": status,
         "status_filters": [("", "Any status"), *STATUSES.items()],
-        "count_chips": _count_chips(request, counts, status),
+        "count_chips": _count_chips(request, list_url, counts, status),
+        # the pagination links go to the matrix, also when the settings POST re-renders it
+        "list_request": SimpleNamespace(path=list_url),
         "total": len(everything),
         "filtered": bool(search or status),
         "status_label": STATUSES.get(status, ""),
@@ -199,7 +203,13 @@ def settings_save(
                 request, url, f"Sign-offs of {brand.name} now stay valid for {months} {noun}."
             )
     context = _matrix_context(request, brand, role, policy_form=form)
-    return render_page(request, "consent/matrix.html", context, status=422 if request.htmx else 200)
+    return render_page(
+        request,
+        "consent/matrix.html",
+        context,
+        partial="consent-settings",
+        status=422 if request.htmx else 200,
+    )
 
 
 # --- the evidence export --------------------------------------------------------------------
