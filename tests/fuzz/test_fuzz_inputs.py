@@ -140,6 +140,7 @@ PAGES = [
     ("taxonomy:naming_test", True, ["level", "name"]),
     ("taxonomy:naming_build", True, ["level", "build", "campaign", "market", "objective"]),
     ("taxonomy:plan_export", True, []),
+    ("consent:matrix", True, ["q", "status", "page"]),
 ]
 
 
