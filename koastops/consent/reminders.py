@@ -6,7 +6,9 @@ A reminder is sent once per config and *key*: the reason it is sent, named so th
 same reason never reminds twice and a new one always does:
 
 - ``review:v<version>``: the content needs a review (never reviewed, or changed since the
-  latest decision); an edit makes a new version, hence a new reminder;
+  latest decision); an edit of the content makes a new version, hence a new reminder (an
+  edit of the internal notes only does not: no review reminder was sent since the
+  content last changed is part of being due);
 - ``expired:s<sign-off id>``: the latest sign-off expired;
 - ``expiry30:s<sign-off id>``: the latest sign-off expires within 30 days.
 
@@ -36,6 +38,7 @@ from koastops.consent.models import ConsentConfig, ConsentReminder
 logger = logging.getLogger(__name__)
 
 REVIEW_STATUSES = ("changed", "never_reviewed")
+REVIEW_PREFIX = "review:"
 # The notification kind per status that reminds.
 KINDS = {
     "changed": "consent.review",
@@ -48,7 +51,7 @@ KINDS = {
 def reminder_key(status: str, version: int, last_signoff_id: int | None) -> str | None:
     """The key of the reminder a config in ``status`` is due (None: it needs none)."""
     if status in REVIEW_STATUSES:
-        return f"review:v{version}"
+        return f"{REVIEW_PREFIX}v{version}"
     if status == "expired" and last_signoff_id is not None:
         return f"expired:s{last_signoff_id}"
     if status == "expiring" and last_signoff_id is not None:
@@ -61,7 +64,7 @@ def _key_expression() -> Case:
     version = Cast("version", output_field=CharField())
     signoff = Cast("last_signoff_id", output_field=CharField())
     return Case(
-        When(status__in=REVIEW_STATUSES, then=Concat(Value("review:v"), version)),
+        When(status__in=REVIEW_STATUSES, then=Concat(Value(f"{REVIEW_PREFIX}v"), version)),
         When(
             Q(status="expired", last_signoff__isnull=False),
             then=Concat(Value("expired:s"), signoff),
@@ -82,7 +85,17 @@ def due_configs(now: datetime | None = None) -> QuerySet[ConsentConfig]:
         ConsentConfig.objects.filter(brand__status=CatalogStatus.ACTIVE), now
     ).annotate(reminder_key=_key_expression())
     sent = ConsentReminder.objects.filter(config=OuterRef("pk"), key=OuterRef("reminder_key"))
-    return configs.filter(reminder_key__isnull=False).filter(~Exists(sent))
+    # A notes-only edit makes a new version with the same content: asked already.
+    review_sent = ConsentReminder.objects.filter(
+        config=OuterRef("pk"),
+        key__startswith=REVIEW_PREFIX,
+        sent_at__gte=OuterRef("content_changed_at"),
+    )
+    return (
+        configs.filter(reminder_key__isnull=False)
+        .filter(~Exists(sent))
+        .exclude(Q(status__in=REVIEW_STATUSES) & Exists(review_sent))
+    )
 
 
 def due_config_ids(now: datetime | None = None) -> list[int]:
@@ -130,6 +143,16 @@ def _message(config: ConsentConfig, status: str) -> tuple[str, str]:
     )
 
 
+def _content_reminded_already(config: ConsentConfig, status: str) -> bool:
+    """A review reminder was sent since the content last changed (a notes-only edit made
+    the version new, not the content): reviewers were asked about this content already."""
+    if status not in REVIEW_STATUSES or config.content_changed_at is None:
+        return False
+    return ConsentReminder.objects.filter(
+        config=config, key__startswith=REVIEW_PREFIX, sent_at__gte=config.content_changed_at
+    ).exists()
+
+
 def remind(config_id: int, now: datetime | None = None) -> int:
     """Remind the brand's legal reviewers about the config if it is due a reminder it was
     not sent yet; the number of notifications created (0 when already sent, not due, or
@@ -147,7 +170,7 @@ def remind(config_id: int, now: datetime | None = None) -> int:
         return 0
     status: str = config.status  # type: ignore[attr-defined]
     key = reminder_key(status, config.version, config.last_signoff_id)
-    if key is None:
+    if key is None or _content_reminded_already(config, status):
         return 0
     with transaction.atomic():
         try:

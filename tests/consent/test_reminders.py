@@ -115,7 +115,9 @@ def test_already_reminded_configs_are_not_due(brand, legal):
 def test_a_reminder_for_another_version_or_threshold_does_not_count(brand, legal):
     never = _config(brand, "DE")
     expired = _signed(_config(brand, "FR"), days_left=-1)
-    ConsentReminderFactory(config=never, key="review:v0")
+    earlier = timezone.now() - timedelta(days=1)
+    old = ConsentReminderFactory(config=never, key="review:v0")  # before the content changed
+    ConsentReminder.objects.filter(pk=old.pk).update(sent_at=earlier)
     # reminded 30 days before, now expired: a new reminder
     ConsentReminderFactory(config=expired, key=f"expiry30:s{expired.last_signoff_id}")
     assert set(reminders.due_config_ids()) == {never.pk, expired.pk}
@@ -183,6 +185,27 @@ def test_a_new_version_reminds_again(brand, legal, ops):
         "review:v2",
     ]
     assert Notification.objects.filter(user=legal).count() == 2
+
+
+def test_a_notes_only_edit_does_not_remind_again(brand, legal, ops):
+    market = _market("DE")
+    content = defaults_for(market.privacy_regime, "DE")
+    config = services.config_save(
+        user=ops, brand=brand, market=market, content=content, expected_version=0
+    )
+    assert reminders.remind(config.pk) == 1
+    config = services.config_save(
+        user=ops,
+        brand=brand,
+        market=market,
+        content=content,
+        internal_notes="typo fixed",
+        expected_version=1,
+    )
+    assert config.version == 2
+    assert reminders.due_config_ids() == []
+    assert reminders.remind(config.pk) == 0
+    assert Notification.objects.count() == 1
 
 
 def test_expiring_and_expired_reminders(brand, legal):
