@@ -366,6 +366,9 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "koastops.activity.checkpoint_write",
         "schedule": ACTIVITY_CHECKPOINT_MINUTES * 60,
     },
+    # Consent reminders to legal reviewers (review due, sign-off expiring): hourly is
+    # plenty, an edit also reminds at once (consent.services).
+    "consent-reminders": {"task": "koastops.consent.reminders", "schedule": 3600.0},
 }
 
 # --- Logging ---------------------------------------------------------------------------

@@ -13,7 +13,13 @@ import logging
 from collections.abc import Iterable
 
 # Periodic tasks beat sends on a schedule (settings.CELERY_BEAT_SCHEDULE).
-HOUSEKEEPING_TASKS = frozenset({"koastops.system.heartbeat", "koastops.activity.checkpoint_write"})
+HOUSEKEEPING_TASKS = frozenset(
+    {
+        "koastops.system.heartbeat",
+        "koastops.activity.checkpoint_write",
+        "koastops.consent.reminders",  # hourly; each reminder sent (consent.remind) stays INFO
+    }
+)
 
 
 def _task_name(record: logging.LogRecord) -> str | None:

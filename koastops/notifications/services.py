@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from koastops.accounts.models import User
@@ -72,3 +73,22 @@ def mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
 
 def unread_count(user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notification_list(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's own notifications, newest first, with their brand (for the list page)."""
+    rows = Notification.objects.filter(user=user).select_related("brand")
+    if unread_only:
+        rows = rows.filter(read_at__isnull=True)
+    return rows.order_by("-created_at", "-pk")
+
+
+def notification_open(*, user: User, pk: int) -> Notification:
+    """The user's notification ``pk``, marked read now if it was unread (compare-and-set:
+    the first read time is kept). ``Notification.DoesNotExist`` for another user's."""
+    notification = Notification.objects.get(pk=pk, user=user)
+    if notification.read_at is None:
+        now = timezone.now()
+        if Notification.objects.filter(pk=pk, read_at__isnull=True).update(read_at=now):
+            notification.read_at = now
+    return notification

@@ -31,6 +31,7 @@ from tests.factories import (
     ConsentConfigFactory,
     EventDefinitionFactory,
     NamingRuleFactory,
+    NotificationFactory,
     PixelFactory,
     UserFactory,
     WorkerPingFactory,
@@ -350,6 +351,9 @@ MATRIX: dict[str, Entry] = {
     "notifications:list": Entry("GET", SIGNED_IN),
     "notifications:badge": Entry("GET", SIGNED_IN),
     "notifications:read": Entry("POST", SIGNED_IN),
+    "notifications:open": Entry(
+        "GET", OWN_OBJECT, kwargs=lambda world, scope: {"pk": world.notification_ids[scope]}
+    ),
 }
 
 ROLE_PRINCIPALS = {
@@ -404,6 +408,7 @@ class World:
     users: dict[str, Any]
     token_ids: dict[str, int]
     ping: Any
+    notification_ids: dict[str, int]  # "own": the principal's, made by _client_for
 
 
 @pytest.fixture
@@ -436,6 +441,7 @@ def matrix_world(_shared_world, db) -> World:
         _shared_world,
         users={name: users[user.pk] for name, user in _shared_world.users.items()},
         token_ids=dict(_shared_world.token_ids),
+        notification_ids=dict(_shared_world.notification_ids),
     )
 
 
@@ -474,6 +480,7 @@ def build_world() -> World:
         users=users,
         token_ids={"foreign": api_token_create(user=other, name="not yours")[0].pk},
         ping=WorkerPingFactory(requested_by=users["admin"]),
+        notification_ids={"foreign": NotificationFactory(user=other, brand=None, url="/").pk},
     )
 
 
@@ -483,9 +490,11 @@ def _client_for(world: World, principal: str, *, api: bool) -> tuple[Client, dic
     user = world.users.get(principal)
     if user is None:  # anonymous: aims at somebody's token, and must be sent to sign in
         world.token_ids["own"] = world.token_ids["foreign"]
+        world.notification_ids["own"] = world.notification_ids["foreign"]
         return client, headers
     token, raw = api_token_create(user=user, name="matrix")
     world.token_ids["own"] = token.pk
+    world.notification_ids["own"] = NotificationFactory(user=user, brand=None, url="/").pk
     if api:
         headers["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
     else:

@@ -62,6 +62,7 @@ NOT_PAGES = {
     "readyz": "plain-text probe",
     "activity:export": "a CSV / JSON download",
     "taxonomy:plan_export": "a JSON download",
+    "notifications:badge": "the header's unread-count fragment (htmx)",
 }
 # The principals of the matrix that open pages, plus a narrowed media buyer; each holds a
 # role on the world's own brand (narrowed: media buyer, limited to one ad account).
