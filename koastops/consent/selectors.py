@@ -53,6 +53,38 @@ def config_for_review(brand_id: int, market_code: str) -> ConsentConfig | None:
             ConsentConfig.objects.filter(brand_id=brand_id, market__code=market_code.upper())
         )
         .select_related("market", "last_signoff", "content_changed_by")
+        .first()
+    )
+
+
+def signoffs_of(config: ConsentConfig) -> QuerySet[ConsentSignOff]:
+    """Every decision on the config, newest first."""
+    return ConsentSignOff.objects.filter(config=config).order_by("-decided_at", "-pk")
+
+
+def previous_contents(config: ConsentConfig, sequences: Iterable[int]) -> dict[int, Any]:
+    """The content of each decision numbered ``sequences`` minus one, by that sequence."""
+    wanted = {sequence - 1 for sequence in sequences if sequence > 1}
+    if not wanted:
+        return {}
+    rows = ConsentSignOff.objects.filter(config=config, sequence__in=wanted).values_list(
+        "sequence", "content"
+    )
+    return {sequence + 1: content for sequence, content in rows}
+
+
+def pixel_names(brand_id: int, ids: Iterable[str]) -> dict[str, str]:
+    """The brand's pixels by external id (for showing a config's pixels by name)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return dict(
+        Pixel.objects.filter(brand_id=brand_id, external_id__in=wanted).values_list(
+            "external_id", "name"
+        )
+    )
+
+
 # --- the matrix, a market's page and the evidence export (part "ops") -----------------------
 
 
@@ -198,34 +230,6 @@ def config_last_change(config: ConsentConfig) -> ActivityEntry | None:
         )
         .order_by("-id")
         .first()
-    )
-
-
-def signoffs_of(config: ConsentConfig) -> QuerySet[ConsentSignOff]:
-    """Every decision on the config, newest first."""
-    return ConsentSignOff.objects.filter(config=config).order_by("-decided_at", "-pk")
-
-
-def previous_contents(config: ConsentConfig, sequences: Iterable[int]) -> dict[int, Any]:
-    """The content of each decision numbered ``sequences`` minus one, by that sequence."""
-    wanted = {sequence - 1 for sequence in sequences if sequence > 1}
-    if not wanted:
-        return {}
-    rows = ConsentSignOff.objects.filter(config=config, sequence__in=wanted).values_list(
-        "sequence", "content"
-    )
-    return {sequence + 1: content for sequence, content in rows}
-
-
-def pixel_names(brand_id: int, ids: Iterable[str]) -> dict[str, str]:
-    """The brand's pixels by external id (for showing a config's pixels by name)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    return dict(
-        Pixel.objects.filter(brand_id=brand_id, external_id__in=wanted).values_list(
-            "external_id", "name"
-        )
     )
 
 
