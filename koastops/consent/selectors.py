@@ -9,8 +9,9 @@ from datetime import datetime
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from koastops.catalog.models import Brand
 from koastops.consent.content import EXPIRING_WITHIN
-from koastops.consent.models import ConsentConfig, Decision
+from koastops.consent.models import ConsentConfig, ConsentSignOff, Decision
 
 
 def status_expression(now: datetime) -> Case:
@@ -32,3 +33,25 @@ def with_status(
 ) -> QuerySet[ConsentConfig]:
     """``configs`` annotated with ``status`` (one of ``content.STATUSES``)."""
     return configs.annotate(status=status_expression(now or timezone.now()))
+
+
+# --- the API and the attention counts (part "api" of #9) ----------------------------------
+
+
+def api_configs(brand: Brand, now: datetime) -> list[ConsentConfig]:
+    """The brand's configs with ``status``, their market and latest decision: one query."""
+    return list(
+        with_status(ConsentConfig.objects.filter(brand=brand), now)
+        .select_related("market", "last_signoff")
+        .order_by("market__code")
+    )
+
+
+def api_config(brand: Brand, code: str, now: datetime) -> ConsentConfig | None:
+    """The brand's config for the market ``code`` (upper case), with ``status``."""
+    return with_status(ConsentConfig.objects.filter(brand=brand, market__code=code), now).first()
+
+
+def signoffs_of(config: ConsentConfig) -> QuerySet[ConsentSignOff]:
+    """The config's decisions, newest first."""
+    return ConsentSignOff.objects.filter(config=config).order_by("-decided_at", "-pk")
