@@ -243,9 +243,7 @@ def test_one_query_for_1_and_20_brands(role):
         found = start_brands(user=user)
         with CaptureQueriesContext(connection) as captured:
             items = list(
-                attention.providers()["consent"](
-                    user=user, brands=found.brands, roles=found.roles
-                )
+                attention.providers()["consent"](user=user, brands=found.brands, roles=found.roles)
             )
         return len(captured), len(items)
 

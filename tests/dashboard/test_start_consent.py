@@ -69,7 +69,9 @@ def reviewed_brand(name: str, slug: str):
 
 
 def section(html: str) -> str:
-    match = re.search(r'<section aria-labelledby="consent-reviews-heading".*?</section>', html, re.S)
+    match = re.search(
+        r'<section aria-labelledby="consent-reviews-heading".*?</section>', html, re.S
+    )
     assert match, "no Consent reviews section"
     return match.group(0)
 
