@@ -59,15 +59,13 @@ def _read_counts(brand_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     )
     rows = (
         through.objects.filter(any_of("brand_id", list(brand_ids)))
-        .annotate(status=Coalesce(status, Value("not_configured")))
-        .values("brand_id", "status")
+        .values("brand_id", status=Coalesce(status, Value("not_configured")))
         .annotate(n=Count("pk"))
         .order_by()
-        .values_list("brand_id", "status", "n")
     )
     counts: dict[int, dict[str, int]] = {}
-    for brand_id, key, n in rows:
-        counts.setdefault(brand_id, {})[key] = n
+    for row in rows:
+        counts.setdefault(row["brand_id"], {})[row["status"]] = row["n"]
     return counts
 
 
