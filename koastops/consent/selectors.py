@@ -289,3 +289,20 @@ def editor_events(brand: Brand, listed: Iterable[str]) -> list[EventDefinition]:
         for event in EventDefinition.objects.filter(brand=brand).order_by("name")
         if event.status == "active" or event.name.lower() in names
     ]
+
+
+# --- the API and the attention counts (part "api" of #9) ----------------------------------
+
+
+def api_configs(brand: Brand, now: datetime) -> list[ConsentConfig]:
+    """The brand's configs with ``status``, their market and latest decision: one query."""
+    return list(
+        with_status(ConsentConfig.objects.filter(brand=brand), now)
+        .select_related("market", "last_signoff")
+        .order_by("market__code")
+    )
+
+
+def api_config(brand: Brand, code: str, now: datetime) -> ConsentConfig | None:
+    """The brand's config for the market ``code`` (upper case), with ``status``."""
+    return with_status(ConsentConfig.objects.filter(brand=brand, market__code=code), now).first()

@@ -13,7 +13,10 @@ from django.views.decorators.http import require_GET
 
 from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
+from koastops.accounts.models import Role
 from koastops.catalog import attention as catalog_attention
+from koastops.consent import attention as consent_attention
+from koastops.consent import content as consent_content
 from koastops.dashboard import attention, selectors
 from koastops.dashboard.panel import panel_context
 
@@ -23,6 +26,8 @@ from koastops.dashboard.panel import panel_context
 BRAND_ROWS = 25
 ATTENTION_BRANDS = 10
 MORE_NAMES = 30
+# The legal reviewer's "Consent reviews" section: this many brands, then "and N more".
+REVIEW_ROWS = 25
 
 
 def _row_html(row: dict[str, Any], *, role_label: str) -> SafeString:
@@ -38,6 +43,42 @@ def _row_html(row: dict[str, Any], *, role_label: str) -> SafeString:
     )
 
 
+def _consent_reviews(brands: list[Any], counts: dict[int, dict[str, int]]) -> dict[str, Any] | None:
+    """The legal reviewer's section: per brand they review, its configs per status (each
+    linked to the brand's matrix filtered by it), the brands needing them most first."""
+    if not brands:
+        return None
+    matrix = attention.slug_url("consent:matrix")
+    nothing: dict[str, int] = {}
+    rows = []
+    for brand in brands:
+        brand_counts = counts.get(brand.pk, nothing)
+        url = matrix(brand.slug)
+        rows.append(
+            {
+                "brand": brand,
+                "url": url,
+                "needs": consent_attention.needs_review(brand_counts),
+                "cells": [
+                    {
+                        "status": key,
+                        "label": consent_content.STATUSES[key],
+                        "count": brand_counts.get(key, 0),
+                        "url": f"{url}?status={key}",
+                    }
+                    for key in consent_attention.START_STATUSES
+                ],
+            }
+        )
+    rows.sort(key=lambda row: (-row["needs"], row["brand"].name.lower()))
+    return {
+        "rows": rows[:REVIEW_ROWS],
+        "more": max(len(rows) - REVIEW_ROWS, 0),
+        "total": sum(row["needs"] for row in rows),
+        "headers": [consent_content.STATUSES[key] for key in consent_attention.START_STATUSES],
+    }
+
+
 @require_GET
 def home(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
@@ -49,6 +90,9 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         counts = catalog_attention.brand_counts(
             user=user, brands=brands, roles=roles, ad_accounts_of=[brand.pk for brand in shown]
         )
+        reviewing = [brand for brand in brands if roles.get(brand.pk) == Role.LEGAL_REVIEWER]
+        # The consent provider's counts, read here first: the section costs no query.
+        consent_counts = consent_attention.status_counts(brands) if reviewing else {}
         items = attention.collect(user=user, brands=brands, roles=roles)
     panel = panel_context(
         items,
@@ -76,6 +120,7 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         row["html"] = _row_html(row, role_label=role.label if role else "Admin" if is_admin else "")
         rows.append(row)
     context = {
+        "consent_reviews": _consent_reviews(reviewing, consent_counts),
         "panel": panel,
         "rows": rows,
         "brand_count": len(brands),

@@ -336,3 +336,76 @@ def test_a_refused_event_writes_nothing_at_all(monkeypatch):
     assert not EventDefinition.objects.exists()
     assert not NamingRule.objects.exists()
     assert not ActivityEntry.objects.exists()
+
+
+# --- consent configs and sign-offs ------------------------------------------------------------
+
+
+def _statuses() -> dict[tuple[str, str], str]:
+    from koastops.consent.models import ConsentConfig
+    from koastops.consent.selectors import with_status
+
+    return {
+        (config.brand.slug.split("-")[0], config.market.code): config.status
+        for config in with_status(ConsentConfig.objects.select_related("brand", "market"))
+    }
+
+
+def test_every_demo_market_has_a_consent_config_in_every_status_of_the_matrix():
+    from koastops.activity.models import ActivityEntry
+    from koastops.consent.models import ConsentConfig, ConsentSignOff
+
+    seed("--force")
+
+    statuses = _statuses()
+    pairs = {
+        (brand.slug.split("-")[0], market.code)
+        for brand in Brand.objects.prefetch_related("markets")
+        for market in brand.markets.all()
+    }
+    assert set(statuses) == pairs  # every brand x each of its markets
+    values = list(statuses.values())
+    assert values.count("signed") >= 3
+    assert values.count("changed") == 1
+    assert values.count("expiring") == 1
+    assert values.count("never_reviewed") == 1
+    assert values.count("rejected") == 1
+    assert statuses[("nordwind", "FR")] == "changed"
+    [rejected] = ConsentSignOff.objects.filter(decision="rejected")
+    assert rejected.reasons == ["defaults", "gating"]
+    assert rejected.comment
+    for config in ConsentConfig.objects.select_related("brand", "updated_by"):
+        short = config.brand.slug.split("-")[0]
+        assert config.updated_by.email == f"ops.{short}@koastops.demo"
+        pixel_ids = set(
+            config.brand.pixels.filter(platform="meta").values_list("external_id", flat=True)
+        )
+        assert {p["id"] for p in config.content["pixels"]} == pixel_ids
+        assert all(p["category"] == "marketing" for p in config.content["pixels"])
+        assert config.content["events"]
+    for signoff in ConsentSignOff.objects.select_related("brand"):
+        assert signoff.reviewer_label == f"legal.{signoff.brand.slug.split('-')[0]}@koastops.demo"
+    assert ActivityEntry.objects.filter(verb="consent.approved").count() == values.count(
+        "signed"
+    ) + values.count("changed") + values.count("expiring")
+
+
+def test_running_twice_adds_no_consent_config_signoff_or_activity():
+    from koastops.activity.models import ActivityEntry
+    from koastops.consent.models import ConsentConfig, ConsentSignOff
+
+    seed("--force")
+
+    def consent_state():
+        return (
+            dict(ConsentConfig.objects.values_list("pk", "version")),
+            ConsentSignOff.objects.count(),
+            ActivityEntry.objects.count(),
+            _statuses(),
+        )
+
+    before = consent_state()
+    output = seed("--force")
+
+    assert consent_state() == before
+    assert "consent configs: 0 created, 9 already there" in output

@@ -1,6 +1,7 @@
 """Demo data for a first look: an admin, three brands with ad accounts and pixels, one
 user per role per brand, and an outsider; each brand's tracking plan and the naming rules
-(``koastops.devtools.demo_plan``).
+(``koastops.devtools.demo_plan``); a consent config per brand and market, signed off,
+rejected or waiting as the consent matrix shows them (``koastops.devtools.demo_consent``).
 
 Idempotent: objects are looked up by their natural keys (brand slug, platform and
 external id, email) and only missing ones are created, through the catalog services so
@@ -23,7 +24,7 @@ from koastops.accounts import services as access_services
 from koastops.accounts.models import Role, User
 from koastops.catalog import services as catalog_services
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
-from koastops.devtools import demo_plan
+from koastops.devtools import demo_consent, demo_plan
 
 ADMIN_EMAIL = "admin@koastops.demo"
 ADMIN_PASSWORD = "koastops-demo-admin"  # noqa: S105 -- demo only, printed to the operator
@@ -273,8 +274,8 @@ class Tally:
 
 class Command(BaseCommand):
     help = (
-        "Create demo data (admin, three brands with ad accounts, pixels, tracking plans and "
-        "naming rules, demo users). "
+        "Create demo data (admin, three brands with ad accounts, pixels, tracking plans, "
+        "naming rules and consent configs with sign-offs, demo users). "
         "Idempotent. Refuses to run with DEBUG off unless --force is given."
     )
 
@@ -316,6 +317,7 @@ class Command(BaseCommand):
                     )
                 self._user(OUTSIDER_EMAIL, full_name="Olive Outsider", tally=tally)
                 self._taxonomy(admin, brands, tally)
+                self._consent(brands, tally)
         except ValidationError as exc:
             raise CommandError(f"Demo data did not validate; nothing was written: {exc}") from exc
         self._report(tally)
@@ -405,9 +407,29 @@ class Command(BaseCommand):
             tally.created["events"] = tally.created.get("events", 0) + created
             tally.existing["events"] = tally.existing.get("events", 0) + existing
 
+    def _consent(self, brands: list[Brand], tally: Tally) -> None:
+        for demo, brand in zip(DEMO_BRANDS, brands, strict=True):
+            # The brand's ops lead writes its configs, its legal reviewer decides.
+            created, existing = demo_consent.seed_consent(
+                brand=brand,
+                short=demo.short,
+                ops=User.objects.get(email=f"ops.{demo.short}@koastops.demo"),
+                legal=User.objects.get(email=f"legal.{demo.short}@koastops.demo"),
+            )
+            tally.created["consent configs"] = tally.created.get("consent configs", 0) + created
+            tally.existing["consent configs"] = tally.existing.get("consent configs", 0) + existing
+
     # --- output -------------------------------------------------------------------------
     def _report(self, tally: Tally) -> None:
-        kinds = ("brands", "ad accounts", "pixels", "users", "events", "naming rules")
+        kinds = (
+            "brands",
+            "ad accounts",
+            "pixels",
+            "users",
+            "events",
+            "naming rules",
+            "consent configs",
+        )
         summary = ", ".join(
             f"{kind}: {tally.created.get(kind, 0)} created, {tally.existing.get(kind, 0)} already there"
             for kind in kinds
