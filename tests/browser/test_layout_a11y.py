@@ -63,6 +63,8 @@ NOT_PAGES = {
     "activity:export": "a CSV / JSON download",
     "taxonomy:plan_export": "a JSON download",
     "notifications:badge": "the header's unread-count fragment (htmx)",
+    "notifications:open": "a redirect to the notification's link",
+    "consent:evidence": "a CSV / JSON download",
 }
 # The principals of the matrix that open pages, plus a narrowed media buyer; each holds a
 # role on the world's own brand (narrowed: media buyer, limited to one ad account).
