@@ -19,15 +19,16 @@ from koastops.consent.models import ConsentConfig, ConsentSignOff, Decision
 from koastops.taxonomy.models import EventDefinition
 
 
-def status_expression(now: datetime) -> Case:
-    """The status of a ``ConsentConfig`` row, as a SQL expression (see the module doc)."""
+def status_expression(now: datetime, soon: datetime | None = None) -> Case:
+    """The status of a ``ConsentConfig`` row, as a SQL expression (see the module doc);
+    ``soon`` is where "expiring" ends (``now`` + 30 days unless given)."""
     return Case(
         When(content_hash="", then=Value("not_configured")),
         When(last_signoff__isnull=True, then=Value("never_reviewed")),
         When(~Q(signed_hash=F("content_hash")), then=Value("changed")),
         When(~Q(decision=Decision.APPROVED), then=Value("rejected")),
         When(Q(expires_at__isnull=True) | Q(expires_at__lte=now), then=Value("expired")),
-        When(expires_at__lte=now + EXPIRING_WITHIN, then=Value("expiring")),
+        When(expires_at__lte=soon or now + EXPIRING_WITHIN, then=Value("expiring")),
         default=Value("signed"),
         output_field=CharField(),
     )

@@ -9,7 +9,10 @@ the same statement the ORM would send, without rebuilding it.
 
 ``build(*markers)`` must return a ``values_list()`` queryset whose shape does not depend
 on the values (a marker goes where the value goes: ``filter(user_id=marker)``), and every
-value must be an ``int`` or a ``str`` that the query uses as a plain parameter. Results are
+value must be an ``int``, a ``str``, a ``list`` of ints (bound as ONE parameter, as
+``core.lookups.any_of`` does on PostgreSQL) or an aware ``datetime``, that the query uses
+as a plain parameter. A query where a value does not come out as one parameter (SQLite
+expands ``any_of`` lists; it binds datetimes as text) is simply not cached. Results are
 tuples, converted as the ORM converts them (the compiled query's field and backend
 converters: datetimes come back aware, booleans as ``bool``). Cached per process.
 """
@@ -17,6 +20,7 @@ converters: datetimes come back aware, booleans as ``bool``). Cached per process
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connections
@@ -25,15 +29,22 @@ from django.db.models import QuerySet
 # Markers: values no real argument has (ids are positive; slugs have no spaces).
 _INT_MARKERS = tuple(-7_000_000_001 - i for i in range(8))
 _STR_MARKERS = tuple(f"<sql-cache marker {i}>" for i in range(8))
+_LIST_MARKERS = tuple([marker] for marker in _INT_MARKERS)
+_DATETIME_MARKERS = tuple(
+    datetime(1901, 2, 3, tzinfo=UTC) + timedelta(seconds=i, microseconds=7) for i in range(8)
+)
+_KINDS: dict[type, tuple[str, tuple[Any, ...]]] = {
+    int: ("i", _INT_MARKERS),
+    str: ("s", _STR_MARKERS),
+    list: ("l", _LIST_MARKERS),
+    datetime: ("d", _DATETIME_MARKERS),
+}
 
 _COMPILED: dict[tuple[str, str], tuple[Any, ...] | None] = {}
 
 
 def _compile(build: Callable[..., QuerySet], values: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    markers = tuple(
-        _INT_MARKERS[i] if isinstance(value, int) else _STR_MARKERS[i]
-        for i, value in enumerate(values)
-    )
+    markers = tuple(_KINDS[type(value)][1][i] for i, value in enumerate(values))
     queryset = build(*markers)
     query = queryset.query
     compiler = query.get_compiler(using=queryset.db)
@@ -59,9 +70,11 @@ def _compile(build: Callable[..., QuerySet], values: tuple[Any, ...]) -> tuple[A
 def _run(
     key: str, build: Callable[..., QuerySet], values: tuple[Any, ...]
 ) -> tuple[list[tuple[Any, ...]], list[str]] | None:
-    if any(type(value) not in (int, str) for value in values):
+    if any(type(value) not in _KINDS for value in values):
         return None
-    cache_key = (key, "".join("i" if type(value) is int else "s" for value in values))
+    if any(type(value) is datetime and value.tzinfo is None for value in values):
+        return None
+    cache_key = (key, "".join(_KINDS[type(value)][0] for value in values))
     try:
         compiled = _COMPILED[cache_key]
     except KeyError:
@@ -95,7 +108,10 @@ def _run(
     return result, names
 
 
-def rows(key: str, build: Callable[..., QuerySet], *values: int | str) -> list[tuple[Any, ...]]:
+Value = int | str | list[int] | datetime
+
+
+def rows(key: str, build: Callable[..., QuerySet], *values: Value) -> list[tuple[Any, ...]]:
     """The rows of ``build(*values)`` (a ``values_list()`` queryset), from cached SQL."""
     found = _run(key, build, values)
     if found is None:
@@ -103,7 +119,7 @@ def rows(key: str, build: Callable[..., QuerySet], *values: int | str) -> list[t
     return found[0]
 
 
-def dict_rows(key: str, build: Callable[..., QuerySet], *values: int | str) -> list[dict[str, Any]]:
+def dict_rows(key: str, build: Callable[..., QuerySet], *values: Value) -> list[dict[str, Any]]:
     """The rows of ``build(*values)`` (a ``values()`` queryset), from cached SQL. A ``str``
     value may also be used in a ``contains``/``icontains`` lookup."""
     found = _run(key, build, values)

@@ -95,6 +95,44 @@ def test_sqlcache_gives_the_orm_rows_and_builds_the_query_once():
 
 
 @pytest.mark.django_db
+def test_sqlcache_takes_id_lists_and_datetimes():
+    """An ``any_of`` id list and aware datetimes as values: the ORM's rows every time; on
+    PostgreSQL (one array parameter, datetimes bound as such) built once, elsewhere not
+    cached but still right."""
+    from django.utils import timezone
+
+    from koastops.core.lookups import any_of
+
+    brands = [BrandFactory(name=name) for name in ("Beta", "Alpha", "Gamma")]
+    built = []
+
+    def build(ids: list[int], since):
+        built.append(1)
+        return (
+            Brand.objects.filter(any_of("pk", ids), created_at__gte=since)
+            .order_by("name")
+            .values_list("name")
+        )
+
+    now = timezone.now()
+    cases = [([b.pk for b in brands[:2]], now - timezone.timedelta(days=1)), ([brands[2].pk], now)]
+    cases.append(([b.pk for b in brands], now + timezone.timedelta(days=1)))
+    for ids, since in cases:
+        expected = list(
+            Brand.objects.filter(pk__in=ids, created_at__gte=since)
+            .order_by("name")
+            .values_list("name")
+        )
+        assert sqlcache.rows("test:ids-since", build, ids, since) == expected
+    # Made before ``now``: none left with the same SQL and other values.
+    assert sqlcache.rows("test:ids-since", build, [b.pk for b in brands], now) == []
+    if connection.vendor == "postgresql":
+        assert len(built) == 1
+    else:
+        assert len(built) == len(cases) + 2  # not cacheable there: built on every call
+
+
+@pytest.mark.django_db
 def test_the_policy_lookups_agree_with_the_orm():
     lead, admin = UserFactory(), UserFactory(is_superuser=True)
     own, other = BrandFactory(name="Own"), BrandFactory(name="Other")
