@@ -1,24 +1,16 @@
-"""Streaming exports of the activity log (CSV and JSON), and the CSV cell neutraliser every
-CSV export of koastops uses.
-
-A spreadsheet opening a CSV runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a
-formula (and tab or carriage return can smuggle one past a naive check), so any user text
-could call out to the network or run a command on the reader's machine ("CSV injection").
-``neutralise_cell`` prefixes such cells with a single quote, which spreadsheets show as
-text; the exported file stays plain CSV.
-"""
+"""Streaming exports of the activity log (CSV and JSON). Every cell of the CSV goes
+through ``koastops.core.csvexport`` (formula-looking cells neutralised, as in every CSV
+export of koastops)."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from koastops.activity.models import ActivityEntry
 from koastops.activity.verbs import VERBS
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from koastops.core import csvexport
 
 CSV_COLUMNS = [
     "created_at",
@@ -36,14 +28,6 @@ CSV_COLUMNS = [
     "hash",
     "key_id",
 ]
-
-
-def neutralise_cell(value: str) -> str:
-    """``value`` made safe to open in a spreadsheet: a leading formula character gets a
-    single quote in front of it. Everything else is returned unchanged."""
-    if value and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def entry_as_dict(entry: ActivityEntry) -> dict[str, Any]:
@@ -73,7 +57,7 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def _csv_row(entry: ActivityEntry) -> list[str]:
+def _csv_cells(entry: ActivityEntry) -> list[str]:
     data = entry_as_dict(entry)
     cells = [
         data["created_at"],
@@ -91,21 +75,11 @@ def _csv_row(entry: ActivityEntry) -> list[str]:
         data["hash"],
         data["key_id"],
     ]
-    return [neutralise_cell(str(cell)) for cell in cells]
-
-
-class _Echo:
-    """A file-like object whose ``write`` hands the line back (csv writes one row at a time)."""
-
-    def write(self, value: str) -> str:
-        return value
+    return [str(cell) for cell in cells]
 
 
 def csv_lines(entries: Iterable[ActivityEntry]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    for entry in entries:
-        yield writer.writerow(_csv_row(entry))
+    return csvexport.csv_lines(CSV_COLUMNS, (_csv_cells(entry) for entry in entries))
 
 
 def json_chunks(entries: Iterable[ActivityEntry]) -> Iterator[str]:

@@ -13,8 +13,9 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from koastops.accounts.models import Role
-from koastops.activity.export import CSV_COLUMNS, neutralise_cell
+from koastops.activity.export import CSV_COLUMNS
 from koastops.activity.models import ActivityEntry
+from koastops.core.csvexport import neutralise_cell
 from tests.activity.test_views import add_entry, client_with_role, export_url
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,6 @@ at most the ~250 markets there are).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC
@@ -29,12 +28,19 @@ from django.views.decorators.http import require_GET, require_POST
 from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
-from koastops.activity.export import neutralise_cell
 from koastops.catalog.models import Brand, Market
 from koastops.consent import selectors, services
-from koastops.consent.content import NEEDS_REVIEW, PLATFORMS, STATUSES
+from koastops.consent.content import (
+    NEEDS_REVIEW,
+    PLATFORMS,
+    STATUSES,
+    Decision,
+    is_valid,
+    review_status,
+)
 from koastops.consent.forms import MatrixFilterForm, PolicyForm
 from koastops.consent.models import REJECTION_REASONS, ConsentSignOff
+from koastops.core import csvexport
 from koastops.core.exceptions import StaleVersion
 from koastops.core.htmx import reload_with_message, render_page, saved_response
 from koastops.core.links import fast_reverse
@@ -238,12 +244,10 @@ def _iso(moment: Any) -> str | None:
 
 def _evidence_record(signoff: ConsentSignOff, now: Any) -> dict[str, Any]:
     config = signoff.config
-    valid = (
-        config.last_signoff_id == signoff.pk
-        and signoff.decision == "approved"
-        and config.content_hash == signoff.content_hash
-        and signoff.expires_at is not None
-        and signoff.expires_at > now
+    # Valid now: it is the config's current decision and the validity rule says so.
+    decision = Decision(signoff.decision, signoff.content_hash, signoff.expires_at)
+    valid = config.last_signoff_id == signoff.pk and is_valid(
+        review_status(config.content_hash, decision, now)
     )
     return {
         "market": signoff.market.code,
@@ -261,23 +265,12 @@ def _evidence_record(signoff: ConsentSignOff, now: Any) -> dict[str, Any]:
     }
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(signoffs: Iterable[ConsentSignOff], now: Any) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EVIDENCE_COLUMNS)
-    for signoff in signoffs:
-        record = _evidence_record(signoff, now)
-        record["reasons"] = "; ".join(record["reasons"])
-        record["valid_now"] = "yes" if record["valid_now"] else "no"
-        record["content"] = json.dumps(record["content"], sort_keys=True, ensure_ascii=False)
-        cells = [
-            "" if record[column] is None else str(record[column]) for column in EVIDENCE_COLUMNS
-        ]
-        yield writer.writerow([neutralise_cell(cell) for cell in cells])
+def _csv_cells(signoff: ConsentSignOff, now: Any) -> list[str]:
+    record = _evidence_record(signoff, now)
+    record["reasons"] = "; ".join(record["reasons"])
+    record["valid_now"] = "yes" if record["valid_now"] else "no"
+    record["content"] = json.dumps(record["content"], sort_keys=True, ensure_ascii=False)
+    return ["" if record[column] is None else str(record[column]) for column in EVIDENCE_COLUMNS]
 
 
 def _json_chunks(brand: Brand, signoffs: Iterable[ConsentSignOff], now: Any) -> Iterator[str]:
@@ -305,7 +298,8 @@ def evidence(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) 
         )
     else:
         response = StreamingHttpResponse(
-            _csv_lines(signoffs, now), content_type="text/csv; charset=utf-8"
+            csvexport.csv_lines(EVIDENCE_COLUMNS, (_csv_cells(row, now) for row in signoffs)),
+            content_type="text/csv; charset=utf-8",
         )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"

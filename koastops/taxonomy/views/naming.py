@@ -28,8 +28,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
-from koastops.activity.export import neutralise_cell
 from koastops.catalog.models import Brand
+from koastops.core.csvexport import neutralise_cell
 from koastops.core.exceptions import StaleVersion
 from koastops.core.htmx import (
     HTMX_VARY,
