@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import path
+from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_http_methods
 
 from koastops.accounts import policies
@@ -25,6 +26,7 @@ from koastops.consent import selectors, services
 from koastops.consent.content import CATEGORIES, LDU_COUNTRIES, LDU_STATES, MODES, SIGNALS
 from koastops.consent.forms import ConfigForm, Row
 from koastops.consent.models import REJECTION_REASONS, ConsentConfig
+from koastops.consent.templatetags.consent_review import readable
 from koastops.consent.views.matrix import REGIMES, platform_label, status_badge
 from koastops.core.exceptions import StaleVersion
 from koastops.core.htmx import render_page, saved_response
@@ -53,13 +55,8 @@ def _canonical(request: AuthenticatedRequest, market: str) -> HttpResponse | Non
 
 
 def _value(value: Any) -> str:
-    if value is None:
-        return "Not set"
-    if value is True:
-        return "Yes"
-    if value is False:
-        return "No"
-    return str(value)
+    """A value as the review page's ``readable`` filter shows it, capitalised for a cell."""
+    return capfirst(readable(value))
 
 
 def _sections(

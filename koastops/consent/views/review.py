@@ -28,20 +28,11 @@ from koastops.consent import content as consent_content
 from koastops.consent import selectors, services
 from koastops.consent.models import REJECTION_REASONS, ConsentConfig, ConsentSignOff
 from koastops.consent.review_forms import DecisionForm, read_guard
+from koastops.consent.views.matrix import STATUS_TONES
 from koastops.core.htmx import render_page, saved_response
 from koastops.core.links import fast_reverse
 from koastops.core.pagination import paginate
 
-# Status -> badge tone (colour + icon + text; never colour alone).
-STATUS_TONES = {
-    "signed": "ok",
-    "expiring": "warning",
-    "changed": "warning",
-    "expired": "failing",
-    "rejected": "failing",
-    "never_reviewed": "unknown",
-    "not_configured": "unknown",
-}
 DECISION_TONES = {"approved": "ok", "rejected": "failing"}
 HISTORY_PAGE_SIZE = 20
 
