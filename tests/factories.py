@@ -434,8 +434,12 @@ class ConsentReminderFactory(factory.django.DjangoModelFactory):
 
 
 class NotificationFactory(factory.django.DjangoModelFactory):
+    """A notification about a brand its user works on: the user is given the analyst role
+    on the brand unless they hold one (``member=False`` leaves them without)."""
+
     class Meta:
         model = Notification
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     brand = factory.SubFactory(BrandFactory)
@@ -444,3 +448,9 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Notification {n}")
     body = "Something needs you."
     url = "/"
+
+    @factory.post_generation
+    def member(self, create, extracted, **kwargs):
+        has_brand = create and extracted is not False and self.brand_id is not None
+        if has_brand and policies.role_for(self.user, self.brand) is None:
+            policies.grant_role(self.user, self.brand, Role.ANALYST)

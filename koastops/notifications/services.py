@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from koastops.accounts import policies
 from koastops.accounts.models import User
 from koastops.catalog.models import Brand
 from koastops.notifications.models import Notification
@@ -63,21 +64,30 @@ def notify(
     return created
 
 
+def visible_to(user: User) -> QuerySet[Notification]:
+    """The user's own notifications about brands they still hold a role on (or about no
+    brand): one who lost the role no longer reads what was said about the brand (a
+    subquery of ``policies.brands_for``, no extra query)."""
+    return Notification.objects.filter(user=user).filter(
+        Q(brand__isnull=True) | Q(brand__in=policies.brands_for(user))
+    )
+
+
 def mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
     """Mark the user's notifications read (all unread ones without ``ids``)."""
-    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    unread = visible_to(user).filter(read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
     return unread.update(read_at=timezone.now())
 
 
 def unread_count(user: User) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return visible_to(user).filter(read_at__isnull=True).count()
 
 
 def notification_list(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
     """The user's own notifications, newest first, with their brand (for the list page)."""
-    rows = Notification.objects.filter(user=user).select_related("brand")
+    rows = visible_to(user).select_related("brand")
     if unread_only:
         rows = rows.filter(read_at__isnull=True)
     return rows.order_by("-created_at", "-pk")
@@ -86,7 +96,7 @@ def notification_list(user: User, *, unread_only: bool = False) -> QuerySet[Noti
 def notification_open(*, user: User, pk: int) -> Notification:
     """The user's notification ``pk``, marked read now if it was unread (compare-and-set:
     the first read time is kept). ``Notification.DoesNotExist`` for another user's."""
-    notification = Notification.objects.get(pk=pk, user=user)
+    notification = visible_to(user).get(pk=pk)
     if notification.read_at is None:
         now = timezone.now()
         if Notification.objects.filter(pk=pk, read_at__isnull=True).update(read_at=now):

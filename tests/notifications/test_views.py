@@ -214,3 +214,22 @@ def test_signed_out_users_are_sent_to_sign_in(client, db):
         response = client.get(url)
         assert response.status_code == 302
         assert "/accounts/login/" in response["Location"]
+
+
+def test_a_brand_the_user_lost_the_role_on_is_no_longer_named(my_client, me, brand):
+    """Notifications about a brand whose role was revoked disappear from the list, the
+    badge's count and the open link (the title names the brand and its market)."""
+    from koastops.accounts import policies
+
+    NotificationFactory(user=me, brand=None, title="KEPT-MARKER")
+    gone = NotificationFactory(user=me, brand=brand, title="Consent for Germany on Own Brand")
+    assert "Own Brand" in my_client.get(LIST).text
+    policies.revoke_role(me, brand)
+    page = my_client.get(LIST).text
+    assert "KEPT-MARKER" in page
+    assert "Own Brand" not in page
+    assert ">1<" in my_client.get(BADGE).text.replace(" ", "")
+    opened = my_client.get(reverse("notifications:open", args=[gone.pk]))
+    assert opened.status_code == 404
+    gone.refresh_from_db()
+    assert gone.read_at is None  # a 404 marks nothing
