@@ -41,19 +41,23 @@ def with_status(
     return configs.annotate(status=status_expression(now or timezone.now()))
 
 
-# --- review and history (legal) ------------------------------------------------------------
+# --- one config, review and history -------------------------------------------------------
 
 
-def config_for_review(brand_id: int, market_code: str) -> ConsentConfig | None:
-    """The brand's config for the market (the URL's lower-case code), with its status, the
-    market, the latest decision and who last changed the content: one query."""
+def config_of_market(
+    brand_id: int, market_code: str, now: datetime | None = None
+) -> ConsentConfig | None:
+    """The brand's config for the market (its ISO code, any case), with its status, the
+    market, the latest decision and who last changed it and its content: one query (none
+    for a code no market can have). The config page, the review page and the API read it."""
     if not market_code or not market_code.isascii() or not market_code.isalpha():
         return None
     return (
         with_status(
-            ConsentConfig.objects.filter(brand_id=brand_id, market__code=market_code.upper())
+            ConsentConfig.objects.filter(brand_id=brand_id, market__code=market_code.upper()),
+            now,
         )
-        .select_related("market", "last_signoff", "content_changed_by")
+        .select_related("market", "last_signoff", "content_changed_by", "updated_by")
         .first()
     )
 
@@ -86,7 +90,7 @@ def pixel_names(brand_id: int, ids: Iterable[str]) -> dict[str, str]:
     )
 
 
-# --- the matrix, a market's page and the evidence export (part "ops") -----------------------
+# --- the matrix, a market's page and the evidence export ----------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +212,7 @@ def market_and_config(
     """The market ``code`` (``DE``) of the brand, its config (with ``status`` and the latest
     sign-off) and whether it is still a market of the brand; ``None`` when the brand
     neither runs in the market nor has a config for it (the page is then a 404)."""
-    config = (
-        with_status(ConsentConfig.objects.filter(brand=brand, market__code=code), now)
-        .select_related("market", "last_signoff", "updated_by")
-        .first()
-    )
+    config = config_of_market(brand.pk, code, now)
     in_brand = brand.markets.filter(code=code).exists()
     if config is not None:
         return config.market, config, in_brand
@@ -292,7 +292,7 @@ def editor_events(brand: Brand, listed: Iterable[str]) -> list[EventDefinition]:
     ]
 
 
-# --- the API and the attention counts (part "api" of #9) ----------------------------------
+# --- the API ------------------------------------------------------------------------------
 
 
 def api_configs(brand: Brand, now: datetime) -> list[ConsentConfig]:
@@ -302,8 +302,3 @@ def api_configs(brand: Brand, now: datetime) -> list[ConsentConfig]:
         .select_related("market", "last_signoff")
         .order_by("market__code")
     )
-
-
-def api_config(brand: Brand, code: str, now: datetime) -> ConsentConfig | None:
-    """The brand's config for the market ``code`` (upper case), with ``status``."""
-    return with_status(ConsentConfig.objects.filter(brand=brand, market__code=code), now).first()

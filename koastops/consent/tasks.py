@@ -6,7 +6,7 @@ were not reminded for that yet, and enqueues ``consent_remind`` per config id. T
 reminder for one config, version and threshold is sent once: ``ConsentReminder`` keeps
 the key (unique), and ``notify`` is idempotent by key per reviewer.
 
-Implemented by the reminders part of #9 (see docs/consent.md).
+Documented in docs/consent.md, "Notifications".
 """
 
 from __future__ import annotations

@@ -212,7 +212,7 @@ def consent_signoffs(
     if not _MARKET.fullmatch(market):  # no such market can exist (and no NUL reaches SQL)
         raise Http404
     code = market.upper()
-    config = selectors.api_config(brand, code, timezone.now())
+    config = selectors.config_of_market(brand.pk, code, timezone.now())
     if config is None:
         if not brand.markets.filter(code=code).exists():
             raise Http404

@@ -38,7 +38,7 @@ HISTORY_PAGE_SIZE = 20
 
 
 def _config(brand: Brand, market: str) -> ConsentConfig:
-    config = selectors.config_for_review(brand.pk, market)
+    config = selectors.config_of_market(brand.pk, market)
     if config is None:
         raise Http404("This brand has no consent config for that market.")
     config.brand = brand
