@@ -535,7 +535,10 @@ def test_hostile_platform_name_and_pixel_names_render_escaped(client, world):
     _change_content(world.config, **content)
     client.force_login(world.legal)
     html = client.get(_url("review", world.brand)).content.decode()
-    assert "Custom / in-house (&lt;script&gt;alert(1)&lt;/script&gt; &quot;Acme&quot;)" in html
+    assert "<dd>&lt;script&gt;alert(1)&lt;/script&gt; &quot;Acme&quot;</dd>" in html
     assert "<ins>&lt;script&gt;alert(1)&lt;/script&gt; &quot;Acme&quot;</ins>" in html
-    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; <code>PX9</code>" in html
+    assert (
+        '<th scope="row">&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</th><td><code>PX9</code>'
+        in html
+    )
     assert "<script>alert(1)" not in html and "<img src=x" not in html

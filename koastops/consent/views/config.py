@@ -59,10 +59,11 @@ def _value(value: Any) -> str:
     return capfirst(readable(value))
 
 
-def _sections(
+def content_sections(
     content: dict[str, Any], names: dict[str, str], event_labels: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """The content as the page's tables."""
+    """The content as the tables of ``consent/_content.html`` (``names``: pixel names by
+    external id)."""
     defaults = content.get("defaults") or {}
     meta = content.get("meta") or {}
     ldu = content.get("ldu") or {}
@@ -166,7 +167,7 @@ def detail(
         "status": status,
         "status_label": consent_content.STATUSES.get(status, status),
         "badge": status_badge(status),
-        "sections": _sections(content, names),
+        "sections": content_sections(content, names),
         "signoff": signoff,
         "signoff_reasons": [REJECTION_REASONS.get(r, r) for r in (signoff.reasons or [])]
         if signoff is not None

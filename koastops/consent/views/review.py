@@ -28,6 +28,7 @@ from koastops.consent import content as consent_content
 from koastops.consent import selectors, services
 from koastops.consent.models import REJECTION_REASONS, ConsentConfig, ConsentSignOff
 from koastops.consent.review_forms import DecisionForm, read_guard
+from koastops.consent.views.config import content_sections
 from koastops.consent.views.matrix import STATUS_TONES
 from koastops.core.htmx import render_page, saved_response
 from koastops.core.links import fast_reverse
@@ -103,7 +104,9 @@ def _review_page(
         "status_label": consent_content.STATUSES.get(state, state),
         "status_tone": STATUS_TONES.get(state, "unknown"),
         "content": content,
-        "pixel_names": selectors.pixel_names(brand.pk, [p["id"] for p in content["pixels"]]),
+        "sections": content_sections(
+            content, selectors.pixel_names(brand.pk, [p["id"] for p in content["pixels"]])
+        ),
         "findings": consent_content.warnings(content, regime=config.market.privacy_regime),
         "last": last,
         "last_reasons": [REJECTION_REASONS.get(r, r) for r in (last.reasons if last else [])],
@@ -241,6 +244,7 @@ def history(
     before.update(selectors.previous_contents(config, missing))
     state: str = getattr(config, "status", "never_reviewed")
     ids = {p["id"] for s in signoffs for p in s.content.get("pixels") or []}
+    names = selectors.pixel_names(brand.pk, ids)
     rows = []
     for signoff in signoffs:
         is_current = signoff.pk == config.last_signoff_id
@@ -256,6 +260,7 @@ def history(
                 and consent_content.is_valid(state),
                 "has_previous": earlier is not None,
                 "changes": consent_content.diff(earlier, signoff.content) if earlier else [],
+                "sections": content_sections(signoff.content, names),
             }
         )
     can_sign = policies.capabilities_on(request, brand).get("consent_sign_off", False)
@@ -268,7 +273,6 @@ def history(
         "status_tone": STATUS_TONES.get(state, "unknown"),
         "page": page,
         "rows": rows,
-        "pixel_names": selectors.pixel_names(brand.pk, ids),
         "can_sign": can_sign,
     }
     return render_page(request, "consent/history.html", context, partial="history-table")
