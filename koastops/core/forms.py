@@ -35,3 +35,12 @@ def form_field[F: forms.Field](form: forms.BaseForm, name: str, kind: type[F]) -
             f"{type(form).__name__}.{name} is a {type(field).__name__}, not a {kind.__name__}"
         )
     return field
+
+
+def parse_version(raw: str | None) -> int | None:
+    """A posted ``version`` (the hidden field of an edit form): a whole number of at most
+    nine ASCII digits, or None for anything else (missing, tampered with)."""
+    value = (raw or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        return None
+    return int(value)

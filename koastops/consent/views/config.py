@@ -29,6 +29,7 @@ from koastops.consent.models import REJECTION_REASONS, ConsentConfig
 from koastops.consent.templatetags.consent_review import readable
 from koastops.consent.views.matrix import REGIMES, platform_label, status_badge
 from koastops.core.exceptions import StaleVersion
+from koastops.core.forms import parse_version
 from koastops.core.htmx import render_page, saved_response
 from koastops.core.links import fast_reverse
 
@@ -231,13 +232,6 @@ def _stale(config: ConsentConfig) -> dict[str, Any]:
     }
 
 
-def _version(raw: str | None) -> int | None:
-    value = (raw or "").strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 9:
-        return None
-    return int(value)
-
-
 def _editor_page(
     request: AuthenticatedRequest,
     brand: Brand,
@@ -249,7 +243,7 @@ def _editor_page(
     status: int = 200,
     stale: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    signed = config is not None and getattr(config, "status", "") in ("signed", "expiring")
+    signed = config is not None and consent_content.is_valid(getattr(config, "status", ""))
     context = {
         "brand": brand,
         "tab": "consent",
@@ -302,7 +296,7 @@ def edit(
         return _editor_page(request, brand, market_obj, config, form, dropped=dropped)
 
     form = ConfigForm(request.POST, pixels=pixel_rows, events=event_rows)
-    version = _version(request.POST.get("version"))
+    version = parse_version(request.POST.get("version"))
     if version is None:
         form.add_error(
             None,
@@ -343,9 +337,8 @@ def edit(
             )
         else:
             message = f"Consent config for {market_obj.name} saved."
-            was_valid = config is not None and getattr(config, "status", "") in (
-                "signed",
-                "expiring",
+            was_valid = config is not None and consent_content.is_valid(
+                getattr(config, "status", "")
             )
             if config is not None and was_valid and saved.content_hash != config.content_hash:
                 message += " The sign-off is void: the signed content changed."

@@ -25,6 +25,7 @@ from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
 from koastops.catalog.models import Brand
 from koastops.core.exceptions import StaleVersion
+from koastops.core.forms import parse_version
 from koastops.core.htmx import reload_with_message, render_page, saved_response
 from koastops.core.links import fast_reverse
 from koastops.core.pagination import paginate
@@ -234,13 +235,6 @@ def event_detail(
     return render_page(request, "taxonomy/event_detail.html", context)
 
 
-def _version(raw: str | None) -> int | None:
-    value = (raw or "").strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 9:
-        return None
-    return int(value)
-
-
 @require_GET
 @policies.brand_capability("taxonomy.view")
 def event_diff(
@@ -252,7 +246,7 @@ def event_diff(
     versions = [revision["version"] for revision in selectors.event_history(event)]
     problems: list[str] = []
     raw_to, raw_from = request.GET.get("to"), request.GET.get("from")
-    to = _version(raw_to) if raw_to not in (None, "") else event.version
+    to = parse_version(raw_to) if raw_to not in (None, "") else event.version
     if to is None or to not in versions:
         problems.append("The version to compare to does not exist; pick one below.")
         to = None
@@ -262,7 +256,7 @@ def event_diff(
         older = [v for v in versions if to is not None and v < to]
         start = max(older) if older else None
     else:
-        start = _version(raw_from)
+        start = parse_version(raw_from)
         if start is None or start not in versions:
             problems.append("The version to compare from does not exist; pick one below.")
             start = None
@@ -292,7 +286,7 @@ def event_status(
     event = selectors.event_for_view(brand=brand, pk=pk)
     url = fast_reverse("taxonomy:event_detail", (brand.slug, event.pk))
     status = str(request.POST.get("status", ""))
-    version = _version(request.POST.get("version"))
+    version = parse_version(request.POST.get("version"))
     if status not in STATUS_ACTIONS:
         return reload_with_message(request, url, "Choose a status to set.", level=messages.ERROR)
     if version is None:
@@ -390,7 +384,7 @@ def event_edit(
     if request.method != "POST":
         editor = EventEditor.for_content(event.content, editing=True, version=event.version)
         return _editor_page(request, brand, editor, event)
-    version = _version(request.POST.get("version"))
+    version = parse_version(request.POST.get("version"))
     editor = EventEditor(editing=True, data=request.POST, version=version)
     if editor.row_changed:
         return _editor_page(request, brand, editor, event)
