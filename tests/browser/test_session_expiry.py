@@ -54,6 +54,9 @@ def test_search_after_the_session_ended_signs_in_and_comes_back(
     expect(page).to_have_url(re.compile(re.escape(url) + "$"))
 
     page.wait_for_load_state("load")  # htmx has wired the search box (deferred scripts ran)
+    # ... and the header's notification count, loaded after the page, has answered: a
+    # session deleted while that request runs would make it fail (400), not the search.
+    page.wait_for_load_state("networkidle")
     Session.objects.all().delete()  # the session ends on the server (expiry, sign-out elsewhere)
     page.get_by_role("searchbox", name=re.compile(search_label)).first.fill("lena")
 
