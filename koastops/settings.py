@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "koastops.taxonomy",
     "koastops.consent",
     "koastops.notifications",
+    "koastops.quality",
     # seed_demo, bench, devserver: may import every app, nothing imports it.
     "koastops.devtools",
     "axes",  # failed-login lockout (see "Login hardening" below)
@@ -370,6 +371,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     # plenty, an edit also reminds at once (consent.services).
     "consent-reminders": {"task": "koastops.consent.reminders", "schedule": 3600.0},
 }
+
+# --- Event quality (koastops.quality) -------------------------------------------------------
+# The Meta Graph API: a self-hosted install may point at a proxy, the tests at a local server.
+META_GRAPH_BASE_URL = env.str("META_GRAPH_BASE_URL", default="https://graph.facebook.com")
+META_GRAPH_API_VERSION = env.str("META_GRAPH_API_VERSION", default="v25.0")
+# Seconds per HTTP request to a platform, and how many times a retryable failure is retried.
+PLATFORM_HTTP_TIMEOUT = env.float("PLATFORM_HTTP_TIMEOUT", default=20.0)
+PLATFORM_HTTP_RETRIES = env.int("PLATFORM_HTTP_RETRIES", default=4)
+# CRM conversion uploads above this size are refused with a clear message.
+CONVERSIONS_UPLOAD_MAX_BYTES = env.int("CONVERSIONS_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+# Pulls run on their own queue, so a backlog of pulls never delays checks or emails.
+CELERY_TASK_ROUTES = {"koastops.quality.pull_*": {"queue": "pulls"}}
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

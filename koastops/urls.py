@@ -21,6 +21,8 @@ urlpatterns = [
     path("brands/<slug:slug>/activity/", include("koastops.activity.urls")),
     path("brands/<slug:slug>/", include("koastops.taxonomy.urls")),
     path("brands/<slug:slug>/", include("koastops.consent.urls")),
+    path("brands/<slug:slug>/quality/", include("koastops.quality.urls")),
+    path("quality/", include("koastops.quality.global_urls")),
     path("notifications/", include("koastops.notifications.urls")),
     path("naming-defaults/", include("koastops.taxonomy.default_urls")),
     path("brands/", include("koastops.catalog.urls")),

@@ -3,6 +3,8 @@ tests of the services call the services themselves."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import factory
 from django.db import transaction
 from django.utils import timezone
@@ -24,6 +26,18 @@ from koastops.consent import content as consent_content
 from koastops.consent.models import ConsentConfig, ConsentPolicy, ConsentReminder, ConsentSignOff
 from koastops.core import crypto
 from koastops.notifications.models import Notification
+from koastops.quality.models import (
+    Alert,
+    AlertRule,
+    Conversion,
+    ConversionImport,
+    DailyStat,
+    EventQuality,
+    HourlyStat,
+    PixelConnection,
+    PullRun,
+    QualitySettings,
+)
 from koastops.system.models import Heartbeat, SentEmail, TaskDelivery, WorkerPing
 from koastops.taxonomy.content import parse_event
 from koastops.taxonomy.models import (
@@ -454,3 +468,130 @@ class NotificationFactory(factory.django.DjangoModelFactory):
         has_brand = create and extracted is not False and self.brand_id is not None
         if has_brand and policies.role_for(self.user, self.brand) is None:
             policies.grant_role(self.user, self.brand, Role.ANALYST)
+
+
+# --- event quality ------------------------------------------------------------------------
+
+
+def _hour(offset: int = 1):
+    """The start of the UTC hour ``offset`` hours ago."""
+    return timezone.now().replace(minute=0, second=0, microsecond=0) - timezone.timedelta(
+        hours=offset
+    )
+
+
+class PixelConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PixelConnection
+        django_get_or_create = ("pixel",)
+
+    pixel = factory.SubFactory(PixelFactory)
+    provider = "meta"
+
+
+class PullRunFactory(factory.django.DjangoModelFactory):
+    """A finished counts pull (pass ``status="running"`` for an active one)."""
+
+    class Meta:
+        model = PullRun
+
+    pixel = factory.SubFactory(PixelFactory)
+    kind = "counts"
+    status = "succeeded"
+    started_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.LazyAttribute(
+        lambda o: o.started_at if o.status not in ("queued", "running") else None
+    )
+
+
+class HourlyStatFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HourlyStat
+
+    pixel = factory.SubFactory(PixelFactory)
+    event = "Purchase"
+    source = "total"
+    hour = factory.Sequence(lambda n: _hour(n + 1))
+    count = 10
+    pulled_at = factory.LazyFunction(timezone.now)
+
+
+class DailyStatFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DailyStat
+
+    pixel = factory.SubFactory(PixelFactory)
+    event = "Purchase"
+    source = "total"
+    day = factory.Sequence(lambda n: (timezone.now() - timezone.timedelta(days=n + 1)).date())
+    count = 240
+
+
+class EventQualityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EventQuality
+
+    pixel = factory.SubFactory(PixelFactory)
+    event = "Purchase"
+    pulled_at = factory.Sequence(lambda n: timezone.now() - timezone.timedelta(hours=6 * n))
+    emq = Decimal("7.2")
+    event_coverage = Decimal("80")
+    event_coverage_goal = Decimal("75")
+    dedup_coverage = Decimal("82")
+    freshness = "real_time"
+    acr = Decimal("12.5")
+    match_keys = factory.LazyFunction(lambda: [{"identifier": "email", "coverage": 98.5}])
+
+
+class QualitySettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QualitySettings
+        django_get_or_create = ("brand",)
+
+    brand = factory.SubFactory(BrandFactory)
+
+
+class ConversionImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConversionImport
+
+    brand = factory.SubFactory(BrandFactory)
+    filename = "conversions.csv"
+    status = "succeeded"
+
+
+class ConversionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conversion
+
+    brand = factory.SubFactory(BrandFactory)
+    external_id = factory.Sequence(lambda n: f"order-{n + 1:06d}")
+    event = "Purchase"
+    occurred_at = factory.Sequence(lambda n: _hour(n + 1))
+    value = Decimal("49.90")
+    currency = "EUR"
+
+
+class AlertRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AlertRule
+
+    brand = factory.SubFactory(BrandFactory)
+    kind = "silent"
+    threshold = Decimal("24")
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """An open alert of a rule of the brand."""
+
+    class Meta:
+        model = Alert
+
+    rule = factory.SubFactory(AlertRuleFactory)
+    brand = factory.SelfAttribute("rule.brand")
+    kind = factory.SelfAttribute("rule.kind")
+    pixel = factory.SubFactory(PixelFactory, brand=factory.SelfAttribute("..brand"))
+    subject_key = factory.LazyAttribute(lambda o: f"pixel:{o.pixel.pk}")
+    message = "The pixel has not fired for 30 hours."
+    opened_at = factory.LazyFunction(timezone.now)
+    last_seen_at = factory.LazyFunction(timezone.now)

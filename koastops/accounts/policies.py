@@ -90,6 +90,9 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "launch.export": frozenset({Role.MEDIA_BUYER}),
     "launch.approve": OPS,
     "conversions.upload": frozenset({Role.ANALYST}),
+    "quality.view": ALL_ROLES,
+    "quality.manage": OPS,
+    "quality.refresh": frozenset({Role.OPS_LEAD, Role.ANALYST}),
     "system.view": frozenset(),
     "consent.view": ALL_ROLES,
     "consent.export": frozenset({Role.OPS_LEAD, Role.LEGAL_REVIEWER}),
@@ -427,6 +430,32 @@ def activity_for(user: Any, brand: Brand, *, role: Role | None = None) -> QueryS
         visible |= Q(target_type="taxonomy.namingrule")
     if can(user, "consent.view", brand, role=role):
         visible |= Q(target_type__in=["consent.consentconfig", "consent.consentpolicy"])
+    if can(user, "quality.view", brand, role=role):
+        from koastops.quality.models import Alert, PixelConnection
+
+        visible |= Q(
+            target_type__in=[
+                "quality.qualitysettings",
+                "quality.alertrule",
+                "quality.conversionimport",
+            ]
+        )
+        # Rows on a pixel's connection or an alert follow the pixel: a narrowed media
+        # buyer sees only those of the pixels they may see (and alerts on no pixel).
+        if role == Role.MEDIA_BUYER:
+            pixels = pixels_for(user, brand).values("pk")
+            visible |= Q(
+                target_type="quality.pixelconnection",
+                target_id__in=ids_of(PixelConnection.objects.filter(pixel__in=pixels)),
+            )
+            visible |= Q(
+                target_type="quality.alert",
+                target_id__in=ids_of(
+                    Alert.objects.filter(Q(pixel__isnull=True) | Q(pixel__in=pixels))
+                ),
+            )
+        else:
+            visible |= Q(target_type__in=["quality.pixelconnection", "quality.alert"])
     return queryset.filter(visible)
 
 

@@ -29,6 +29,11 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("consent_config", "Consent"),
     ("consent", "Consent"),
     ("consent_policy", "Consent"),
+    ("pixel_connection", "Event quality"),
+    ("quality_settings", "Event quality"),
+    ("alert_rule", "Alerts"),
+    ("alert", "Alerts"),
+    ("conversion_import", "CRM conversions"),
     ("user", "Sign-in and account"),
     ("api_token", "Sign-in and account"),
     ("system", "System"),
@@ -173,6 +178,39 @@ _REGISTRY: tuple[VerbInfo, ...] = (
         "changed how long consent sign-offs stay valid",
         "Consent settings changed",
         "changed the {target}",
+    ),
+    # event quality, alerts and CRM conversions (pulls write pull runs, not activity)
+    VerbInfo(
+        "pixel_connection.updated",
+        "changed where a pixel's quality stats come from",
+        "Pixel connection changed",
+        "changed the stats connection of {target}",
+    ),
+    VerbInfo(
+        "quality_settings.updated",
+        "changed the event-quality thresholds",
+        "Quality thresholds changed",
+        "changed the {target}",
+    ),
+    VerbInfo("alert_rule.created", "added an alert rule", "Alert rule added", "added the {target}"),
+    VerbInfo(
+        "alert_rule.updated", "edited an alert rule", "Alert rule edited", "edited the {target}"
+    ),
+    VerbInfo(
+        "alert_rule.deleted",
+        "deleted an alert rule",
+        "Alert rule deleted",
+        "deleted the {target}",
+    ),
+    VerbInfo("alert.opened", "an alert opened", "Alert opened", "opened the alert {target}"),
+    VerbInfo(
+        "alert.resolved", "an alert resolved", "Alert resolved", "resolved the alert {target}"
+    ),
+    VerbInfo(
+        "conversion_import.finished",
+        "imported CRM conversions",
+        "CRM conversions imported",
+        "imported CRM conversions: {target}",
     ),
     # members and access
     VerbInfo("member.invited", "invited the member", "Member invited", "invited {target}"),

@@ -35,7 +35,17 @@ from ninja.throttling import AuthRateThrottle
 
 from koastops.api.auth import ApiTokenAuth
 from koastops.api.common import field_errors
-from koastops.api.routers import activity, catalog, consent, members, naming, taxonomy
+from koastops.api.routers import (
+    activity,
+    alerts,
+    catalog,
+    consent,
+    conversions,
+    members,
+    naming,
+    quality,
+    taxonomy,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +137,9 @@ api.add_router("", activity.router)
 api.add_router("", taxonomy.router)
 api.add_router("", naming.router)
 api.add_router("", consent.router)
+api.add_router("", quality.router)
+api.add_router("", conversions.router)
+api.add_router("", alerts.router)
 
 
 @api.exception_handler(AuthenticationError)

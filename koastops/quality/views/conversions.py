@@ -1,0 +1,3 @@
+"""(placeholder, filled by its part of the build)"""
+
+urlpatterns: list = []
