@@ -31,9 +31,7 @@ def create_hourly_table(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(HOURLY_PG)
         return
-    schema_editor.create_model(model)
-    for index in model._meta.indexes:
-        schema_editor.add_index(model, index)
+    schema_editor.create_model(model)  # its Meta.indexes included
 
 
 def drop_hourly_table(apps, schema_editor):
