@@ -452,6 +452,8 @@ def conversions_api_ingest(
     source = validate_source(source)
     if len(items) > API_MAX_ITEMS:
         raise ValidationError({"conversions": f"At most {API_MAX_ITEMS} conversions per batch."})
+    if not items:
+        return IngestResult(None, 0, 0, 0, [])  # nothing to record
     vocabulary = parsing.vocabulary_for(brand, policies.ad_accounts_for(actor, brand))
     rows, errors = _validate_items(items, vocabulary)
     if errors and not partial:
