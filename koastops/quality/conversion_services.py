@@ -115,14 +115,26 @@ class Counts:
         self.unchanged += other.unchanged
 
 
+# PostgreSQL: each batch is COPYed (text format, built from the parsed rows) into a
+# session-local staging table, then upserted from it in one statement that counts what it
+# created and updated (rows it neither inserted nor changed are the unchanged ones). COPY
+# costs far less per row than binding parameters or arrays.
+_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS quality_conversion_stage (
+    external_id text, event text, occurred_at timestamptz, value numeric, currency text,
+    ad_account_id bigint, campaign text)
+"""
+_COPY = (
+    "COPY quality_conversion_stage (external_id, event, occurred_at, value, currency,"
+    " ad_account_id, campaign) FROM STDIN"
+)
 _UPSERT = """
+WITH written AS (
 INSERT INTO quality_conversion (brand_id, source, external_id, event, occurred_at, value,
     currency, ad_account_id, campaign, conversion_import_id, created_at, updated_at)
 SELECT %s, %s, u.external_id, u.event, u.occurred_at, u.value, u.currency, u.ad_account_id,
     u.campaign, %s, now(), now()
-FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::numeric[], %s::text[],
-    %s::bigint[], %s::text[])
-    AS u(external_id, event, occurred_at, value, currency, ad_account_id, campaign)
+FROM quality_conversion_stage AS u
 ON CONFLICT (brand_id, source, external_id) DO UPDATE SET
     event = EXCLUDED.event, occurred_at = EXCLUDED.occurred_at, value = EXCLUDED.value,
     currency = EXCLUDED.currency, ad_account_id = EXCLUDED.ad_account_id,
@@ -133,8 +145,25 @@ WHERE (quality_conversion.event, quality_conversion.occurred_at, quality_convers
        quality_conversion.campaign)
     IS DISTINCT FROM (EXCLUDED.event, EXCLUDED.occurred_at, EXCLUDED.value,
        EXCLUDED.currency, EXCLUDED.ad_account_id, EXCLUDED.campaign)
-RETURNING (xmax = 0)
+RETURNING (xmax = 0) AS created
+)
+SELECT count(*) FILTER (WHERE created), count(*) FROM written
 """
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    return value.translate(_COPY_ESCAPES)
+
+
+def _copy_lines(rows: Sequence[parsing.ConversionRow]) -> str:
+    esc = _copy_text
+    return "".join(
+        f"{esc(r.external_id)}\t{esc(r.event)}\t{r.occurred_at.isoformat()}\t"
+        f"{'\\N' if r.value is None else r.value}\t{esc(r.currency)}\t"
+        f"{'\\N' if r.ad_account_id is None else r.ad_account_id}\t{esc(r.campaign)}\n"
+        for r in rows
+    )
 
 
 def upsert(
@@ -145,24 +174,13 @@ def upsert(
         return Counts()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                _UPSERT,
-                [
-                    brand_id,
-                    source,
-                    import_id,
-                    [r.external_id for r in rows],
-                    [r.event for r in rows],
-                    [r.occurred_at for r in rows],
-                    [r.value for r in rows],
-                    [r.currency for r in rows],
-                    [r.ad_account_id for r in rows],
-                    [r.campaign for r in rows],
-                ],
-            )
-            returned = cursor.fetchall()
-        created = sum(1 for (inserted,) in returned if inserted)
-        return Counts(created, len(returned) - created, len(rows) - len(returned))
+            cursor.execute(_STAGE)
+            cursor.execute("TRUNCATE quality_conversion_stage")
+            with cursor.cursor.copy(_COPY) as copy:
+                copy.write(_copy_lines(rows))
+            cursor.execute(_UPSERT, [brand_id, source, import_id])
+            created, written = cursor.fetchone()
+        return Counts(created, written - created, len(rows) - written)
     return _upsert_portable(brand_id=brand_id, source=source, import_id=import_id, rows=rows)
 
 

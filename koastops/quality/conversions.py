@@ -171,14 +171,26 @@ def _short(text: str, limit: int = 40) -> str:
 def validate(
     values: Mapping[str, Any], row: int, vocabulary: Vocabulary
 ) -> tuple[ConversionRow | None, list[RowError]]:
-    """One row's cells by column name (missing optional columns absent or "")."""
-    errors: list[RowError] = []
+    """One row's cells by column name (missing optional columns absent, None or "")."""
 
     def text(name: str) -> str:
         raw = values.get(name)
         return "" if raw is None else str(raw).strip()
 
-    event_text = text("event")
+    return validate_cells([text(name) for name in COLUMNS], row, vocabulary)
+
+
+def validate_cells(
+    cells: list[str], row: int, vocabulary: Vocabulary
+) -> tuple[ConversionRow | None, list[RowError]]:
+    """One row's stripped cells in ``COLUMNS`` order (the CSV's fast path)."""
+    errors: list[RowError] = []
+    for name, cell in zip(COLUMNS, cells, strict=True):
+        if "\x00" in cell:  # PostgreSQL text cannot hold it
+            errors.append(RowError(row, name, "Contains a NUL character; remove it."))
+    if errors:
+        return None, errors
+    event_text, occurred_text, external_id, value_text, currency, account_text, campaign = cells
     event = vocabulary.events.get(event_text.lower()) if event_text else None
     if not event_text:
         errors.append(RowError(row, "event", "Required: a tracking-plan event name."))
@@ -191,10 +203,9 @@ def validate(
                 "tracking plan.",
             )
         )
-    occurred_at, message = parse_occurred_at(text("occurred_at"))
+    occurred_at, message = parse_occurred_at(occurred_text)
     if message:
         errors.append(RowError(row, "occurred_at", message))
-    external_id = text("external_id")
     if not external_id:
         errors.append(RowError(row, "external_id", "Required: the CRM's id of the conversion."))
     elif len(external_id) > _MAX_TEXT:
@@ -207,15 +218,14 @@ def validate(
                 "An id cannot start with = + - @ (a spreadsheet would run it as a formula).",
             )
         )
-    value, message = parse_value(text("value"))
+    value, message = parse_value(value_text)
     if message:
         errors.append(RowError(row, "value", message))
-    currency = text("currency").upper()
+    currency = currency.upper()
     if currency and not _CURRENCY.fullmatch(currency):
         errors.append(RowError(row, "currency", f"“{_short(currency)}” is not an ISO 4217 code."))
     elif value is not None and not currency:
         errors.append(RowError(row, "currency", "Required when a value is given (e.g. EUR)."))
-    account_text = text("ad_account")
     ad_account_id = vocabulary.ad_accounts.get(account_text) if account_text else None
     if account_text and ad_account_id is None:
         errors.append(
@@ -223,7 +233,6 @@ def validate(
                 row, "ad_account", f"“{_short(account_text)}” is not an ad account of the brand."
             )
         )
-    campaign = text("campaign")
     if len(campaign) > _MAX_TEXT:
         errors.append(RowError(row, "campaign", f"At most {_MAX_TEXT} characters."))
     if errors or event is None or occurred_at is None:
@@ -282,6 +291,7 @@ def parse_csv(
     last_line = 0
     record = 0
     header: HeaderResult | None = None
+    positions: list[int] = []
     try:
         for cells in reader:
             first_line, last_line = last_line + 1, reader.line_num
@@ -301,6 +311,7 @@ def parse_csv(
                 if header.errors:
                     yield from header.errors
                     return
+                positions = [header.columns.get(name, -1) for name in COLUMNS]
                 continue
             if not cells or all(not cell.strip() for cell in cells):
                 continue  # blank line
@@ -312,8 +323,12 @@ def parse_csv(
                     "This row is not valid UTF-8 text; save the file as UTF-8 (CSV UTF-8).",
                 )
                 continue
-            values = {name: cells[i] for name, i in header.columns.items() if i < len(cells)}
-            row, errors = validate(values, record, vocabulary)
+            width = len(cells)
+            row, errors = validate_cells(
+                [cells[i].strip() if 0 <= i < width else "" for i in positions],
+                record,
+                vocabulary,
+            )
             if row is None:
                 yield from errors
                 continue

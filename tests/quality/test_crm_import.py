@@ -180,3 +180,19 @@ def test_a_finished_import_is_not_run_again(analyst, brand, plan, activity):
     again = services.conversion_import_run(record.pk)
     assert again.status == "succeeded" and again.created_rows == 3
     activity.none()
+
+
+@pytest.mark.django_db
+def test_awkward_text_survives_the_copy_path_and_nul_is_an_error(analyst, brand, plan):
+    body = (
+        'Purchase,2026-11-30T09:00:00Z,"a\\b\tc",,,,"line one\nline two \\N"\n'
+        "Purchase,2026-11-30T09:00:00Z,nul-1,,,,x\x00y\n"
+    )
+    record = upload_and_run(analyst, brand, body, mode="valid")
+    assert record.created_rows == 1
+    assert record.errors == [
+        {"row": 3, "column": "campaign", "message": "Contains a NUL character; remove it."}
+    ]
+    conversion = Conversion.objects.get()
+    assert conversion.external_id == "a\\b\tc"
+    assert conversion.campaign == "line one\nline two \\N"

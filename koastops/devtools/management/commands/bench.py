@@ -682,6 +682,13 @@ class Command(BaseCommand):
             warmup=report.warmup,
         )
         markdown = render_markdown(report, dataset=dataset, machine=machine_info(), naming=naming)
+        # quality: crm — the CRM CSV import rate and its ratio to COPY (bench_quality_crm)
+        from koastops.devtools.bench_quality_crm import crm_markdown, measure_crm_import
+
+        self.stdout.write("Timing the CRM conversion import against COPY…")
+        crm = measure_crm_import(brand_slug=bench_slug(0))
+        section = "\n".join(crm_markdown(crm))
+        markdown = markdown.replace("\n## Dataset\n", f"\n{section}\n\n## Dataset\n", 1)
         self.stdout.write(markdown)
         problems = [
             *((row.label, row.path, row.status) for row in report.problems),
