@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from koastops.accounts import policies
@@ -231,6 +232,10 @@ def _upsert_portable(
 class _Rejected(Exception):
     """Raised inside the import's transaction to roll it back (all or nothing)."""
 
+    def __init__(self, record: ConversionImport) -> None:
+        self.record = record
+        super().__init__(record.pk)
+
 
 class _Progress:
     """``processed_rows`` / ``total_rows`` written on a connection of its own
@@ -240,18 +245,39 @@ class _Progress:
         self.import_id = import_id
         self._connection: Any = None
 
-    def report(self, processed: int, total: int) -> None:
+    def _execute(self, sql: str, params: list[Any]) -> None:
+        # SQLite has one writer at a time: a second connection would wait for the
+        # import's own transaction. There the page sees the status at the end only.
+        if connection.vendor != "postgresql":
+            return
         try:
             if self._connection is None:
                 self._connection = connections.create_connection("default")
             with self._connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE quality_conversionimport SET processed_rows = %s, total_rows = %s"
-                    " WHERE id = %s AND status = %s",
-                    [processed, max(total, processed), self.import_id, ImportStatus.RUNNING],
-                )
+                cursor.execute(sql, params)
         except Exception:  # progress is a nicety: never fail the import over it
             logger.warning("Could not report the progress of import %s", self.import_id)
+
+    def start(self, started_at: Any) -> None:
+        """Running, from now (what the page shows while the transaction is open)."""
+        self._execute(
+            "UPDATE quality_conversionimport SET status = %s, started_at = %s,"
+            " processed_rows = 0 WHERE id = %s AND status IN (%s, %s)",
+            [
+                ImportStatus.RUNNING,
+                started_at,
+                self.import_id,
+                ImportStatus.QUEUED,
+                ImportStatus.RUNNING,
+            ],
+        )
+
+    def report(self, processed: int, total: int) -> None:
+        self._execute(
+            "UPDATE quality_conversionimport SET processed_rows = %s, total_rows = %s"
+            " WHERE id = %s AND status = %s",
+            [processed, max(total, processed), self.import_id, ImportStatus.RUNNING],
+        )
 
     def close(self) -> None:
         if self._connection is not None:
@@ -269,57 +295,77 @@ class _Outcome:
     fatal: bool = False  # the header or the file itself is wrong
 
 
+# pg_try_advisory_xact_lock(class, id): held by the run's transaction, so it is released
+# the moment that transaction ends, also when its worker is killed.
+_LOCK_CLASS = 0x43524D  # "CRM"
+
+
 def _claim(import_id: int) -> ConversionImport | None:
-    """Queued → running (or take over a running import whose worker died); None when
-    another run has it or it has finished."""
-    now = timezone.now()
-    with transaction.atomic():
-        record = (
-            ConversionImport.objects.select_for_update().select_related("brand").get(pk=import_id)
+    """Inside the import's transaction: the import if this run may work on it (None when
+    another run is on it or it has finished). On PostgreSQL an advisory lock says whether
+    a run is alive, so a run whose worker died (its transaction rolled back, status still
+    running) is taken over at once by the redelivered task; elsewhere, queued → running
+    by compare-and-set, and a running import is taken over after ``STALE_RUNNING``."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, import_id % 2**31]
+            )
+            (locked,) = cursor.fetchone()
+        if not locked:
+            return None
+        record = ConversionImport.objects.select_related("brand", "uploaded_by").get(pk=import_id)
+        return record if record.status in (ImportStatus.QUEUED, ImportStatus.RUNNING) else None
+    stale = timezone.now() - STALE_RUNNING
+    claimed = (
+        ConversionImport.objects.filter(pk=import_id)
+        .filter(
+            Q(status=ImportStatus.QUEUED)
+            | Q(status=ImportStatus.RUNNING, started_at__lt=stale)
+            | Q(status=ImportStatus.RUNNING, started_at__isnull=True)
         )
-        if record.status == ImportStatus.QUEUED or (
-            record.status == ImportStatus.RUNNING
-            and (record.started_at is None or record.started_at < now - STALE_RUNNING)
-        ):
-            record.status = ImportStatus.RUNNING
-            record.started_at = now
-            record.processed_rows = 0
-            record.save(update_fields=["status", "started_at", "processed_rows"])
-            return record
-    return None
+        .update(status=ImportStatus.RUNNING, started_at=timezone.now())
+    )
+    if not claimed:
+        return None
+    return ConversionImport.objects.select_related("brand", "uploaded_by").get(pk=import_id)
 
 
 def conversion_import_run(import_id: int) -> ConversionImport:
-    """Validate and write one uploaded file (the task's body; idempotent: a finished
-    import is returned as it is, a re-run after a crash starts over in a new transaction,
-    and the upsert makes its rows the same)."""
-    record = _claim(import_id)
-    if record is None:
-        return ConversionImport.objects.get(pk=import_id)
-    brand = record.brand
-    actor = record.uploaded_by
-    accounts = (
-        policies.ad_accounts_for(actor, brand) if actor is not None else brand.ad_accounts.all()
-    )
-    vocabulary = parsing.vocabulary_for(brand, accounts)
-    progress = _Progress(record.pk)
+    """Validate and write one uploaded file (the task's body). Idempotent: a finished
+    import is returned as it is; an import whose run died starts over in a new
+    transaction (the dead one's rolled back), and the upsert makes its rows the same."""
+    progress = _Progress(import_id)
     outcome = _Outcome()
     try:
         with transaction.atomic():
+            record = _claim(import_id)
+            if record is None:
+                return ConversionImport.objects.get(pk=import_id)
+            record.status, record.started_at = ImportStatus.RUNNING, timezone.now()
+            progress.start(record.started_at)
+            actor = record.uploaded_by
+            brand = record.brand
+            accounts = (
+                policies.ad_accounts_for(actor, brand)
+                if actor is not None
+                else brand.ad_accounts.all()
+            )
+            vocabulary = parsing.vocabulary_for(brand, accounts)
             _import_rows(record, vocabulary, progress, outcome)
             rejected = outcome.fatal or (
                 outcome.errors and record.mode == ImportMode.ALL_OR_NOTHING
             )
             if rejected:
-                raise _Rejected
+                raise _Rejected(record)
             _finish(record, outcome, ImportStatus.SUCCEEDED, actor)
-    except _Rejected:
+    except _Rejected as rejection:
         with transaction.atomic():
             outcome.counts = Counts()
-            _finish(record, outcome, ImportStatus.REJECTED, actor)
+            _finish(rejection.record, outcome, ImportStatus.REJECTED, rejection.record.uploaded_by)
     except Exception as exc:
-        logger.exception("Conversion import %s failed", record.pk)
-        ConversionImport.objects.filter(pk=record.pk).update(
+        logger.exception("Conversion import %s failed", import_id)
+        ConversionImport.objects.filter(pk=import_id).update(
             status=ImportStatus.FAILED,
             finished_at=timezone.now(),
             message=f"The import failed ({type(exc).__name__}); nothing was imported. "
@@ -327,8 +373,7 @@ def conversion_import_run(import_id: int) -> ConversionImport:
         )
     finally:
         progress.close()
-    record.refresh_from_db()
-    return record
+    return ConversionImport.objects.get(pk=import_id)
 
 
 def _import_rows(

@@ -196,3 +196,27 @@ def test_awkward_text_survives_the_copy_path_and_nul_is_an_error(analyst, brand,
     conversion = Conversion.objects.get()
     assert conversion.external_id == "a\\b\tc"
     assert conversion.campaign == "line one\nline two \\N"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_run_is_left_alone_and_a_dead_one_is_taken_over(analyst, brand, plan):
+    from django.db import connections
+
+    record = services.conversion_upload(
+        actor=analyst, brand=brand, file=csv_file(rows(3)), mode="all", source="crm"
+    )
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:  # another run's transaction holds the import
+            cursor.execute("BEGIN")
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)", [services._LOCK_CLASS, record.pk]
+            )
+            assert services.conversion_import_run(record.pk).status == "queued"
+            cursor.execute("ROLLBACK")  # that run's worker dies
+    finally:
+        other.close()
+    ConversionImport.objects.filter(pk=record.pk).update(status="running")
+    taken_over = services.conversion_import_run(record.pk)
+    assert taken_over.status == "succeeded" and taken_over.created_rows == 3
+    assert taken_over.started_at is not None
