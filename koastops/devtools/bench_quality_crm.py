@@ -47,6 +47,12 @@ class CrmBenchResult:
         return self.import_seconds / self.copy_seconds if self.copy_seconds else 0.0
 
 
+def crm_rows_for(brands: int, pixels: int) -> int:
+    """The bench's size scaled with its dataset: 100,000 rows at the default 200 brands
+    of 10 pixels, a few hundred in the tests' tiny runs."""
+    return max(100, min(BENCH_CRM_ROWS, brands * pixels * 50))
+
+
 def _moments(rows: int) -> list[dt.datetime]:
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     return [start + dt.timedelta(seconds=37 * i) for i in range(rows)]
@@ -92,6 +98,10 @@ def measure_crm_import(
 
     now = timezone.now()
     moments = _moments(rows)
+    if connection.vendor != "postgresql":  # no COPY: the import rate only
+        Conversion.objects.filter(brand=brand, source="bench-import").delete()
+        record.file.delete(save=False)
+        return CrmBenchResult(rows, import_seconds, 0.0, record.status)
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor: COPY
@@ -137,6 +147,8 @@ def crm_markdown(result: CrmBenchResult) -> list[str]:
         "|---|---:|---|",
         f"| import rate | {result.rate:,.0f} rows/s | ≥ {RATE_TARGET:,} rows/s ({rate_ok}) |",
         f"| COPY rate | {result.copy_rate:,.0f} rows/s | (the floor) |",
-        f"| import / COPY time | {result.ratio:.2f}x | ≤ {RATIO_TARGET:.0f}x ({ratio_ok}) |",
+        f"| import / COPY time | {result.ratio:.2f}x | ≤ {RATIO_TARGET:.0f}x ({ratio_ok}) |"
+        if result.copy_seconds
+        else "| import / COPY time | n/a (not PostgreSQL) | |",
         f"| import status | {result.status} | succeeded |",
     ]

@@ -683,11 +683,14 @@ class Command(BaseCommand):
         )
         markdown = render_markdown(report, dataset=dataset, machine=machine_info(), naming=naming)
         # quality: crm — the CRM CSV import rate and its ratio to COPY (bench_quality_crm)
-        from koastops.devtools.bench_quality_crm import crm_markdown, measure_crm_import
+        from koastops.devtools import bench_quality_crm as crm_bench
 
         self.stdout.write("Timing the CRM conversion import against COPY…")
-        crm = measure_crm_import(brand_slug=bench_slug(0))
-        section = "\n".join(crm_markdown(crm))
+        crm = crm_bench.measure_crm_import(
+            brand_slug=bench_slug(0),
+            rows=crm_bench.crm_rows_for(options["brands"], options["pixels"]),
+        )
+        section = "\n".join(crm_bench.crm_markdown(crm))
         markdown = markdown.replace("\n## Dataset\n", f"\n{section}\n\n## Dataset\n", 1)
         self.stdout.write(markdown)
         problems = [
