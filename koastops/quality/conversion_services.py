@@ -469,7 +469,9 @@ def _message(record: ConversionImport, outcome: _Outcome) -> str:
     else:
         c = outcome.counts
         parts.append(f"{c.created} created, {c.updated} updated, {c.unchanged} unchanged.")
-        if outcome.error_rows:
+        if outcome.error_rows == 1:
+            parts.append("1 row with errors was skipped.")
+        elif outcome.error_rows:
             parts.append(f"{outcome.error_rows} rows with errors were skipped.")
     if outcome.ignored:
         parts.append("Ignored columns: " + ", ".join(outcome.ignored[:10]) + ".")
