@@ -220,3 +220,43 @@ def test_a_live_run_is_left_alone_and_a_dead_one_is_taken_over(analyst, brand, p
     taken_over = services.conversion_import_run(record.pk)
     assert taken_over.status == "succeeded" and taken_over.created_rows == 3
     assert taken_over.started_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_one_import_at_once_write_it_once(analyst, brand, plan):
+    import threading
+
+    from django.db import connection
+
+    from koastops.activity.models import ActivityEntry
+
+    record = services.conversion_upload(
+        actor=analyst, brand=brand, file=csv_file(rows(200)), mode="all", source="crm"
+    )
+    for _attempt in range(3):
+        ConversionImport.objects.filter(pk=record.pk).update(status="queued")
+        Conversion.objects.all().delete()
+        before = ActivityEntry.objects.filter(verb="conversion_import.finished").count()
+        barrier = threading.Barrier(2)
+        results: list[str] = []
+
+        def run(barrier: threading.Barrier = barrier, results: list[str] = results) -> None:
+            try:
+                barrier.wait()
+                results.append(services.conversion_import_run(record.pk).status)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(results) in (
+            ["queued", "succeeded"],
+            ["running", "succeeded"],
+            ["succeeded", "succeeded"],
+        )
+        after = ActivityEntry.objects.filter(verb="conversion_import.finished").count()
+        assert after - before == 1
+        assert Conversion.objects.count() == 200
