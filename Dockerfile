@@ -17,7 +17,7 @@ RUN groupadd --system --gid 10001 koastops \
     && useradd --system --uid 10001 --gid koastops --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin koastops \
     && install -d -o koastops -g koastops -m 0750 /var/lib/koastops \
-        /var/lib/koastops/activity-checkpoints
+        /var/lib/koastops/activity-checkpoints /var/lib/koastops/media
 
 WORKDIR /app
 

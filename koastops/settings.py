@@ -383,6 +383,10 @@ PLATFORM_HTTP_RETRIES = env.int("PLATFORM_HTTP_RETRIES", default=4)
 CONVERSIONS_UPLOAD_MAX_BYTES = env.int("CONVERSIONS_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
 # Pulls run on their own queue, so a backlog of pulls never delays checks or emails.
 CELERY_TASK_ROUTES = {"koastops.quality.pull_*": {"queue": "pulls"}}
+# CRM conversions (quality, part crm): the import task's module (not tasks.py), and where
+# uploaded files wait for the worker (web and worker must share it: one volume).
+CELERY_IMPORTS = ["koastops.quality.tasks_conversions"]
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -171,6 +171,15 @@ def _api(access: str, method: str = "GET", **extra: Any) -> Entry:
     return Entry(method, access, brand_scoped=access not in (PUBLIC, SIGNED_IN), api=True, **extra)
 
 
+def _crm_import(world: World, scope: str) -> dict[str, Any]:
+    # quality: crm — one import per brand, made on first use (the World has none)
+    from koastops.quality.models import ConversionImport
+
+    brand = world.brands[scope]
+    record, _ = ConversionImport.objects.get_or_create(brand=brand, filename="matrix.csv")
+    return {**_slug(world, scope), "pk": record.pk}
+
+
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 MATRIX: dict[str, Entry] = {
@@ -353,6 +362,16 @@ MATRIX: dict[str, Entry] = {
     "notifications:read": Entry("POST", SIGNED_IN),
     "notifications:open": Entry(
         "GET", OWN_OBJECT, kwargs=lambda world, scope: {"pk": world.notification_ids[scope]}
+    ),
+    # quality: crm (every role reads the imports and the reconciliation; analysts upload:
+    # the POST of quality:conversions is tested in tests/quality/test_crm_views.py)
+    "quality:conversions": _brand_page("quality.view"),
+    "quality:conversions_template": _brand_page("quality.view"),
+    "quality:import": _brand_page("quality.view", kwargs=_crm_import),
+    "quality:reconciliation": _brand_page("quality.view"),
+    "quality:reconciliation_export": _brand_page("quality.view"),
+    "api-v1:conversions_ingest": _api(
+        "conversions.upload", "POST", data=lambda world, scope: {"conversions": []}
     ),
 }
 

@@ -65,6 +65,9 @@ NOT_PAGES = {
     "notifications:badge": "the header's unread-count fragment (htmx)",
     "notifications:open": "a redirect to the notification's link",
     "consent:evidence": "a CSV / JSON download",
+    # quality: crm
+    "quality:conversions_template": "a CSV download",
+    "quality:reconciliation_export": "a CSV download",
 }
 # The principals of the matrix that open pages, plus a narrowed media buyer; each holds a
 # role on the world's own brand (narrowed: media buyer, limited to one ad account).

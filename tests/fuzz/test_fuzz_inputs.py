@@ -141,6 +141,10 @@ PAGES = [
     ("taxonomy:naming_build", True, ["level", "build", "campaign", "market", "objective"]),
     ("taxonomy:plan_export", True, []),
     ("consent:matrix", True, ["q", "status", "page"]),
+    # quality: crm
+    ("quality:conversions", True, ["page"]),
+    ("quality:reconciliation", True, ["account", "event", "start", "end"]),
+    ("quality:reconciliation_export", True, ["account", "event", "start", "end"]),
 ]
 
 

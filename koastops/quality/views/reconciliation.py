@@ -1,3 +1,242 @@
-"""(placeholder, filled by its part of the build)"""
+"""Reconciliation page (``quality:reconciliation``) and its CSV export
+(``quality:reconciliation_export``): platform vs CRM per event and day in the chosen ad
+account's time zone (``koastops.quality.reconciliation``). Every role of the brand reads
+it (``quality.view``); the ad accounts and pixels are the reader's (a narrowed media buyer
+sees only theirs). Constant queries whatever the number of pixels."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import Count, Max, Q
+from django.http import HttpResponse, StreamingHttpResponse
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from koastops.accounts import policies
+from koastops.accounts.http import AuthenticatedRequest
+from koastops.accounts.models import Role
+from koastops.catalog.models import AdAccount, Brand
+from koastops.core import csvexport
+from koastops.core.htmx import render_page
+from koastops.quality.conversion_forms import ReconciliationFilterForm
+from koastops.quality.models import PixelConnection, Provider
+from koastops.quality.reconciliation import (
+    DEFAULT_TOLERANCE,
+    ReconRow,
+    counts_by_day,
+    reconcile,
+    summary,
+    time_zone_of,
+)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+CHART_W, CHART_H = 720, 240
+PAD_L, PAD_R, PAD_T, PAD_B = 56, 16, 16, 32
+
+
+def _accounts(request: AuthenticatedRequest, brand: Brand, role: Role | None) -> list[AdAccount]:
+    accounts = policies.ad_accounts_for(request.user, brand, role=role).order_by("name", "pk")
+    rows = list(accounts)
+    # the brand's first active account comes first (the default)
+    rows.sort(key=lambda a: (a.status != "active",))
+    return rows
+
+
+def _mapped_events(brand: Brand) -> list[str]:
+    from koastops.taxonomy.models import EventMapping, EventStatus
+
+    return list(
+        EventMapping.objects.filter(
+            brand=brand,
+            platform="meta",
+            event__status__in=[EventStatus.ACTIVE, EventStatus.DEPRECATED],
+        )
+        .order_by("event__name")
+        .values_list("event__name", flat=True)
+    )
+
+
+def _state(request: AuthenticatedRequest, brand: Brand, role: Role | None) -> dict[str, Any]:
+    accounts = _accounts(request, brand, role)
+    events = _mapped_events(brand)
+    by_pk = {a.pk: a for a in accounts}
+    raw = request.GET.get("account", "")
+    account = by_pk.get(int(raw)) if raw.isdigit() and len(raw) < 19 else None
+    account = account or (accounts[0] if accounts else None)
+    zone = time_zone_of(account)
+    form = ReconciliationFilterForm(
+        request.GET,
+        accounts=[(a.pk, f"{a.name} ({a.external_id}, {a.time_zone})") for a in accounts],
+        events=events,
+        today=timezone.now().astimezone(zone).date(),
+    )
+    state: dict[str, Any] = {
+        "brand": brand,
+        "tab": "quality",
+        "form": form,
+        "accounts": accounts,
+        "events": events,
+        "rows": [],
+        "account": None,
+    }
+    if account is None or not form.is_valid():
+        return state
+    data = form.cleaned_data
+    pixels = policies.pixels_for(request.user, brand, role=role)
+    rows = reconcile(brand, ad_account=account, start=data["start"], end=data["end"], pixels=pixels)
+    if data.get("event"):
+        rows = [r for r in rows if r.event == data["event"]]
+    pulled = PixelConnection.objects.filter(
+        pixel__in=pixels.filter(ad_accounts=account).values("pk")
+    ).aggregate(
+        pulled_at=Max("counts_pulled_at"),
+        demo=Count("pk", filter=Q(provider=Provider.DEMO)),
+    )
+    from koastops.quality.models import QualitySettings
+
+    band = (
+        QualitySettings.objects.filter(brand=brand).values_list("tolerance_pct", flat=True).first()
+    )
+    state.update(
+        {
+            "account": account,
+            "zone": zone.key,
+            "start": data["start"],
+            "end": data["end"],
+            "event": data.get("event") or "",
+            "rows": rows,
+            "summary": summary(rows),
+            "pulled_at": pulled["pulled_at"],
+            "demo": bool(pulled["demo"]),
+            "band": band if band is not None else DEFAULT_TOLERANCE,
+        }
+    )
+    return state
+
+
+def _chart(rows: list[ReconRow]) -> dict[str, Any] | None:
+    """Coordinates of the server-rendered SVG: one line per series (platform solid with
+    circles, CRM dashed with squares), so it reads without colour."""
+    points = counts_by_day(rows)
+    if not points:
+        return None
+    top = max(max(p, c) for _, p, c in points) or 1
+    width, height = CHART_W - PAD_L - PAD_R, CHART_H - PAD_T - PAD_B
+    step = width / max(len(points) - 1, 1)
+
+    def xy(i: int, value: int) -> tuple[float, float]:
+        return round(PAD_L + i * step, 1), round(PAD_T + height - value / top * height, 1)
+
+    platform = [xy(i, p) for i, (_, p, _) in enumerate(points)]
+    crm = [xy(i, c) for i, (_, _, c) in enumerate(points)]
+    return {
+        "w": CHART_W,
+        "h": CHART_H,
+        "platform_line": " ".join(f"{x},{y}" for x, y in platform),
+        "crm_line": " ".join(f"{x},{y}" for x, y in crm),
+        "platform_points": [
+            {"x": x, "y": y, "day": d, "n": p}
+            for (x, y), (d, p, _) in zip(platform, points, strict=True)
+        ],
+        "crm_points": [
+            {"x": x - 3, "y": y - 3, "day": d, "n": c}
+            for (x, y), (d, _, c) in zip(crm, points, strict=True)
+        ],
+        "top": top,
+        "x0": PAD_L,
+        "x1": CHART_W - PAD_R,
+        "y0": PAD_T + height,
+        "y_top": PAD_T,
+        "first": points[0][0],
+        "last": points[-1][0],
+        "label_y": CHART_H - 8,
+        "table": points,
+    }
+
+
+@require_GET
+@policies.brand_capability("quality.view")
+def reconciliation(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
+    state = _state(request, brand, role)
+    state["chart"] = _chart(state["rows"])
+    query = request.GET.copy()
+    state["export_query"] = query.urlencode()
+    return render_page(request, "quality/reconciliation.html", state, partial="recon-results")
+
+
+EXPORT_COLUMNS = [
+    "event",
+    "day",
+    "time_zone",
+    "ad_account",
+    "platform",
+    "crm",
+    "diff",
+    "pct",
+    "flagged",
+    "causes",
+]
+
+
+@require_GET
+@policies.brand_capability("quality.view")
+def reconciliation_export(
+    request: AuthenticatedRequest, *, brand: Brand, role: Role | None
+) -> HttpResponse:
+    state = _state(request, brand, role)
+    account = state["account"]
+    zone = state.get("zone", "UTC")
+    label = account.external_id if account else ""
+
+    neutral = csvexport.neutralise_cell
+
+    def cells(row: ReconRow) -> list[str]:
+        # text cells neutralised; the numbers stay numbers (a negative difference is no
+        # formula, and a quote in front would make it text in a spreadsheet)
+        return [
+            neutral(row.event),
+            row.day.isoformat(),
+            neutral(zone),
+            neutral(label),
+            str(row.platform),
+            str(row.crm),
+            str(row.diff),
+            "" if row.pct is None else str(row.pct),
+            "yes" if row.flagged else "no",
+            neutral(" | ".join(row.causes)),
+        ]
+
+    def lines() -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        yield writer.writerow(EXPORT_COLUMNS)
+        for row in state["rows"]:
+            yield writer.writerow(cells(row))
+
+    response = StreamingHttpResponse(
+        lines(),
+        content_type="text/csv; charset=utf-8",
+    )
+    stamp = dt.date.today().isoformat()  # noqa: DTZ011 — a file name only
+    response["Content-Disposition"] = (
+        f'attachment; filename="reconciliation-{brand.slug}-{stamp}.csv"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response  # type: ignore[return-value]
+
+
+urlpatterns = [
+    path("reconciliation/", reconciliation, name="reconciliation"),
+    path("reconciliation/export.csv", reconciliation_export, name="reconciliation_export"),
+]

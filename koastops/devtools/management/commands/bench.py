@@ -682,6 +682,16 @@ class Command(BaseCommand):
             warmup=report.warmup,
         )
         markdown = render_markdown(report, dataset=dataset, machine=machine_info(), naming=naming)
+        # quality: crm — the CRM CSV import rate and its ratio to COPY (bench_quality_crm)
+        from koastops.devtools import bench_quality_crm as crm_bench
+
+        self.stdout.write("Timing the CRM conversion import against COPY…")
+        crm = crm_bench.measure_crm_import(
+            brand_slug=bench_slug(0),
+            rows=crm_bench.crm_rows_for(options["brands"], options["pixels"]),
+        )
+        section = "\n".join(crm_bench.crm_markdown(crm))
+        markdown = markdown.replace("\n## Dataset\n", f"\n{section}\n\n## Dataset\n", 1)
         self.stdout.write(markdown)
         problems = [
             *((row.label, row.path, row.status) for row in report.problems),
