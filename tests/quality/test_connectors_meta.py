@@ -530,3 +530,16 @@ def test_fake_next_url_pages_like_the_after_cursor(fake):
         f"2026-07-01T0{h}:00:00+0000" for h in range(6)
     ]
     assert "next" not in second["paging"]
+
+
+def test_connectors_share_one_connection_pool(fake):
+    from koastops.quality.platforms.meta import shared_transport
+
+    first, second = connector(fake), connector(fake, pixel_id="222")
+    fake.add_pixel("222")
+    first.pixel_info()
+    second.pixel_info()
+    first.pixel_info()  # the pool is still open after a call
+
+    assert shared_transport() is shared_transport()
+    assert len(fake.requests) == 3

@@ -24,10 +24,13 @@ what was wrong. Nothing is yielded before the whole range has been fetched and p
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
@@ -78,6 +81,22 @@ TOKEN_SUBCODES = {
 }
 MAX_PAGES = 10_000  # one range of one pixel; more means the cursor is looping
 REDACTED = "[redacted]"
+
+
+_transport_lock = threading.Lock()
+_transport: tuple[int, httpx.HTTPTransport] | None = None
+
+
+def shared_transport() -> httpx.HTTPTransport:
+    """One connection pool per process for every Meta connector: building an
+    ``httpx.Client`` with its own transport loads the CA bundle (~25 ms), which would
+    dominate a pull of a few pages, and a shared pool keeps connections alive between
+    pixels. Rebuilt after a fork (Celery's prefork pool) so no socket is shared."""
+    global _transport
+    with _transport_lock:
+        if _transport is None or _transport[0] != os.getpid():
+            _transport = (os.getpid(), httpx.HTTPTransport(retries=0))
+        return _transport[1]
 
 
 def _is_int(value: object) -> bool:
@@ -232,12 +251,15 @@ class MetaConnector:
         raise MalformedResponse(f"Meta's stats ({what}) did not end after {MAX_PAGES} pages.")
 
     # --- HTTP ---------------------------------------------------------------------------
-    def _client(self) -> httpx.Client:
-        return httpx.Client(
+    @contextlib.contextmanager
+    def _client(self) -> Iterator[httpx.Client]:
+        # Not closed on exit: closing a client closes its transport, which is the shared
+        # pool (or the caller's). A client holds nothing else.
+        yield httpx.Client(
             base_url=f"{self.base_url}/{self.version}/",
             headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
             timeout=httpx.Timeout(self.timeout),
-            transport=self._transport,
+            transport=self._transport or shared_transport(),
             follow_redirects=False,
         )
 
