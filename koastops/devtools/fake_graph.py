@@ -263,6 +263,7 @@ class FakeGraph:
         self.app_usage: dict[str, Any] | None = None
         self.business_usage: dict[str, Any] | None = None
         self._script: deque[Failure] = deque()
+        self._buckets: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -551,6 +552,30 @@ class FakeGraph:
             hours.append(moment)
             moment += HOUR
         only = param.get("event")
+        # Generated once per query; the page requests of the same query slice it.
+        key = (
+            pixel.pixel_id,
+            aggregation,
+            only,
+            start,
+            end,
+            pixel.string_counts,
+            pixel.dedup,
+            tuple(pixel.events.items()),
+            id(pixel.counts),
+        )
+        buckets = self._buckets.get(key)
+        if buckets is None:
+            buckets = self._build_buckets(pixel, aggregation, only, hours)
+            with self._lock:
+                if len(self._buckets) > 20_000:
+                    self._buckets.clear()
+                self._buckets[key] = buckets
+        return self._page(path, param, pixel, buckets)
+
+    def _build_buckets(
+        self, pixel: FakePixel, aggregation: str, only: str | None, hours: list[dt.datetime]
+    ) -> list[dict[str, Any]]:
         names = [only] if only else pixel.event_names(hours)
         buckets = []
         for hour in hours:
@@ -577,13 +602,21 @@ class FakeGraph:
                 buckets.append(
                     {"aggregation": aggregation, "start_time": graph_time(hour), "data": data}
                 )
+        return buckets
+
+    def _page(
+        self, path: str, param: dict[str, str], pixel: FakePixel, buckets: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         offset = 0
         if "after" in param:
             offset = _offset(param["after"]) or 0
             if _offset(param["after"]) is None:
                 raise GraphError(400, 100, "(#100) Invalid cursor.")
         size = max(1, pixel.page_size)
-        page = buckets[offset : offset + size]
+        # Copies: a scripted failure spoils the answer, never the cached buckets.
+        page = [
+            {**b, "data": [dict(e) for e in b["data"]]} for b in buckets[offset : offset + size]
+        ]
         answer: dict[str, Any] = {"data": page}
         if buckets:
             paging: dict[str, Any] = {

@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -279,9 +280,12 @@ class MetaConnector:
             self._sleep(wait)
         failure = "no answer"
         rate_limited_for: float | None = None
+        # One string, not ``params=``: httpx merges a params dict into the URL slowly
+        # (about half a millisecond a request, a third of a page's cost in the bench).
+        url = f"{path}?{urlencode(params)}" if params else path
         for attempt in range(self.retries + 1):
             try:
-                response = client.get(path, params=params)
+                response = client.get(url)
             except httpx.TimeoutException:
                 failure = f"no answer within {self.timeout:g} s"
                 wait = self._delay(attempt)
