@@ -223,10 +223,14 @@ def test_usage_header_on_a_good_answer_delays_the_next_request(fake):
 
 def test_usage_header_asking_for_too_long_a_wait_stops_the_pull(fake):
     fake.usage_header(call_count=100, wait_minutes=30)
+    meta = connector(fake)
+    assert meta.pixel_info().external_id == PIXEL  # the answer itself is kept
+
     with pytest.raises(RateLimited) as caught:
-        list(connector(fake).event_counts(START, START + dt.timedelta(hours=24)))
+        list(meta.event_counts(START, START + dt.timedelta(hours=24)))
+
     assert caught.value.retry_after == 1800
-    assert len(fake.requests) == 1
+    assert len(fake.requests) == 1  # the next request was not sent
 
 
 def test_usage_headers_without_a_wait_change_nothing(fake):
@@ -543,3 +547,15 @@ def test_connectors_share_one_connection_pool(fake):
 
     assert shared_transport() is shared_transport()
     assert len(fake.requests) == 3
+
+
+def test_rate_limit_waits_add_up_against_the_cap(fake):
+    fake.fail(*[Failure.rate_limit(code=80004, wait_minutes=0.6)] * 3)  # 36 s each
+    sleeps = Sleeps()
+
+    with pytest.raises(RateLimited, match="already waited 36 s") as caught:
+        connector(fake, sleeps, max_wait=60).pixel_info()
+
+    assert sleeps == [36.0]
+    assert caught.value.retry_after == 36.0
+    assert len(fake.requests) == 2

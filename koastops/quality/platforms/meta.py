@@ -17,7 +17,9 @@ Retries: 5xx, transport errors and timeouts, Graph transient errors (``is_transi
 times with exponential back-off and jitter. A rate-limit answer's
 ``X-Business-Use-Case-Usage`` ``estimated_time_to_regain_access`` (minutes) is honoured: it is
 slept if it is at most ``max_wait`` seconds, otherwise ``RateLimited(retry_after=…)`` is raised
-at once so the pull is rescheduled rather than holding a worker. Code 190 (and HTTP 401) is a
+at once so the pull is rescheduled rather than holding a worker; the waits of one call add up
+against the same cap, and rate limits still answered after the retries are ``RateLimited``
+too (``retry_after`` = the last wait), not ``TransientError``. Code 190 (and HTTP 401) is a
 ``TokenError`` at once. A body without the documented shape is ``MalformedResponse`` naming
 what was wrong. Nothing is yielded before the whole range has been fetched and parsed.
 """
@@ -141,6 +143,9 @@ class MetaConnector:
         self._jitter = jitter
         # Seconds to wait before the next request, from a usage header on a good answer.
         self._wait_before_next = 0.0
+        # Seconds slept on rate limits and usage headers in the current call (capped by
+        # ``max_wait``).
+        self._waited = 0.0
 
     def __repr__(self) -> str:  # never the token
         return f"MetaConnector(pixel_id={self.pixel_id!r}, base_url={self.base_url!r})"
@@ -256,6 +261,7 @@ class MetaConnector:
     def _client(self) -> Iterator[httpx.Client]:
         # Not closed on exit: closing a client closes its transport, which is the shared
         # pool (or the caller's). A client holds nothing else.
+        self._waited = 0.0
         yield httpx.Client(
             base_url=f"{self.base_url}/{self.version}/",
             headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
@@ -276,7 +282,16 @@ class MetaConnector:
         self, client: httpx.Client, path: str, params: Mapping[str, str]
     ) -> tuple[Any, httpx.Headers]:
         if self._wait_before_next > 0:
-            wait, self._wait_before_next = self._wait_before_next, 0.0
+            wait = self._wait_before_next
+            if self._waited + wait > self.max_wait:
+                # Past the cap the rest of the call is rescheduled, not slept through.
+                raise RateLimited(
+                    f"Meta's usage header asks koastops to wait {wait:g} s before the next "
+                    "request.",
+                    retry_after=wait,
+                )
+            self._wait_before_next = 0.0
+            self._waited += wait
             self._sleep(wait)
         failure = "no answer"
         rate_limited_for: float | None = None
@@ -298,12 +313,7 @@ class MetaConnector:
                     body = _json(response, path)
                     if isinstance(body, dict) and "error" in body:
                         self._raise_for_error(response, body, regain)  # not retryable
-                    if regain > self.max_wait:
-                        # Throttled after this answer: keep it, reschedule the rest.
-                        raise RateLimited(
-                            f"Meta's usage header asks koastops to wait {regain:g} s.",
-                            retry_after=regain,
-                        )
+                    # A throttled good answer: the next request waits (see above).
                     self._wait_before_next = regain
                     return body, response.headers
                 error = _error_of(response)
@@ -318,6 +328,14 @@ class MetaConnector:
                         )
                     wait = regain if regain > 0 else self._delay(attempt)
                     rate_limited_for = wait
+                    if self._waited + wait > self.max_wait:
+                        # Waits add up within one call: past the cap the pull is
+                        # rescheduled instead of holding a worker for minutes.
+                        raise RateLimited(
+                            f"Meta keeps rate-limiting this app (code {code}); koastops "
+                            f"already waited {self._waited:g} s.",
+                            retry_after=wait,
+                        )
                 elif (
                     response.status_code >= 500
                     or error.get("is_transient") is True
@@ -332,6 +350,7 @@ class MetaConnector:
                     self._raise_for_error(response, error, regain)
             if attempt == self.retries:
                 break
+            self._waited += wait
             logger.info(
                 "meta %s: %s; retry %d of %d in %.1f s",
                 path,
