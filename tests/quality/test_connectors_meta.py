@@ -559,3 +559,35 @@ def test_rate_limit_waits_add_up_against_the_cap(fake):
     assert sleeps == [36.0]
     assert caught.value.retry_after == 36.0
     assert len(fake.requests) == 2
+
+
+def test_http_429_without_a_graph_body_is_retried_as_a_rate_limit(fake):
+    fake.fail(Failure.server_error(429))
+    sleeps = Sleeps()
+    assert connector(fake, sleeps).pixel_info().external_id == PIXEL
+    assert sleeps == [0.5]
+
+
+def test_http_401_without_a_graph_body_is_a_token_error(fake):
+    fake.fail(Failure.server_error(401))
+    with pytest.raises(TokenError):
+        connector(fake).pixel_info()
+    assert len(fake.requests) == 1
+
+
+def test_a_redirect_is_not_followed(fake):
+    fake.fail(Failure.server_error(302))
+    with pytest.raises(PlatformError, match="HTTP 302"):
+        connector(fake).pixel_info()
+    assert len(fake.requests) == 1
+
+
+def test_custom_event_names_travel_intact(fake):
+    pixel = fake.pixels[PIXEL]
+    pixel.counts = {("Sign Up & Pay/ä", START): (2, 1)}
+    pixel.dedup = 1.0
+
+    rows = list(connector(fake).event_counts(START, START + dt.timedelta(hours=1)))
+
+    assert rows == [HourCount("Sign Up & Pay/ä", START, 2, 2, 1)]
+    assert fake.requests[-1].param("event") == "Sign Up & Pay/ä"
