@@ -591,3 +591,19 @@ def test_custom_event_names_travel_intact(fake):
 
     assert rows == [HourCount("Sign Up & Pay/ä", START, 2, 2, 1)]
     assert fake.requests[-1].param("event") == "Sign Up & Pay/ä"
+
+
+def test_an_error_body_with_a_strange_code_is_still_a_clear_error():
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"error": {"code": [190], "message": "odd"}})
+
+    with pytest.raises(PlatformError, match="without an error code"):
+        MetaConnector(
+            PIXEL,
+            "EAAB-token-value",
+            base_url="https://graph.example",
+            version="v25.0",
+            timeout=1,
+            retries=0,
+            transport=httpx.MockTransport(answer),
+        ).pixel_info()

@@ -317,9 +317,9 @@ class MetaConnector:
                     self._wait_before_next = regain
                     return body, response.headers
                 error = _error_of(response)
-                code = error.get("code")
+                code = _code(error)
                 if response.status_code == 429 or code in RATE_LIMIT_CODES:
-                    failure = f"rate limited by Meta (code {code})"
+                    failure = f"rate limited by Meta ({f'code {code}' if code else 'HTTP 429'})"
                     if regain > self.max_wait:
                         raise RateLimited(
                             f"Meta rate-limits this app (code {code}); access returns in "
@@ -370,7 +370,7 @@ class MetaConnector:
         error = body.get("error", body) if isinstance(body, dict) else {}
         if not isinstance(error, dict):
             error = {}
-        code = error.get("code")
+        code = _code(error)
         subcode = error.get("error_subcode")
         meta_message = error.get("message")
         said = (
@@ -412,6 +412,12 @@ def _json(response: httpx.Response, path: str) -> Any:
         raise MalformedResponse(
             f"Meta's answer to {path.split('/')[-1] or path} is not JSON ({kind})."
         ) from None
+
+
+def _code(error: dict[str, Any]) -> int | None:
+    """The Graph error code, when it is a number (anything else is no code)."""
+    code = error.get("code")
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _error_of(response: httpx.Response) -> dict[str, Any]:
