@@ -247,7 +247,9 @@ class MetaConnector:
             for n, bucket in enumerate(body["data"]):
                 hour, entries = _bucket(bucket, f"{label}, bucket {n + 1}")
                 for value, count in entries:
-                    counts[(value, hour)] = counts.get((value, hour), 0) + count
+                    # The same event and hour twice would be Meta's bug: the last answer
+                    # wins rather than a sum, so a repeated bucket is never counted twice.
+                    counts[(value, hour)] = count
             after = _next_cursor(body, label)
             if after is None:
                 return counts
