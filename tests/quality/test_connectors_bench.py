@@ -87,6 +87,19 @@ def test_a_failing_pull_is_reported_not_raised(monkeypatch):
     assert "boom" in pull.note
 
 
+def test_without_encryption_keys_the_bench_uses_its_own(monkeypatch, settings):
+    # make bench runs with DEBUG off and no FIELD_ENCRYPTION_KEYS.
+    settings.FIELD_ENCRYPTION_KEYS = []
+    module = types.ModuleType("koastops.quality.pulling")
+    module.pull_counts = throwaway_pull_counts  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "koastops.quality.pulling", module)
+
+    connector, pull = bench.measure_pull(pixels=1, days=1, page_size=24)
+
+    assert not pull.failed, pull.note
+    assert pull.rows == 3 * connector.rows > 0
+
+
 def test_seeding_twice_adds_nothing():
     first = bench.seed_pull_pixels(pixels=2)
     assert bench.seed_pull_pixels(pixels=2) == first
