@@ -179,7 +179,7 @@ class MetaConnector:
             external_id=external_id,
             name=name,
             last_fired_at=last_fired_at,
-            is_unavailable=bool(body.get("is_unavailable", False)),
+            is_unavailable=body.get("is_unavailable") is True,
             data_use_setting=setting if isinstance(setting, str) else "",
             automatic_matching_fields=tuple(fields),
         )
