@@ -692,6 +692,21 @@ class Command(BaseCommand):
         )
         section = "\n".join(crm_bench.crm_markdown(crm))
         markdown = markdown.replace("\n## Dataset\n", f"\n{section}\n\n## Dataset\n", 1)
+
+        # quality: connectors — stats pulls from the fake Graph API vs the raw HTTP fetch,
+        # their own section before "## Dataset" (koastops.devtools.bench_quality_pull).
+        from koastops.devtools import bench_quality_pull
+
+        self.stdout.write("Timing stats pulls from the fake Graph API…")
+        pulls = bench_quality_pull.measure_pull(runs=max(1, options["runs"] // 30))
+        markdown = bench_quality_pull.with_pull_section(
+            markdown, bench_quality_pull.pull_markdown(pulls)
+        )
+        if failed_pulls := bench_quality_pull.pull_problems(pulls):
+            raise CommandError(
+                f"Not writing {options['output']}: the stats pull bench failed: "
+                + "; ".join(f"{r.label}: {r.note}" for r in failed_pulls)
+            )
         self.stdout.write(markdown)
         problems = [
             *((row.label, row.path, row.status) for row in report.problems),
