@@ -383,6 +383,15 @@ PLATFORM_HTTP_RETRIES = env.int("PLATFORM_HTTP_RETRIES", default=4)
 CONVERSIONS_UPLOAD_MAX_BYTES = env.int("CONVERSIONS_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
 # Pulls run on their own queue, so a backlog of pulls never delays checks or emails.
 CELERY_TASK_ROUTES = {"koastops.quality.pull_*": {"queue": "pulls"}}
+# quality: alerts. Hosts (host or host:port) core.safefetch lets through its address and
+# port checks: tests against a local server, intranets. Empty: only public addresses.
+SAFE_FETCH_ALLOWED_HOSTS = env.list("SAFE_FETCH_ALLOWED_HOSTS", default=[])
+# Alert rules evaluate after each pull and every 15 minutes (silent and discrepancy rules
+# change without a pull).
+CELERY_BEAT_SCHEDULE["quality-evaluate-alerts"] = {
+    "task": "koastops.quality.evaluate_alerts",
+    "schedule": 15 * 60.0,
+}
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
