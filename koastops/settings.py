@@ -392,6 +392,8 @@ CELERY_BEAT_SCHEDULE["quality-evaluate-alerts"] = {
     "task": "koastops.quality.evaluate_alerts",
     "schedule": 15 * 60.0,
 }
+# Task modules not named tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ["koastops.quality.tasks_alerts"]
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
