@@ -141,6 +141,8 @@ PAGES = [
     ("taxonomy:naming_build", True, ["level", "build", "campaign", "market", "objective"]),
     ("taxonomy:plan_export", True, []),
     ("consent:matrix", True, ["q", "status", "page"]),
+    # quality: alerts
+    ("quality:alerts", True, ["q", "status", "kind", "page"]),
 ]
 
 
