@@ -219,3 +219,29 @@ def test_api_queries_do_not_grow_with_rows(
     _many(brand, pixel, 100)
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
+
+
+# --- needs attention ----------------------------------------------------------------------------
+
+
+def test_attention_counts_open_alerts_as_the_page_shows_them(brand, foreign_brand, seen):
+    from koastops.quality import attention_alerts
+
+    analyst_items = list(
+        attention_alerts.open_alerts(user=seen["analyst"], brands=[brand], roles={})
+    )
+    [item] = analyst_items
+    assert (item.count, item.tone, item.key) == (3, "failing", "quality.open_alerts")
+    assert item.href.endswith(f"/brands/{brand.slug}/quality/alerts/?status=open")
+    [item] = attention_alerts.open_alerts(user=seen["buyer"], brands=[brand], roles={})
+    assert item.count == 2  # not the alert on the hidden pixel
+    assert list(attention_alerts.open_alerts(user=seen["buyer"], brands=[], roles={})) == []
+
+
+def test_attention_is_constant_queries_for_many_brands(brand, seen, django_assert_num_queries):
+    from koastops.quality import attention_alerts
+    from tests.factories import BrandFactory
+
+    brands = [brand, *(BrandFactory() for _ in range(20))]
+    with django_assert_num_queries(2):  # "narrowed anywhere?" and the grouped counts
+        list(attention_alerts.open_alerts(user=seen["analyst"], brands=brands, roles={}))
