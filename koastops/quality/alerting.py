@@ -171,29 +171,38 @@ def _volume_drop(
     if not names:
         return
     connections = _connections(pixels)
+    # Pixels pulled through the same hour (after the hourly pulls: nearly all) share one
+    # grouped query: one query per distinct end hour, not one per pixel.
+    by_end: dict[datetime, list[Pixel]] = {}
     for pixel in pixels:
         connection = connections.get(pixel.pk)
         if connection is None or connection.counts_through is None:
             continue
         end = min(connection.counts_through, now).replace(minute=0, second=0, microsecond=0)
+        by_end.setdefault(end, []).append(pixel)
+    sums: dict[tuple[int, str], tuple[int, int]] = {}
+    for end, group in by_end.items():
         recent_start, base_start = end - timedelta(hours=24), end - timedelta(days=8)
         rows = (
             HourlyStat.objects.filter(
-                pixel=pixel,
+                pixel__in=[pixel.pk for pixel in group],
                 source=Source.TOTAL,
                 event__in=names,
                 hour__gte=base_start,
                 hour__lt=end,
             )
-            .values("event")
+            .values("pixel_id", "event")
             .annotate(
                 recent=Sum("count", filter=Q(hour__gte=recent_start)),
                 base=Sum("count", filter=Q(hour__lt=recent_start)),
             )
+            .order_by()
         )
-        sums = {row["event"]: (row["recent"] or 0, row["base"] or 0) for row in rows}
+        for row in rows:
+            sums[(row["pixel_id"], row["event"])] = (row["recent"] or 0, row["base"] or 0)
+    for pixel in (pixel for group in by_end.values() for pixel in group):
         for name in names:
-            recent, base = sums.get(name, (0, 0))
+            recent, base = sums.get((pixel.pk, name), (0, 0))
             average = Decimal(base) / 7
             subject = f"pixel:{pixel.pk}:{name}"
             if average <= 0:

@@ -17,7 +17,7 @@ from koastops.accounts.models import Role
 from koastops.activity.models import ActivityEntry
 from koastops.notifications.models import Notification
 from koastops.quality import alerting, tasks_alerts
-from koastops.quality.models import Alert, AlertRule, PixelConnection
+from koastops.quality.models import Alert, AlertRule, HourlyStat, PixelConnection
 from tests.catalog.test_races import postgresql_only, race  # noqa: F401 (fixture)
 from tests.factories import (
     AlertRuleFactory,
@@ -25,7 +25,6 @@ from tests.factories import (
     EventDefinitionFactory,
     EventMappingFactory,
     EventQualityFactory,
-    HourlyStatFactory,
     PixelConnectionFactory,
     PixelFactory,
     UserFactory,
@@ -169,9 +168,16 @@ def _volume(pixel, *, daily: int, last_day: int, end):
     for hours_back in range(1, 24 * 8 + 1):
         hour = end - timedelta(hours=hours_back)
         count = last_day // 24 if hours_back <= 24 else daily // 24
-        rows.append(HourlyStatFactory.build(pixel=pixel, event="Purchase", hour=hour, count=count))
-    from koastops.quality.models import HourlyStat
-
+        rows.append(
+            HourlyStat(
+                pixel=pixel,
+                event="Purchase",
+                source="total",
+                hour=hour,
+                count=count,
+                pulled_at=end,
+            )
+        )
     HourlyStat.objects.bulk_create(rows)
 
 
@@ -193,8 +199,6 @@ def test_volume_drop_opens_below_the_share_of_the_7_day_average_and_resolves(
     assert "480 in the last 24 hours, 20.00% of its 7-day daily average (2,400" in alert.message
     _evaluate(brand, enqueued, capture)
     assert Alert.objects.count() == 1
-    from koastops.quality.models import HourlyStat
-
     HourlyStat.objects.filter(hour__gte=end - timedelta(hours=24)).update(count=90)  # 2160/day
     _evaluate(brand, enqueued, capture)
     assert Alert.objects.get().status == "resolved"
@@ -377,3 +381,29 @@ def test_two_evaluations_at_once_open_one_alert(postgresql_only, monkeypatch):  
         assert sum(len(r.opened) for r in results) == (1 if round_ == 0 else 0)
         assert Alert.objects.filter(status="open").count() == 1
     assert ActivityEntry.objects.filter(verb="alert.opened").count() == 1
+
+
+def test_evaluation_queries_do_not_grow_with_pixels(brand, plan, enqueued):
+    """Healthy pixels: the same number of queries for 1 and 20 pixels."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for kind, threshold in [("silent", "6"), ("volume_drop", "50"), ("emq_below", "6")]:
+        AlertRuleFactory(brand=brand, kind=kind, threshold=Decimal(threshold))
+
+    def add_pixels(count):
+        end = timezone.now().replace(minute=0, second=0, microsecond=0)
+        for _ in range(count):
+            pixel = PixelFactory(brand=brand)
+            _connection(pixel, last_fired_at=timezone.now(), counts_through=end)
+            _volume(pixel, daily=2400, last_day=2400, end=end)
+            EventQualityFactory(pixel=pixel, event="Purchase", emq=Decimal("8"))
+
+    add_pixels(1)
+    with CaptureQueriesContext(connection) as one:
+        alerting.evaluate_brand(brand.pk)
+    add_pixels(19)
+    with CaptureQueriesContext(connection) as many:
+        result = alerting.evaluate_brand(brand.pk)
+    assert result.opened == []
+    assert len(many.captured_queries) == len(one.captured_queries)
