@@ -427,8 +427,16 @@ def fetch(
             return FetchResult(status, response_headers, data, current, truncated, redirects)
         if len(redirects) >= MAX_REDIRECTS:
             raise FetchError(f"Too many redirects (more than {MAX_REDIRECTS}).")
+        previous_host = target.host_header
         current = urljoin(current, location)
         redirects.append(current)
+        if urlsplit(current).netloc.lower() != previous_host:
+            # Credentials never follow a redirect to another host.
+            sent_headers = {
+                name: value
+                for name, value in sent_headers.items()
+                if name.lower() not in ("authorization", "cookie", "proxy-authorization")
+            }
         if status == 303 or (status in (301, 302) and method == "POST"):
             method, body = ("HEAD" if method == "HEAD" else "GET"), None
             sent_headers = {

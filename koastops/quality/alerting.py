@@ -46,6 +46,7 @@ from koastops.quality.models import (
     EventQuality,
     HourlyStat,
     PixelConnection,
+    Provider,
     QualitySettings,
     Source,
 )
@@ -106,6 +107,11 @@ def _rule_events(rule: AlertRule, events: list[str]) -> list[str]:
     return [rule.event] if rule.event else events
 
 
+def _demo(provider: str) -> str:
+    """Numbers from the demo provider say so wherever they show."""
+    return " (demo data)" if provider == Provider.DEMO else ""
+
+
 def _pct(value: Decimal | float) -> Decimal:
     return Decimal(value).quantize(Decimal("0.01"))
 
@@ -129,11 +135,14 @@ def _silent(rule: AlertRule, pixels: Sequence[Pixel], now: datetime) -> Iterable
         failing = hours is None or hours >= threshold
         if fired is None:
             message = f"Pixel {pixel.name} has not fired since its stats are pulled."
+            message += _demo(connection.provider)
         else:
             message = (
                 f"Pixel {pixel.name} has not fired for {int(hours or 0)} hours "
                 f"(alert at {threshold.normalize():f} h; last fired {fired:%Y-%m-%d %H:%M} UTC)."
             )
+        if fired is not None:
+            message += _demo(connection.provider)
         yield Finding(
             subject_key=f"pixel:{pixel.pk}",
             failing=failing,
@@ -155,7 +164,8 @@ def _connection_broken(rule: AlertRule, pixels: Sequence[Pixel]) -> Iterable[Fin
         yield Finding(
             subject_key=f"pixel:{pixel.pk}",
             failing=broken,
-            message=f"The connection of pixel {pixel.name} is broken{detail}",
+            message=f"The connection of pixel {pixel.name} is broken{detail}"
+            + _demo(connection.provider),
             pixel_id=pixel.pk,
         )
 
@@ -215,7 +225,7 @@ def _volume_drop(
                 message=(
                     f"{name} on pixel {pixel.name}: {recent:,} in the last 24 hours, "
                     f"{share}% of its 7-day daily average ({average:,.0f}; alert below "
-                    f"{threshold.normalize():f}%)."
+                    f"{threshold.normalize():f}%)." + _demo(connections[pixel.pk].provider)
                 ),
                 pixel_id=pixel.pk,
                 event=name,
@@ -234,7 +244,7 @@ def _latest_quality(pixels: Sequence[Pixel], names: list[str]) -> dict[tuple[int
         EventQuality.objects.filter(pixel__in=pixels, event__in=names)
         .annotate(latest=Subquery(latest))
         .filter(pulled_at=F("latest"))
-        .values("pixel_id", "event", "emq", "dedup_coverage", "pulled_at")
+        .values("pixel_id", "event", "emq", "dedup_coverage", "pulled_at", "provider")
     )
     return {(row["pixel_id"], row["event"]): row for row in rows}
 
@@ -264,7 +274,7 @@ def _quality_below(
                 message=(
                     f"{label} of {name} on pixel {pixel.name} is {value.normalize():f}{unit} "
                     f"(alert below {threshold.normalize():f}{unit}; pulled "
-                    f"{row['pulled_at']:%Y-%m-%d %H:%M} UTC)."
+                    f"{row['pulled_at']:%Y-%m-%d %H:%M} UTC)." + _demo(row["provider"])
                 ),
                 pixel_id=pixel.pk,
                 event=name,

@@ -44,6 +44,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(302, headers={"Location": target})
         elif self.path == "/to-private":
             self._send(302, headers={"Location": "http://127.0.0.2/ok"})
+        elif self.path == "/to-other-host":
+            port = self.server.server_address[1]
+            self._send(302, headers={"Location": f"http://localhost:{port}/ok"})
         elif self.path == "/to-ftp":
             self._send(302, headers={"Location": "ftp://example.com/x"})
         elif self.path == "/huge":
@@ -316,3 +319,19 @@ def test_unresolvable_name_is_a_fetch_error(monkeypatch) -> None:
     monkeypatch.setattr(safefetch.socket, "getaddrinfo", getaddrinfo)
     with pytest.raises(FetchError, match="could not be resolved"):
         fetch("https://nowhere.example.com/", timeout=1)
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host(
+    server: ThreadingHTTPServer, settings
+) -> None:
+    port = server.server_address[1]
+    settings.SAFE_FETCH_ALLOWED_HOSTS = [f"127.0.0.1:{port}", f"localhost:{port}"]
+    result = fetch(
+        f"http://127.0.0.1:{port}/to-other-host",
+        headers={"Authorization": "Bearer secret", "X-Other": "kept"},
+    )
+    assert result.status == 200 and result.final_url == f"http://localhost:{port}/ok"
+    first, second = server.seen[-2:]  # type: ignore[attr-defined]
+    assert first[2]["authorization"] == "Bearer secret"
+    assert "authorization" not in second[2] and second[2]["x-other"] == "kept"
+    assert second[2]["host"] == f"localhost:{port}"

@@ -407,3 +407,12 @@ def test_evaluation_queries_do_not_grow_with_pixels(brand, plan, enqueued):
         result = alerting.evaluate_brand(brand.pk)
     assert result.opened == []
     assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_demo_provider_numbers_say_demo_data(
+    brand, pixel, enqueued, django_capture_on_commit_callbacks
+):
+    AlertRuleFactory(brand=brand, kind="silent", threshold=Decimal("6"))
+    _connection(pixel, provider="demo", last_fired_at=timezone.now() - timedelta(hours=8))
+    _evaluate(brand, enqueued, django_capture_on_commit_callbacks)
+    assert Alert.objects.get().message.endswith("UTC). (demo data)")

@@ -110,6 +110,7 @@ def test_filters_and_htmx_fragment(client, brand, seen, htmx_headers):
     text = response.content.decode()
     assert text.lstrip().startswith('<div id="alert-table">')
     assert "No alerts match these filters" in text
+    assert f'href="{url}"' in text  # "Show every alert" works in the fragment too
     # Unknown filter values fall back to the defaults.
     page = client.get(url, {"status": "bogus", "kind": "<b>", "page": "x"}).content.decode()
     assert "VisibleMarker" in page
