@@ -416,3 +416,28 @@ def test_demo_provider_numbers_say_demo_data(
     _connection(pixel, provider="demo", last_fired_at=timezone.now() - timedelta(hours=8))
     _evaluate(brand, enqueued, django_capture_on_commit_callbacks)
     assert Alert.objects.get().message.endswith("UTC). (demo data)")
+
+
+def test_a_narrowed_rule_resolves_alerts_outside_its_scope(
+    brand, pixel, enqueued, django_capture_on_commit_callbacks
+):
+    other = PixelFactory(brand=brand, name="Other pixel")
+    rule = AlertRuleFactory(brand=brand, kind="silent", threshold=Decimal("6"))
+    for each in (pixel, other):
+        _connection(each, last_fired_at=timezone.now() - timedelta(hours=10))
+    _evaluate(brand, enqueued, django_capture_on_commit_callbacks)
+    assert Alert.objects.filter(status="open").count() == 2
+    AlertRule.objects.filter(pk=rule.pk).update(pixel=pixel)
+    assert tasks_alerts.evaluate_alert_rule.apply(args=(rule.pk,)).result == 0
+    assert list(Alert.objects.filter(status="open").values_list("pixel_id", flat=True)) == [
+        pixel.pk
+    ]
+
+
+def test_notify_task_skips_resolved_or_missing_alerts(brand, pixel, people, enqueued):
+    from tests.factories import AlertFactory
+
+    alert = AlertFactory(rule=AlertRuleFactory(brand=brand), pixel=pixel, status="resolved")
+    assert tasks_alerts.alert_notify.apply(args=(alert.pk,)).result == 0
+    assert tasks_alerts.alert_notify.apply(args=(999_999,)).result == 0
+    assert not Notification.objects.exists()
