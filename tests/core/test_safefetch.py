@@ -335,3 +335,102 @@ def test_credentials_do_not_follow_a_redirect_to_another_host(
     assert first[2]["authorization"] == "Bearer secret"
     assert "authorization" not in second[2] and second[2]["x-other"] == "kept"
     assert second[2]["host"] == f"localhost:{port}"
+
+
+# --- https: the pinned connection still verifies the certificate against the host name ------
+
+
+def _tls_files(tmp_path, hostname: str) -> tuple[str, str, str]:
+    """A throwaway CA and a certificate for ``hostname`` signed by it (PEM paths)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("test CA"))
+        .issuer_name(name("test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name(hostname))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(paths[0]), str(paths[1]), str(paths[2])
+
+
+@pytest.fixture
+def tls_server(tmp_path, monkeypatch, settings):
+    """A TLS server on 127.0.0.1 with a certificate for hooks.test; the resolver answers
+    hooks.test with 127.0.0.1 and safefetch trusts the test CA (only the CA is swapped:
+    verification and the host-name check are the production code)."""
+    import ssl
+
+    ca, cert, key = _tls_files(tmp_path, "hooks.test")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    httpd.seen = []  # type: ignore[attr-defined]
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    server_context.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment]
+    httpd.socket = server_context.wrap_socket(httpd.socket, server_side=True)
+    httpd.sni = names  # type: ignore[attr-defined]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    port = httpd.server_address[1]
+    settings.SAFE_FETCH_ALLOWED_HOSTS = [f"hooks.test:{port}", f"other.test:{port}"]
+    _fake_resolver(monkeypatch, {"hooks.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
+    real = ssl.create_default_context
+    monkeypatch.setattr(safefetch.ssl, "create_default_context", lambda: real(cafile=ca))
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_to_the_pinned_address_sends_sni_and_verifies_the_name(tls_server) -> None:
+    port = tls_server.server_address[1]
+    result = fetch(
+        f"https://hooks.test:{port}/hook", method="POST", json={"text": "hi"}, https_only=True
+    )
+    assert result.status == 200 and result.body == b'{"ok": true}'
+    assert tls_server.sni[-1] == "hooks.test"
+    assert tls_server.seen[-1][2]["host"] == f"hooks.test:{port}"
+
+
+def test_https_with_a_certificate_for_another_name_fails(tls_server) -> None:
+    port = tls_server.server_address[1]
+    with pytest.raises(FetchError, match="TLS failed"):
+        fetch(f"https://other.test:{port}/ok", timeout=2)
