@@ -205,3 +205,45 @@ def test_alert_notifies_and_posts_through_a_real_worker(brand, pixel, receiver, 
         assert wait_for(lambda: len(outbox_list()) == 1), "no email from the worker"
         assert wait_for(sent, timeout=60), alert.webhook_status
     assert len(receiver.received) == 2
+
+
+@pytest.mark.django_db
+def test_https_webhook_without_any_relaxation(
+    brand, pixel, enqueued, django_capture_on_commit_callbacks, monkeypatch, settings, tmp_path
+):
+    """The production path: https only (``ALERT_WEBHOOK_HTTPS_ONLY`` left on), a host name
+    resolved and pinned, the certificate verified. Only the resolver's answer (the test
+    host is 127.0.0.1, allow-listed) and the trusted CA are the test's."""
+    import socket
+    import ssl
+
+    from koastops.core import safefetch
+    from tests.core.test_safefetch import _tls_files
+
+    ca, cert, key = _tls_files(tmp_path, "hooks.test")
+    server = Receiver()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        settings.SAFE_FETCH_ALLOWED_HOSTS = [f"hooks.test:{port}"]
+
+        def getaddrinfo(host, port_, *args, **kwargs):  # type: ignore[no-untyped-def]
+            assert host == "hooks.test"
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port_))]
+
+        monkeypatch.setattr(safefetch.socket, "getaddrinfo", getaddrinfo)
+        real = ssl.create_default_context
+        monkeypatch.setattr(safefetch.ssl, "create_default_context", lambda: real(cafile=ca))
+        capture = django_capture_on_commit_callbacks
+        _, alert = _open(brand, pixel, f"https://hooks.test:{port}/services/x", capture)
+        _drain(enqueued, capture)
+        alert.refresh_from_db()
+        assert alert.webhook_status == "opened: sent (200)"
+        assert server.received[0]["text"].startswith("Alert on Own Brand")
+    finally:
+        server.shutdown()
+        server.server_close()
