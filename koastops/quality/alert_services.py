@@ -92,7 +92,11 @@ def _clean(
     event = (event or "").strip()
     if kind not in EVENT_KINDS:
         event = ""
-    elif event and event not in alerting.key_events(brand.pk):
+    elif (
+        event
+        and event not in alerting.key_events(brand.pk)
+        and not (kind == AlertKind.DISCREPANCY and event in alerting.plan_event_names(brand.pk))
+    ):
         errors["event"] = [
             f"{event} is not a key event of this brand (an active tracking-plan event's "
             "Meta event)."

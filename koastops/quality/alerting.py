@@ -218,7 +218,7 @@ def _volume_drop(
             if average <= 0:
                 yield Finding(subject_key=subject, failing=False, pixel_id=pixel.pk, event=name)
                 continue
-            share = _pct(Decimal(recent) * 100 / average)
+            share = _capped(Decimal(recent) * 100 / average)
             yield Finding(
                 subject_key=subject,
                 failing=share < threshold,
@@ -297,39 +297,81 @@ def _discrepancy(
     start = today - timedelta(days=DISCREPANCY_WINDOW_DAYS)
     end = today - timedelta(days=1)
     rows = reconcile(brand, ad_account=None, start=start, end=end, pixels=list(pixels))
-    names = _rule_events(rule, events)
+    # Reconciliation rows name tracking-plan events (what the CRM reports), a rule may name
+    # the plan event or the Meta event it maps to: either matches.
+    wanted = _plan_and_meta_names(brand.pk, rule.event) if rule.event else None
     tolerance = (
         QualitySettings.objects.filter(brand=brand).values_list("tolerance_pct", flat=True).first()
     )
     tolerance = tolerance if tolerance is not None else Decimal("10")
     by_event: dict[str, list[Any]] = {}
     for row in rows:
-        if names and row.event not in names:
-            continue
-        by_event.setdefault(row.event, []).append(row)
-    for name in sorted(set(names) | set(by_event)):
-        flagged = [row for row in by_event.get(name, []) if row.flagged]
+        if wanted is None or row.event in wanted:
+            by_event.setdefault(str(row.event), []).append(row)
+    for name in sorted(by_event):
+        flagged = [row for row in by_event[name] if row.flagged]
         subject = f"event:{name}"
         if not flagged:
             yield Finding(subject_key=subject, failing=False, event=name)
             continue
-        worst = max(flagged, key=lambda row: abs(Decimal(str(row.pct or 0))))
+        worst = max(flagged, key=lambda row: abs(_decimal(row.pct)))
         days = ", ".join(f"{row.day:%m-%d}" for row in sorted(flagged, key=lambda r: r.day))
         causes = "; ".join(str(cause) for cause in (worst.causes or [])[:3])
+        gap = (
+            "no CRM conversions"
+            if worst.pct is None
+            else f"{_decimal(worst.pct).quantize(Decimal('0.1'))}%"
+        )
         yield Finding(
             subject_key=subject,
             failing=True,
             message=(
                 f"{name}: platform and CRM differ beyond ±{tolerance.normalize():f}% on "
                 f"{len(flagged)} of the last {DISCREPANCY_WINDOW_DAYS} days ({days}); worst "
-                f"{worst.day:%Y-%m-%d}: platform {worst.platform}, CRM {worst.crm} "
-                f"({Decimal(str(worst.pct or 0)).quantize(Decimal('0.1'))}%)."
+                f"{worst.day:%Y-%m-%d}: platform {worst.platform}, CRM {worst.crm} ({gap})."
                 + (f" Likely: {causes}." if causes else "")
             ),
             event=name,
-            value=_pct(Decimal(str(worst.pct or 0))),
+            value=None if worst.pct is None else _capped(_decimal(worst.pct)),
             threshold=tolerance,
         )
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        number = Decimal(str(value if value is not None else 0))
+    except ArithmeticError:
+        return Decimal(0)
+    return number if number.is_finite() else Decimal(0)
+
+
+def _capped(value: Decimal) -> Decimal:
+    """Fits ``Alert.value`` (14 digits, 2 decimals) whatever the ratio."""
+    limit = Decimal("999999999999")
+    return _pct(max(-limit, min(limit, value)))
+
+
+def plan_event_names(brand_id: int) -> list[str]:
+    from koastops.taxonomy.models import EventDefinition
+
+    return list(
+        EventDefinition.objects.filter(brand_id=brand_id, status="active").values_list(
+            "name", flat=True
+        )
+    )
+
+
+def _plan_and_meta_names(brand_id: int, event: str) -> set[str]:
+    """``event`` and the names on the other side of its mapping (plan <-> Meta)."""
+    from koastops.taxonomy.models import EventMapping
+
+    mappings = EventMapping.objects.filter(
+        brand_id=brand_id, platform="meta", event__status="active"
+    ).filter(Q(target=event) | Q(event__name=event))
+    names = {event}
+    for plan_name, target in mappings.values_list("event__name", "target"):
+        names.update((plan_name, target))
+    return names
 
 
 def findings_for(

@@ -441,3 +441,39 @@ def test_notify_task_skips_resolved_or_missing_alerts(brand, pixel, people, enqu
     assert tasks_alerts.alert_notify.apply(args=(alert.pk,)).result == 0
     assert tasks_alerts.alert_notify.apply(args=(999_999,)).result == 0
     assert not Notification.objects.exists()
+
+
+def test_discrepancy_rule_on_a_meta_event_matches_its_plan_event_rows(
+    brand, pixel, plan, enqueued, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Reconciliation rows name plan events (what the CRM reports); a rule on the Meta event
+    Purchase covers rows of purchase_done, the plan event mapped to it."""
+    import sys
+
+    day = timezone.localdate() - timedelta(days=1)
+    rows = [
+        _recon_row("purchase_done", day, 50, 0, True),  # no CRM rows at all: pct None
+        _recon_row("newsletter", day, 10, 100, True),  # another event: not this rule's
+    ]
+    rows[0].pct = None
+    monkeypatch.setitem(
+        sys.modules,
+        "koastops.quality.reconciliation",
+        SimpleNamespace(reconcile=lambda brand_, **kwargs: list(rows)),
+    )
+    AlertRuleFactory(brand=brand, kind="discrepancy", threshold=None, event="Purchase")
+    _evaluate(brand, enqueued, django_capture_on_commit_callbacks)
+    alert = Alert.objects.get()
+    assert (alert.subject_key, alert.value) == ("event:purchase_done", None)
+    assert "platform 50, CRM 0 (no CRM conversions)" in alert.message
+
+
+def test_discrepancy_rules_accept_plan_event_names(brand, plan):
+    from koastops.accounts.models import User
+    from koastops.quality import alert_services
+
+    admin = User.objects.create_superuser("root@example.com", "x")
+    rule = alert_services.alert_rule_create(
+        actor=admin, brand=brand, kind="discrepancy", event="purchase_done"
+    )
+    assert rule.event == "purchase_done"
