@@ -82,7 +82,7 @@ def _clean(
     kind: str,
     threshold: Any,
     event: str,
-    pixel: Pixel | int | None,
+    pixel: Pixel | int | str | None,
     webhook_url: str,
 ) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
@@ -149,7 +149,7 @@ def alert_rule_create(
     kind: str,
     threshold: Any = None,
     event: str = "",
-    pixel: Pixel | int | None = None,
+    pixel: Pixel | int | str | None = None,
     enabled: bool = True,
     notify_email: bool = True,
     webhook_url: str = "",
@@ -207,7 +207,7 @@ def alert_rule_update(
     version: int,
     threshold: Any = None,
     event: str = "",
-    pixel: Pixel | int | None = None,
+    pixel: Pixel | int | str | None = None,
     enabled: bool = True,
     notify_email: bool = True,
     webhook_url: str = "",
