@@ -383,10 +383,20 @@ PLATFORM_HTTP_RETRIES = env.int("PLATFORM_HTTP_RETRIES", default=4)
 CONVERSIONS_UPLOAD_MAX_BYTES = env.int("CONVERSIONS_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
 # Pulls run on their own queue, so a backlog of pulls never delays checks or emails.
 CELERY_TASK_ROUTES = {"koastops.quality.pull_*": {"queue": "pulls"}}
-# CRM conversions (quality, part crm): the import task's module (not tasks.py), and where
-# uploaded files wait for the worker (web and worker must share it: one volume).
-CELERY_IMPORTS = ["koastops.quality.tasks_conversions"]
+# CRM conversions: where uploaded files wait for the worker (web and worker must share
+# it: one volume in docker-compose.yml).
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Hosts (host or host:port) core.safefetch lets through its address and
+# port checks: tests against a local server, intranets. Empty: only public addresses.
+SAFE_FETCH_ALLOWED_HOSTS = env.list("SAFE_FETCH_ALLOWED_HOSTS", default=[])
+# Alert rules evaluate after each pull and every 15 minutes (silent and discrepancy rules
+# change without a pull).
+CELERY_BEAT_SCHEDULE["quality-evaluate-alerts"] = {
+    "task": "koastops.quality.evaluate_alerts",
+    "schedule": 15 * 60.0,
+}
+# Task modules not named tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ["koastops.quality.tasks_conversions", "koastops.quality.tasks_alerts"]
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -373,7 +373,29 @@ MATRIX: dict[str, Entry] = {
     "api-v1:conversions_ingest": _api(
         "conversions.upload", "POST", data=lambda world, scope: {"conversions": []}
     ),
+    # quality: alerts
+    "quality:alerts": _brand_page("quality.view", query="status=open&kind=silent&q=x"),
+    "quality:alert_rules": _brand_page("quality.view"),
+    "quality:alert_rule_new": _brand_page("quality.manage"),
+    "quality:alert_rule_edit": _brand_page(
+        "quality.manage", kwargs=lambda world, scope: _alert_rule_kwargs(world, scope)
+    ),
+    "quality:alert_rule_delete": _brand_page(
+        "quality.manage",
+        "POST",
+        kwargs=lambda world, scope: _alert_rule_kwargs(world, scope),
+        data=lambda world, scope: {"version": 1},
+    ),
+    "api-v1:alert_list": _api("quality.view", query="status=open"),
 }
+
+
+def _alert_rule_kwargs(world: World, scope: str) -> dict[str, Any]:
+    """quality: alerts. A fresh rule of the brand per case (the case's savepoint drops it)."""
+    from tests.factories import AlertRuleFactory
+
+    return {**_slug(world, scope), "pk": AlertRuleFactory(brand=world.brands[scope]).pk}
+
 
 ROLE_PRINCIPALS = {
     "ops_lead": Role.OPS_LEAD,

@@ -145,6 +145,8 @@ PAGES = [
     ("quality:conversions", True, ["page"]),
     ("quality:reconciliation", True, ["account", "event", "start", "end"]),
     ("quality:reconciliation_export", True, ["account", "event", "start", "end"]),
+    # quality: alerts
+    ("quality:alerts", True, ["q", "status", "kind", "page"]),
 ]
 
 

@@ -24,7 +24,7 @@ from koastops.accounts import services as access_services
 from koastops.accounts.models import Role, User
 from koastops.catalog import services as catalog_services
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
-from koastops.devtools import demo_consent, demo_crm, demo_plan
+from koastops.devtools import demo_alerts, demo_consent, demo_crm, demo_plan
 
 ADMIN_EMAIL = "admin@koastops.demo"
 ADMIN_PASSWORD = "koastops-demo-admin"  # noqa: S105 -- demo only, printed to the operator
@@ -319,6 +319,7 @@ class Command(BaseCommand):
                 self._taxonomy(admin, brands, tally)
                 self._consent(brands, tally)
                 demo_crm.seed_all(brands=brands, shorts=[d.short for d in DEMO_BRANDS], tally=tally)
+                demo_alerts.seed_all(brands=brands)  # quality: alerts (after the demo stats)
         except ValidationError as exc:
             raise CommandError(f"Demo data did not validate; nothing was written: {exc}") from exc
         self._report(tally)
