@@ -24,7 +24,7 @@ from koastops.accounts import services as access_services
 from koastops.accounts.models import Role, User
 from koastops.catalog import services as catalog_services
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
-from koastops.devtools import demo_consent, demo_plan
+from koastops.devtools import demo_consent, demo_plan, demo_quality
 
 ADMIN_EMAIL = "admin@koastops.demo"
 ADMIN_PASSWORD = "koastops-demo-admin"  # noqa: S105 -- demo only, printed to the operator
@@ -318,6 +318,7 @@ class Command(BaseCommand):
                 self._user(OUTSIDER_EMAIL, full_name="Olive Outsider", tally=tally)
                 self._taxonomy(admin, brands, tally)
                 self._consent(brands, tally)
+                demo_quality.seed_demo_stats(brands=brands)
         except ValidationError as exc:
             raise CommandError(f"Demo data did not validate; nothing was written: {exc}") from exc
         self._report(tally)

@@ -1,0 +1,52 @@
+"""The event-quality stats of the demo data (``seed_demo``): every Meta pixel of the demo
+brands reads from the demo provider (``koastops.quality.platforms.demo``, labelled "demo
+data" wherever it shows) and gets 30 days of hourly counts and a quality pull, through the
+same ``koastops.quality.pulling`` code as the scheduled pulls (bulk upserts: a re-run
+rewrites the same buckets, it does not add rows). Each pull leaves a succeeded backfill
+``PullRun`` row, so the pixel pages show when the numbers were pulled."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from koastops.catalog.models import Brand, CatalogStatus, Pixel, Platform
+from koastops.quality import pulling
+from koastops.quality.models import PixelConnection, Provider, PullKind, PullRun, PullStatus
+
+DEMO_DAYS = 30
+
+
+def seed_demo_stats(*, brands: Iterable[Brand], days: int = DEMO_DAYS) -> int:
+    """Pull ``days`` of demo counts and one quality pull for the brands' Meta pixels; the
+    number of hourly rows written."""
+    end = pulling.floor_hour(timezone.now())
+    start = end - dt.timedelta(days=days)
+    pixels = Pixel.objects.filter(
+        brand__in=list(brands), platform=Platform.META, status=CatalogStatus.ACTIVE
+    ).order_by("pk")
+    written = 0
+    for pixel in pixels:
+        connection, _created = PixelConnection.objects.get_or_create(pixel=pixel)
+        if connection.provider != Provider.DEMO:
+            PixelConnection.objects.filter(pk=connection.pk).update(provider=Provider.DEMO)
+        started = timezone.now()
+        rows = pulling.pull_counts(pixel.pk, start=start, end=end)
+        rows += pulling.pull_quality(pixel.pk)
+        finished = timezone.now()
+        PullRun.objects.create(
+            pixel=pixel,
+            kind=PullKind.BACKFILL,
+            status=PullStatus.SUCCEEDED,
+            range_start=start,
+            range_end=end,
+            started_at=started,
+            heartbeat_at=finished,
+            finished_at=finished,
+            progress=100,
+            rows=rows,
+        )
+        written += rows
+    return written
