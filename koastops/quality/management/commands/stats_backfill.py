@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from koastops.catalog.models import Pixel
 from koastops.quality import pulling
@@ -49,9 +49,10 @@ class Command(BaseCommand):
         if pixel is None:
             raise CommandError(f"There is no pixel with id {options['pixel']}.")
         try:
-            run = PullRun.objects.create(
-                pixel=pixel, kind=PullKind.BACKFILL, range_start=start, range_end=end
-            )
+            with transaction.atomic():
+                run = PullRun.objects.create(
+                    pixel=pixel, kind=PullKind.BACKFILL, range_start=start, range_end=end
+                )
         except IntegrityError:
             active = PullRun.objects.filter(pixel=pixel, status__in=ACTIVE_PULL_STATUSES).first()
             raise CommandError(
