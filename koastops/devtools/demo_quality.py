@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.utils import timezone
 
 from koastops.catalog.models import Brand, CatalogStatus, Pixel, Platform
-from koastops.quality import pulling
+from koastops.quality import alerting, pulling
 from koastops.quality.models import PixelConnection, Provider, PullKind, PullRun, PullStatus
 
 DEMO_DAYS = 30
@@ -49,4 +49,5 @@ def seed_demo_stats(*, brands: Iterable[Brand], days: int = DEMO_DAYS) -> int:
             rows=rows,
         )
         written += rows
+        alerting.evaluate_after_pull(pixel.pk)  # as after every pull: the demo's alerts
     return written

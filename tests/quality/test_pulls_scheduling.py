@@ -255,3 +255,39 @@ def test_backfill_reports_a_failed_pull(db):
     with pytest.raises(CommandError, match="The backfill failed: No access token"):
         backfill("--pixel", str(pixel.pk), "--start", "2026-01-01", "--end", "2026-01-02")
     assert PixelConnection.objects.get(pixel=pixel).status == "broken"
+
+
+def test_beat_runs_the_pull_jobs_and_they_are_registered(settings):
+    from koastops.celery import app
+
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {
+        "koastops.quality.schedule_pulls",
+        "koastops.quality.reap_stale_pulls",
+        "koastops.quality.ensure_partitions",
+    } <= tasks
+    kinds = {
+        entry.get("kwargs", {}).get("kind")
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == "koastops.quality.schedule_pulls"
+    }
+    assert kinds == {"counts", "quality"}
+    app.loader.import_default_modules()
+    for name in ("koastops.quality.pull_counts", "koastops.quality.pull_quality", *tasks):
+        assert name in app.tasks
+    route = app.amqp.router.route({}, "koastops.quality.pull_counts")
+    assert route["queue"].name == "pulls"
+    assert app.amqp.router.route({}, "koastops.quality.schedule_pulls")["queue"].name == "default"
+
+
+def test_the_latest_run_selector(db):
+    from koastops.quality.pull_selectors import pull_run_history, pull_run_latest
+
+    pixel = demo()
+    assert pull_run_latest(pixel=pixel) is None
+    PullRunFactory(pixel=pixel)
+    newest = PullRunFactory(pixel=pixel, status="running")
+    assert pull_run_latest(pixel=pixel) == newest
+    history = pull_run_history(pixel=pixel)
+    assert len(history) == 2
+    assert history[0].pk == newest.pk

@@ -24,6 +24,7 @@ from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
 from koastops.catalog.models import Brand, Pixel
 from koastops.core.htmx import add_toast
+from koastops.quality import pull_selectors
 from koastops.quality.models import PixelConnection, PullRun
 from koastops.quality.pull_services import PullRefused, refresh_request
 
@@ -96,8 +97,7 @@ def pull_status_latest(
 ) -> HttpResponse:
     """The pixel's latest pull (the page a refused refresh lands on without JavaScript)."""
     pixel = _pixel(request, brand, role, pk)
-    run = PullRun.objects.select_related("requested_by").filter(pixel=pixel).first()
-    return _status_response(request, brand, pixel, run)
+    return _status_response(request, brand, pixel, pull_selectors.pull_run_latest(pixel=pixel))
 
 
 urlpatterns = [
