@@ -15,7 +15,8 @@ Each pixel gets one *profile* from the hash of its external id (``profile_for``)
 demo shows each built-in problem once:
 
 - ``healthy``;
-- ``volume_dip``: in the hours ``now - 6 h .. now - 2 h`` volume drops to ~20 %;
+- ``volume_dip``: from 16:00 to 20:00 UTC of the day before the pull, volume drops to
+  ~20 % (anchored to the day, so hourly re-pulls neither move nor widen it);
 - ``dedup_problem``: the server events carry no ``event_id``, so dedup coverage is ~15 %
   and the duplicates are counted twice;
 - ``low_emq``: ``Lead`` has an EMQ of ~3.8 (its server events lack email and phone).
@@ -58,7 +59,7 @@ EVENTS: tuple[tuple[str, float], ...] = (
 )
 PROFILES = ("healthy", "volume_dip", "dedup_problem", "low_emq")
 _PROFILE_SALT = "koastops-demo-53:"  # chosen so the four demo Meta pixels get one each
-DIP_HOURS = (6, 2)  # the dip covers now - 6 h (inclusive) .. now - 2 h (exclusive)
+DIP_HOURS = (16, 20)  # UTC hours of the day before the pull: 16:00 (incl.) to 20:00 (excl.)
 DIP_FACTOR = 0.2
 DEDUP_OVERLAP = 0.6  # share of server events also sent from the browser
 
@@ -131,11 +132,14 @@ class DemoConnector:
 
     # --- the figures ---------------------------------------------------------------------
     def _in_dip(self, hour: dt.datetime) -> bool:
+        """The day before ``now`` (UTC), 16:00-20:00. Anchored to the day, not the hour, so
+        the hourly pulls (which re-read only the last few hours) never move or widen it:
+        the data has one dip, where the last 30-day pull (the demo seeding) put it."""
         if self.profile != "volume_dip":
             return False
-        now_hour = _floor_hour(self.now)
+        day = _floor_hour(self.now).replace(hour=0) - dt.timedelta(days=1)
         first, last = DIP_HOURS
-        return now_hour - dt.timedelta(hours=first) <= hour < now_hour - dt.timedelta(hours=last)
+        return day + dt.timedelta(hours=first) <= hour < day + dt.timedelta(hours=last)
 
     def _hour(self, hour: dt.datetime) -> Iterator[HourCount]:
         base = self.peak * _DAILY[hour.hour] * _WEEKLY[hour.weekday()]
