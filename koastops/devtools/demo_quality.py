@@ -2,7 +2,8 @@
 brands reads from the demo provider (``koastops.quality.platforms.demo``, labelled "demo
 data" wherever it shows) and gets 30 days of hourly counts and a quality pull, through the
 same ``koastops.quality.pulling`` code as the scheduled pulls (bulk upserts: a re-run
-rewrites the same buckets, it does not add rows). Each pull leaves a succeeded backfill
+rewrites the same buckets, it does not add rows), plus a daily quality snapshot for each
+of those days (the EMQ and dedup history the charts draw). Each pull leaves a succeeded backfill
 ``PullRun`` row, so the pixel pages show when the numbers were pulled."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.utils import timezone
 from koastops.catalog.models import Brand, CatalogStatus, Pixel, Platform
 from koastops.quality import alerting, pulling
 from koastops.quality.models import PixelConnection, Provider, PullKind, PullRun, PullStatus
+from koastops.quality.platforms.demo import DemoConnector
 
 DEMO_DAYS = 30
 
@@ -33,6 +35,11 @@ def seed_demo_stats(*, brands: Iterable[Brand], days: int = DEMO_DAYS) -> int:
         if connection.provider != Provider.DEMO:
             PixelConnection.objects.filter(pk=connection.pk).update(provider=Provider.DEMO)
         started = timezone.now()
+        # A daily quality snapshot for the history charts, then today's pull.
+        for days_ago in range(days, 0, -1):
+            moment = end - dt.timedelta(days=days_ago)
+            snapshot = DemoConnector(pixel.external_id, now=moment).quality()
+            pulling.write_quality(pixel, snapshot, pulled_at=moment, provider=Provider.DEMO)
         rows = pulling.pull_counts(pixel.pk, start=start, end=end)
         rows += pulling.pull_quality(pixel.pk)
         finished = timezone.now()

@@ -311,6 +311,34 @@ def _check_quality(items: Any) -> list[EventQualityData]:
     return items
 
 
+def write_quality(
+    pixel: Pixel, items: list[EventQualityData], *, pulled_at: dt.datetime, provider: str
+) -> None:
+    """One ``EventQuality`` row per event of one quality pull (a snapshot at ``pulled_at``);
+    a snapshot written twice stays one (unique per pixel, event and time)."""
+    EventQuality.objects.bulk_create(
+        [
+            EventQuality(
+                pixel=pixel,
+                event=item.event,
+                pulled_at=pulled_at,
+                provider=provider,
+                emq=item.emq,
+                event_coverage=item.event_coverage,
+                event_coverage_goal=item.event_coverage_goal,
+                dedup_coverage=item.dedup_coverage,
+                freshness=item.freshness[:32],
+                acr=item.acr,
+                match_keys=[_decimal(asdict(key)) for key in item.match_keys],
+                diagnostics=[_decimal(asdict(diag)) for diag in item.diagnostics],
+                dedupe_keys=[_decimal(asdict(key)) for key in item.dedupe_keys],
+            )
+            for item in items
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def pull_quality(pixel_id: int, *, progress: Progress | None = None) -> int:
     """Pull the quality per event (one ``EventQuality`` row each); the number written."""
     pixel = Pixel.objects.get(pk=pixel_id)
@@ -323,27 +351,7 @@ def pull_quality(pixel_id: int, *, progress: Progress | None = None) -> int:
     now = timezone.now()
     with transaction.atomic():
         connection = PixelConnection.objects.select_for_update().get(pk=connection.pk)
-        EventQuality.objects.bulk_create(
-            [
-                EventQuality(
-                    pixel=pixel,
-                    event=item.event,
-                    pulled_at=now,
-                    provider=connector.provider,
-                    emq=item.emq,
-                    event_coverage=item.event_coverage,
-                    event_coverage_goal=item.event_coverage_goal,
-                    dedup_coverage=item.dedup_coverage,
-                    freshness=item.freshness[:32],
-                    acr=item.acr,
-                    match_keys=[_decimal(asdict(key)) for key in item.match_keys],
-                    diagnostics=[_decimal(asdict(diag)) for diag in item.diagnostics],
-                    dedupe_keys=[_decimal(asdict(key)) for key in item.dedupe_keys],
-                )
-                for item in items
-            ],
-            ignore_conflicts=True,
-        )
+        write_quality(pixel, items, pulled_at=now, provider=connector.provider)
         _mark_ok(
             connection,
             now,

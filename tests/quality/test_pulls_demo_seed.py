@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from koastops.devtools.demo_quality import seed_demo_stats
-from koastops.quality.models import DailyStat, HourlyStat, PixelConnection, PullRun
+from koastops.quality.models import DailyStat, EventQuality, HourlyStat, PixelConnection, PullRun
 from tests.factories import BrandFactory, PixelFactory
 
 DEMO_IDS = ("410000000000101", "420000000000101", "430000000000101", "430000000000102")
@@ -44,6 +44,10 @@ def test_seed_demo_stats_pulls_30_days_per_demo_pixel_and_is_repeatable(db):
     assert keys["430000000000102"] == set()
     assert all(conn.events_per_day > 0 for conn in connections.values())
     assert PullRun.objects.filter(status="succeeded", kind="backfill").count() == 4
+    # A quality snapshot per day for the charts, and today's pull.
+    snapshots = EventQuality.objects.filter(pixel=pixels["430000000000102"])
+    assert snapshots.values("pulled_at").distinct().count() == 31
+    assert len(set(snapshots.filter(event="Purchase").values_list("emq", flat=True))) > 2
 
     seed_demo_stats(brands=[brand])
     assert HourlyStat.objects.count() == 4 * per_pixel

@@ -157,13 +157,15 @@ class DemoConnector:
 
     def _event_quality(self, event: str) -> EventQualityData:
         seed = self.external_id
-        emq = 6.8 + 2.0 * _unit(seed, event, "emq")
+        # A little day-to-day movement, so the history charts are not flat lines.
+        wobble = _unit(seed, event, "day", self.now.date().isoformat()) - 0.5
+        emq = 6.8 + 2.0 * _unit(seed, event, "emq") + 0.4 * wobble
         low_emq = self.profile == "low_emq" and event == "Lead"
         if low_emq:
             emq = 3.8
         dedup_problem = self.profile == "dedup_problem"
         server_with_id = 0.0 if dedup_problem else 96 + 4 * _unit(seed, event, "sid")
-        dedup = 15.0 if dedup_problem else 82 + 13 * _unit(seed, event, "dedup")
+        dedup = 15.0 if dedup_problem else 82 + 13 * _unit(seed, event, "dedup") + 4 * wobble
         coverage = (
             20 + 10 * _unit(seed, event, "cov")
             if dedup_problem
