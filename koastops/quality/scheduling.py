@@ -1,7 +1,8 @@
 """Which pixels beat pulls, and the reaper of runs whose worker died.
 
 ``schedule(kind)`` queues one run per due pixel: active (not archived) pixels with a
-connection whose provider is the demo one or that have an access token, not broken (a
+connection whose provider is the demo one, or Meta pixels with an access token (the only
+platform with a stats connector yet), not broken (a
 token error waits for an ops lead to set a new token; "Refresh now" still tries), not
 rate limited until ``retry_after``, and with no run queued or running (the partial unique
 index decides; an ``IntegrityError`` means another run got there first). Quality is due
@@ -23,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from koastops.catalog.models import CatalogStatus, Pixel
+from koastops.catalog.models import CatalogStatus, Pixel, Platform
 from koastops.quality.models import (
     ACTIVE_PULL_STATUSES,
     ConnectionStatus,
@@ -40,7 +41,10 @@ def due_pixel_ids(kind: str, *, now: dt.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     pixels = (
         Pixel.objects.filter(status=CatalogStatus.ACTIVE, connection__isnull=False)
-        .filter(Q(connection__provider=Provider.DEMO) | ~Q(access_token_encrypted=""))
+        .filter(
+            Q(connection__provider=Provider.DEMO)
+            | (Q(platform=Platform.META) & ~Q(access_token_encrypted=""))
+        )
         .exclude(connection__status=ConnectionStatus.BROKEN)
         .exclude(connection__status=ConnectionStatus.RATE_LIMITED, connection__retry_after__gt=now)
         .exclude(pull_runs__status__in=ACTIVE_PULL_STATUSES)

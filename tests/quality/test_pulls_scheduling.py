@@ -33,6 +33,8 @@ def test_beat_queues_one_run_per_due_pixel_and_enqueues_ids(
     no_token = PixelFactory(name="no token")
     PixelConnectionFactory(pixel=no_token, provider="meta")
     PixelFactory(name="no connection", with_token=True)
+    google = PixelFactory(name="google", platform="google", external_id="AW-1", with_token=True)
+    PixelConnectionFactory(pixel=google, provider="meta")  # no stats connector yet
     archived = demo(name="archived", status="archived")
     busy = demo(name="busy")
     PullRunFactory(pixel=busy, status="running")
