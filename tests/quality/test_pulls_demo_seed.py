@@ -27,7 +27,7 @@ def test_seed_demo_stats_pulls_30_days_per_demo_pixel_and_is_repeatable(db):
     assert written == 4 * (per_pixel + 6)
     assert HourlyStat.objects.count() == 4 * per_pixel
     assert DailyStat.objects.count() >= 4 * 30 * 6 * 3
-    assert elapsed < 20, f"seeding took {elapsed:.1f} s"
+    assert elapsed < 60, f"seeding took {elapsed:.1f} s"  # ~2 s on an idle machine
 
     connections = {
         conn.pixel.external_id: conn
