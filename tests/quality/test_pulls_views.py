@@ -167,3 +167,12 @@ def test_the_status_fragment_answers_in_constant_queries(
     with django_assert_max_num_queries(8):
         response = lead.get(status_url(demo_pixel, run), **htmx_headers)
     assert response.status_code == 200
+
+
+def test_out_of_range_ids_are_404_not_500(brand, demo_pixel):
+    lead = client_for(member(brand, Role.OPS_LEAD, "lead@example.com"))
+    huge = "9" * 25
+    base = f"/brands/{brand.slug}/quality/pixels"
+    assert lead.get(f"{base}/{huge}/pulls/").status_code == 404
+    assert lead.get(f"{base}/{demo_pixel.pk}/pulls/{huge}/").status_code == 404
+    assert lead.post(f"{base}/{huge}/refresh/").status_code == 404
