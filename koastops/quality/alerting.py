@@ -2,7 +2,9 @@
 
 Placeholder of the pulls part: the alerts part replaces this module with the real
 evaluation (rules, open once, notify, resolve). ``koastops.quality.pulling`` calls
-``evaluate_after_pull`` after every successful pull, outside the pull's transaction.
+``evaluate_after_pull`` after every pull that ended (succeeded, or failed with a platform
+error that changed the connection: broken, rate limited, failing), outside the pull's
+transaction; an exception it raises is logged and does not change the pull's result.
 """
 
 from __future__ import annotations

@@ -478,6 +478,8 @@ def run_pull(run_id: int, *, task_id: str = "") -> None:
     except PlatformError as exc:
         _record_failure(run.pixel_id, exc)
         _finish(run_id, PullStatus.FAILED, error=str(exc) or exc.__class__.__name__)
+        # The connection changed (broken, rate limited, failing): alerts see that too.
+        _evaluate_alerts(run_id, run.pixel_id)
         return
     except SoftTimeLimitExceeded:
         _finish(run_id, PullStatus.FAILED, error="The pull took longer than its time limit.")
@@ -487,7 +489,11 @@ def run_pull(run_id: int, *, task_id: str = "") -> None:
         _finish(run_id, PullStatus.FAILED, error="The pull failed unexpectedly; see the logs.")
         raise
     _finish(run_id, PullStatus.SUCCEEDED, rows=rows)
+    _evaluate_alerts(run_id, run.pixel_id)
+
+
+def _evaluate_alerts(run_id: int, pixel_id: int) -> None:
     try:
-        alerting.evaluate_after_pull(run.pixel_id)
+        alerting.evaluate_after_pull(pixel_id)
     except Exception:  # the pull is done and recorded; alerts must not undo it
         logger.exception("Evaluating alerts after pull run %s failed", run_id)

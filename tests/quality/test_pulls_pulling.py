@@ -277,3 +277,28 @@ def test_rows_land_in_their_months_partition(demo_pixel):
     )
     assert in_month > 0
     assert in_default == 0
+
+
+def test_alerts_are_evaluated_after_each_ended_pull(demo_pixel, meta_pixel, monkeypatch):
+    from koastops.quality import alerting
+
+    seen: list[int] = []
+    monkeypatch.setattr(alerting, "evaluate_after_pull", seen.append)
+    run = PullRun.objects.create(pixel=demo_pixel, kind="counts", range_start=START, range_end=END)
+    pulling.run_pull(run.pk)
+    use(monkeypatch, FakeConnector(error=TokenError("Expired.")))
+    run_counts(meta_pixel)
+    assert seen == [demo_pixel.pk, meta_pixel.pk]
+
+
+def test_a_failing_alert_evaluation_does_not_fail_the_pull(demo_pixel, monkeypatch):
+    from koastops.quality import alerting
+
+    def boom(pixel_id: int) -> None:
+        raise RuntimeError("alerts broke")
+
+    monkeypatch.setattr(alerting, "evaluate_after_pull", boom)
+    run = PullRun.objects.create(pixel=demo_pixel, kind="counts", range_start=START, range_end=END)
+    pulling.run_pull(run.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded"
