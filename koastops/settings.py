@@ -397,6 +397,39 @@ CELERY_BEAT_SCHEDULE["quality-evaluate-alerts"] = {
 }
 # Task modules not named tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ["koastops.quality.tasks_conversions", "koastops.quality.tasks_alerts"]
+# quality: pulls — time limits of one pull (a backfill of months runs inline, not as a
+# task), when the reaper gives up on a silent run, and the beat jobs (docs/quality.md).
+# Counts at :05 every hour, quality at :35 every 6 h: never at the same moment, since a
+# pixel has one pull at a time and the second would be skipped.
+from celery.schedules import crontab  # noqa: E402 -- only the beat block needs it
+
+QUALITY_PULL_SOFT_TIME_LIMIT = env.int("QUALITY_PULL_SOFT_TIME_LIMIT", default=540)
+QUALITY_PULL_TIME_LIMIT = env.int("QUALITY_PULL_TIME_LIMIT", default=600)
+QUALITY_PULL_REAP_MARGIN = env.int("QUALITY_PULL_REAP_MARGIN", default=120)
+QUALITY_PULL_QUEUED_TIMEOUT = env.int("QUALITY_PULL_QUEUED_TIMEOUT", default=3600)
+QUALITY_REAP_EVERY = env.int("QUALITY_REAP_EVERY", default=300)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "quality-pull-counts": {
+            "task": "koastops.quality.schedule_pulls",
+            "schedule": crontab(minute=5),
+            "kwargs": {"kind": "counts"},
+        },
+        "quality-pull-quality": {
+            "task": "koastops.quality.schedule_pulls",
+            "schedule": crontab(minute=35, hour="*/6"),
+            "kwargs": {"kind": "quality"},
+        },
+        "quality-reap-stale-pulls": {
+            "task": "koastops.quality.reap_stale_pulls",
+            "schedule": float(QUALITY_REAP_EVERY),
+        },
+        "quality-ensure-partitions": {
+            "task": "koastops.quality.ensure_partitions",
+            "schedule": crontab(minute=15, hour=2),
+        },
+    }
+)
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -161,6 +161,14 @@ def _status_data(world: World, scope: str) -> dict[str, Any]:
     return {"status": "deprecated"}
 
 
+def _pull_run(world: World, scope: str) -> dict[str, Any]:
+    """quality: pulls — a finished pull run of the scope's pixel."""
+    from tests.factories import PullRunFactory
+
+    run = PullRunFactory(pixel=world.pixels[scope])
+    return {**_pixel(world, scope), "run_pk": run.pk}
+
+
 def _brand_page(access: str, method: str = "GET", **extra: Any) -> Entry:
     extra.setdefault("kwargs", _slug)
     return Entry(method, access, brand_scoped=True, **extra)
@@ -387,6 +395,10 @@ MATRIX: dict[str, Entry] = {
         data=lambda world, scope: {"version": 1},
     ),
     "api-v1:alert_list": _api("quality.view", query="status=open"),
+    # quality: pulls (refresh now and the polled status of a pull run)
+    "quality:refresh": _brand_page("quality.refresh", "POST", kwargs=_pixel),
+    "quality:pull_status": _brand_page("quality.view", kwargs=_pull_run),
+    "quality:pull_status_latest": _brand_page("quality.view", kwargs=_pixel),
 }
 
 

@@ -17,7 +17,7 @@ def test_children_are_web_worker_and_beat():
     assert children[0].argv[-3:] == ["runserver", "127.0.0.1:8123", "--noreload"]
     assert children[1].argv[1:] == [
         *("-m", "celery", "-A", "koastops", "worker", "-l", "info"),
-        *("--concurrency", "2", "-Q", "default"),
+        *("--concurrency", "2", "-Q", "default,pulls"),
     ]
     assert children[2].argv[1:] == ["-m", "celery", "-A", "koastops", "beat", "-l", "info"]
     assert children[0].stop_whole_group  # runserver's autoreloader child goes with it

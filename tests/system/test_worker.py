@@ -46,10 +46,12 @@ def purge_broker() -> None:
 
 @contextmanager
 def running_worker() -> Iterator[object]:
-    """A real worker (solo pool) in a thread of this process, on the configured broker."""
+    """A real worker (solo pool) in a thread of this process, on the configured broker,
+    consuming the queues production workers consume (``-Q default,pulls``)."""
     purge_broker()
     with start_worker(
         celery_app,
+        queues=["default", "pulls"],
         pool="solo",
         perform_ping_check=False,
         loglevel="WARNING",

@@ -83,7 +83,7 @@ def build_children(
                 "worker",
                 [
                     *(python, "-m", "celery", "-A", "koastops", "worker", "-l", "info"),
-                    *("--concurrency", "2", "-Q", "default"),
+                    *("--concurrency", "2", "-Q", "default,pulls"),
                 ],
             )
         )

@@ -24,7 +24,7 @@ from koastops.accounts import services as access_services
 from koastops.accounts.models import Role, User
 from koastops.catalog import services as catalog_services
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
-from koastops.devtools import demo_alerts, demo_consent, demo_crm, demo_plan
+from koastops.devtools import demo_alerts, demo_consent, demo_crm, demo_plan, demo_quality
 
 ADMIN_EMAIL = "admin@koastops.demo"
 ADMIN_PASSWORD = "koastops-demo-admin"  # noqa: S105 -- demo only, printed to the operator
@@ -318,8 +318,11 @@ class Command(BaseCommand):
                 self._user(OUTSIDER_EMAIL, full_name="Olive Outsider", tally=tally)
                 self._taxonomy(admin, brands, tally)
                 self._consent(brands, tally)
+                # Event quality: the demo provider's stats first; the CRM conversions are
+                # derived from them and the alert rules evaluate them.
+                demo_quality.seed_demo_stats(brands=brands)
                 demo_crm.seed_all(brands=brands, shorts=[d.short for d in DEMO_BRANDS], tally=tally)
-                demo_alerts.seed_all(brands=brands)  # quality: alerts (after the demo stats)
+                demo_alerts.seed_all(brands=brands)
         except ValidationError as exc:
             raise CommandError(f"Demo data did not validate; nothing was written: {exc}") from exc
         self._report(tally)
