@@ -1,9 +1,10 @@
 """Which pixels beat pulls, and the reaper of runs whose worker died.
 
-``schedule(kind)`` queues one run per due pixel: active (not archived) pixels with a
-connection whose provider is the demo one, or Meta pixels with an access token (the only
-platform with a stats connector yet), not broken (a
-token error waits for an ops lead to set a new token; "Refresh now" still tries), not
+``schedule(kind)`` queues one run per due pixel: active (not archived) pixels whose
+connection's provider is the demo one, or Meta pixels with an access token (the only
+platform with a stats connector yet; their connection row is made by the first pull), not
+broken (a token error waits for an ops lead to set a new token: a token set after the
+connection broke makes the pixel due again; "Refresh now" still tries), not
 rate limited until ``retry_after``, and with no run queued or running (the partial unique
 index decides; an ``IntegrityError`` means another run got there first). Quality is due
 when it was last pulled more than ``QUALITY_EVERY`` ago (the Dataset Quality quota is
@@ -21,7 +22,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from koastops.catalog.models import CatalogStatus, Pixel, Platform
@@ -39,13 +40,19 @@ QUALITY_EVERY = dt.timedelta(hours=6) - dt.timedelta(minutes=30)  # beat drifts 
 
 def due_pixel_ids(kind: str, *, now: dt.datetime | None = None) -> list[int]:
     now = now or timezone.now()
+    meta_with_token = (
+        Q(platform=Platform.META)
+        & ~Q(access_token_encrypted="")
+        & (Q(connection__isnull=True) | Q(connection__provider=Provider.META))
+    )
+    # A broken connection waits for a new token: set after it broke, the pixel is due again.
+    broken = Q(connection__status=ConnectionStatus.BROKEN) & ~Q(
+        access_token_changed_at__gt=F("connection__status_changed_at")
+    )
     pixels = (
-        Pixel.objects.filter(status=CatalogStatus.ACTIVE, connection__isnull=False)
-        .filter(
-            Q(connection__provider=Provider.DEMO)
-            | (Q(platform=Platform.META) & ~Q(access_token_encrypted=""))
-        )
-        .exclude(connection__status=ConnectionStatus.BROKEN)
+        Pixel.objects.filter(status=CatalogStatus.ACTIVE)
+        .filter(Q(connection__provider=Provider.DEMO) | meta_with_token)
+        .exclude(broken)
         .exclude(connection__status=ConnectionStatus.RATE_LIMITED, connection__retry_after__gt=now)
         .exclude(pull_runs__status__in=ACTIVE_PULL_STATUSES)
     )

@@ -32,7 +32,7 @@ def test_beat_queues_one_run_per_due_pixel_and_enqueues_ids(
     PixelConnectionFactory(pixel=with_token, provider="meta")
     no_token = PixelFactory(name="no token")
     PixelConnectionFactory(pixel=no_token, provider="meta")
-    PixelFactory(name="no connection", with_token=True)
+    no_connection = PixelFactory(name="no connection", with_token=True)  # added in the catalog
     google = PixelFactory(name="google", platform="google", external_id="AW-1", with_token=True)
     PixelConnectionFactory(pixel=google, provider="meta")  # no stats connector yet
     archived = demo(name="archived", status="archived")
@@ -47,14 +47,29 @@ def test_beat_queues_one_run_per_due_pixel_and_enqueues_ids(
         status="rate_limited", retry_after=timezone.now() - dt.timedelta(minutes=5)
     )
     broken = demo(name="broken")
-    PixelConnection.objects.filter(pixel=broken).update(status="broken")
+    PixelConnection.objects.filter(pixel=broken).update(
+        status="broken", status_changed_at=timezone.now()
+    )
+    # Broken, then an ops lead set a new token: due again.
+    new_token = PixelFactory(name="new token", with_token=True)
+    PixelConnectionFactory(pixel=new_token, provider="meta")
+    PixelConnection.objects.filter(pixel=new_token).update(
+        status="broken", status_changed_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    type(new_token).objects.filter(pk=new_token.pk).update(access_token_changed_at=timezone.now())
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert scheduling.schedule("counts") == 3
+        assert scheduling.schedule("counts") == 5
     queued = PullRun.objects.filter(status="queued")
-    assert {run.pixel_id for run in queued} == {due.pk, with_token.pk, limit_over.pk}
+    assert {run.pixel_id for run in queued} == {
+        due.pk,
+        with_token.pk,
+        no_connection.pk,
+        limit_over.pk,
+        new_token.pk,
+    }
     assert {run.kind for run in queued} == {"counts"}
-    assert enqueued.names == ["koastops.quality.pull_counts"] * 3
+    assert enqueued.names == ["koastops.quality.pull_counts"] * 5
     assert sorted(args[0] for _task, args, _kw in enqueued.calls) == sorted(r.pk for r in queued)
     assert archived.pk not in {run.pixel_id for run in queued}
 
@@ -274,7 +289,7 @@ def test_beat_runs_the_pull_jobs_and_they_are_registered(settings):
         if entry["task"] == "koastops.quality.schedule_pulls"
     }
     assert kinds == {"counts", "quality"}
-    import koastops.quality.tasks  # noqa: F401 -- registers the tasks
+    app.loader.import_default_modules()  # what a worker imports at start (CELERY_IMPORTS too)
 
     quality_tasks = {name for name in tasks if name.startswith("koastops.quality.")}
     for name in ("koastops.quality.pull_counts", "koastops.quality.pull_quality", *quality_tasks):
