@@ -49,10 +49,10 @@ def _decimal(name: str, value: Any, errors: dict[str, list[str]]) -> Decimal | N
 
 
 def _settings_dict(row: QualitySettings) -> dict[str, str]:
+    # As the database stores them (the unsaved defaults have fewer places).
     return {
-        "emq_threshold": str(row.emq_threshold),
-        "dedup_threshold": str(row.dedup_threshold),
-        "tolerance_pct": str(row.tolerance_pct),
+        name: f"{Decimal(str(getattr(row, name))):.{places}f}"
+        for name, (_, _, places) in LIMITS.items()
     }
 
 
