@@ -141,6 +141,10 @@ PAGES = [
     ("taxonomy:naming_build", True, ["level", "build", "campaign", "market", "objective"]),
     ("taxonomy:plan_export", True, []),
     ("consent:matrix", True, ["q", "status", "page"]),
+    # quality: pages
+    ("quality:pixels", True, ["q", "show", "sort", "page"]),
+    ("quality_all:pixels", False, ["q", "show", "sort", "brand", "page"]),
+    ("quality:settings", True, ["page"]),
 ]
 
 
