@@ -14,7 +14,7 @@
   the daily series) and quality endpoints.
 
 The tables read one summary row per pixel, so their time must not grow with the stat
-rows: targets ≤ 5× the floor view, with the same query count as with one pixel.
+rows: targets at most 5 times the floor view, with the same query count as with one pixel.
 """
 
 from __future__ import annotations
