@@ -196,6 +196,13 @@ def seed_bench_quality(
             ignore_conflicts=True,
             batch_size=2000,
         )
+    with connection.cursor() as cursor:
+        # Fresh statistics, as autovacuum would give a real install: without them the
+        # planner takes the 2,000 new pixels for a handful.
+        cursor.execute(
+            "ANALYZE catalog_pixel, quality_pixelconnection, quality_hourlystat, "
+            "quality_dailystat, quality_eventquality"
+        )
     return {
         f"pixels ({QUALITY_SLUG})": len(ordered),
         f"hourly stat rows ({QUALITY_SLUG})": _hourly_rows(brand.pk),
