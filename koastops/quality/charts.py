@@ -104,16 +104,15 @@ def line_chart(
     numbers = [float(v) for s in series for v in s.values if v is not None]
     top = y_max if y_max is not None else nice_max(max(numbers, default=0))
     inner_h = HEIGHT - TOP - BOTTOM
-    legend = "; ".join(
-        f"{s.label}: {LINE_NAMES[STYLES[i % len(STYLES)][0]]} with "
-        f"{MARKER_NAMES[STYLES[i % len(STYLES)][1]]}"
-        for i, s in enumerate(series)
+    legend_text = "; ".join(
+        f"{item['label']}: {item['line']}{' with ' + item['marker'] if item['marker'] else ''}"
+        for item in legend(series, points=len(labels))
     )
     out = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="{_id(title)}-t {_id(title)}-d" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{_id(title)}-t">{escape(title)}</title>',
-        f'<desc id="{_id(title)}-d">{escape(description)} Legend: {escape(legend)}.</desc>',
+        f'<desc id="{_id(title)}-d">{escape(description)} Legend: {escape(legend_text)}.</desc>',
         '<g class="chart-grid" aria-hidden="true">',
     ]
     for fraction in (0, 0.5, 1):
@@ -141,7 +140,7 @@ def line_chart(
         out.append(f'<g class="chart-series {css}" aria-hidden="true">')
         if d:
             out.append(f'<path class="chart-line" d="{d}" fill="none"{dash_attr}/>')
-        if len(points) <= MAX_MARKERS:
+        if len(values) <= MAX_MARKERS:
             out.append('<g class="chart-markers">')
             out.extend(_marker(shape, x, y) for x, y in points)
             out.append("</g>")
@@ -150,14 +149,16 @@ def line_chart(
     return mark_safe("".join(out))  # noqa: S308 - every text is escaped above
 
 
-def legend(series: Sequence[Series]) -> list[dict[str, str]]:
-    """What the page's legend prints per series: label, css class, line and marker."""
+def legend(series: Sequence[Series], *, points: int = 0) -> list[dict[str, str]]:
+    """What the page's legend prints per series: label, css class, line and marker (no
+    marker when the chart has more than ``MAX_MARKERS`` points: none are drawn then)."""
+    markers = points <= MAX_MARKERS
     return [
         {
             "label": s.label,
             "css": STYLES[i % len(STYLES)][2],
             "line": LINE_NAMES[STYLES[i % len(STYLES)][0]],
-            "marker": MARKER_NAMES[STYLES[i % len(STYLES)][1]],
+            "marker": MARKER_NAMES[STYLES[i % len(STYLES)][1]] if markers else "",
         }
         for i, s in enumerate(series)
     ]

@@ -44,3 +44,11 @@ def test_nice_max():
     assert charts.nice_max(130) == 200
     assert charts.nice_max(4900) == 5000
     assert charts.nice_max(0.4) == 1
+
+
+def test_the_legend_names_markers_only_when_drawn():
+    series = [charts.Series("a", [1, 2]), charts.Series("b", [2, 1])]
+    assert charts.legend(series, points=2)[1]["marker"] == "squares"
+    assert charts.legend(series, points=500)[1]["marker"] == ""
+    svg = charts.line_chart(title="D", description="", labels=["x"] * 100, series=series)
+    assert "a: solid line;" in svg and "with circles" not in svg

@@ -138,7 +138,7 @@ def _quality_context(pixel: Any, days: int, now: dt.datetime) -> dict[str, Any]:
         )
         if times
         else None,
-        "emq_legend": charts.legend(emq_series),
+        "emq_legend": charts.legend(emq_series, points=len(times)),
         "dedup_chart": charts.line_chart(
             title="Dedup coverage per key event",
             description=(
@@ -152,7 +152,7 @@ def _quality_context(pixel: Any, days: int, now: dt.datetime) -> dict[str, Any]:
         )
         if times
         else None,
-        "dedup_legend": charts.legend(dedup_series),
+        "dedup_legend": charts.legend(dedup_series, points=len(times)),
     }
 
 
@@ -219,7 +219,7 @@ def pixel_quality(
         )
         if has_counts
         else None,
-        "counts_legend": charts.legend(count_series),
+        "counts_legend": charts.legend(count_series, points=len(points)),
         "thresholds": selectors.settings_for(brand),
         "can_manage_catalog": policies.can(request.user, "catalog.manage", brand, role=role),
         "can_manage": policies.can(request.user, "quality.manage", brand, role=role),
