@@ -308,6 +308,12 @@ def test_detail_of_another_brands_pixel_is_404(brand, foreign_brand):
     url = reverse("quality:pixel", args=[brand.slug, foreign_pixel.pk])
     assert client.get(url).status_code == 404
     assert client.get(reverse("quality:pixel", args=[brand.slug, 2**40])).status_code == 404
+    huge = f"/brands/{brand.slug}/quality/pixels/{10**30}/"
+    assert client.get(huge).status_code == 404
+    assert client.post(f"/brands/{brand.slug}/quality/pixels/{10**30}/connection/").status_code in (
+        403,
+        404,
+    )
 
 
 @pytest.mark.parametrize("events", [1, 12])
