@@ -96,10 +96,14 @@ def _count_rows(points: list[selectors.CountPoint], daily: bool) -> SafeString:
     )
 
 
-def _quality_context(pixel: Any, days: int, now: dt.datetime) -> dict[str, Any]:
+def _quality_context(pixel: Any, connection: Any, days: int, now: dt.datetime) -> dict[str, Any]:
     latest = selectors.latest_quality(pixel)
     history = selectors.quality_history(pixel=pixel, since=now - dt.timedelta(days=days))
-    events = sorted(history)[: len(charts.STYLES)]
+    # The key events (those the summary rates) first, then the others, four at most: a
+    # chart with more lines than dash patterns would need colour to tell them apart.
+    key_events = set(connection.key_emq or {}) if connection is not None else set()
+    ranked = sorted(history, key=lambda event: (event not in key_events, event))
+    events = ranked[: len(charts.STYLES)]
     # One x axis for all key events: every pull time any of them has.
     times = sorted({point.pulled_at for event in events for point in history[event]})
     labels = [moment.astimezone(dt.UTC).strftime("%d %b %H:%M") for moment in times]
@@ -169,9 +173,10 @@ def pixel_quality(
     days, range_label = RANGES[chosen]
     daily = days > 7
     now = timezone.now()
-    end = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
-    if daily:
-        end = end.replace(hour=0) + dt.timedelta(days=1)
+    if daily:  # through the end of today (UTC)
+        end = now.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    else:  # through the end of the current hour
+        end = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
     start = end - dt.timedelta(days=days)
     points = selectors.counts_series(pixel=pixel, start=start, end=end, daily=daily)
     count_series = [
@@ -227,7 +232,7 @@ def pixel_quality(
         "catalog_pixel_url": fast_reverse("catalog:pixel_detail", (brand.slug, pixel.pk)),
         "problems": [p.get("message", "") for p in (connection.problems if connection else [])],
     }
-    context |= _quality_context(pixel, days, now)
+    context |= _quality_context(pixel, connection, days, now)
     return render_page(request, "quality/pixel_detail.html", context)
 
 
