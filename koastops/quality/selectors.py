@@ -108,6 +108,26 @@ def _filtered(queryset: QuerySet[Pixel], *, search: str, show: str) -> QuerySet[
     return queryset
 
 
+class TableRows:
+    """The rows of a pixel table, sliceable for ``Paginator`` (whose ``count`` the caller
+    sets from a count it read anyway): a slice is ONE query that orders and cuts only the
+    narrow rows (pixel id and the sort key) in a subquery, then reads the wide ones (the
+    summary's JSON, the message) for the page's 25 — instead of sorting 2,000 wide rows."""
+
+    def __init__(self, filtered: QuerySet[Pixel], order: list[Any], fields: Sequence[str]):
+        self.filtered, self.order, self.fields = filtered, order, tuple(fields)
+
+    def __getitem__(self, window: slice) -> list[dict[str, Any]]:
+        ids = self.filtered.order_by(*self.order).values("pk")[window]
+        rows: list[dict[str, Any]] = list(
+            Pixel.objects.filter(pk__in=ids).order_by(*self.order).values(*self.fields)
+        )
+        return rows
+
+    def count(self) -> int:  # Paginator asks only when its count was not set
+        return self.filtered.order_by().count()
+
+
 def pixel_table_rows(
     *,
     user: Any,
@@ -116,14 +136,11 @@ def pixel_table_rows(
     search: str = "",
     show: str = "all",
     sort: str = "name",
-) -> QuerySet[Any]:
-    """The brand's pixel table: ``values()`` rows (``ROW_FIELDS``) of the active pixels
-    the user may see, one query (paginate it with ``one_query=True``)."""
+) -> TableRows:
+    """The brand's pixel table: rows (``ROW_FIELDS``) of the active pixels the user may
+    see, one query per page (see ``TableRows``)."""
     pixels = policies.pixels_for(user, brand, role=role)
-    rows: QuerySet[Any] = (
-        _filtered(pixels, search=search, show=show).order_by(*order_for(sort)).values(*ROW_FIELDS)
-    )
-    return rows
+    return TableRows(_filtered(pixels, search=search, show=show), order_for(sort), ROW_FIELDS)
 
 
 def pixel_show_counts(
@@ -156,7 +173,7 @@ def all_pixel_rows(
     search: str = "",
     show: str = "all",
     sort: str = "brand",
-) -> QuerySet[Any]:
+) -> TableRows:
     """The cross-brand table: ``ROW_FIELDS`` plus the brand's name and slug, of every
     active pixel the user may see on any of their brands (``brand_slug``: only that
     brand's; a brand they hold no role on gives no rows)."""
@@ -164,16 +181,12 @@ def all_pixel_rows(
     if brand_slug:
         queryset = queryset.filter(brand__slug=brand_slug)
     order = order_for(sort)
-    if sort.removeprefix("-") != "brand":
-        order.insert(1, "brand__name")
-    else:
-        order.insert(1, "name")
-    rows: QuerySet[Any] = (
-        _filtered(queryset, search=search, show=show)
-        .order_by(*order)
-        .values(*ROW_FIELDS, "brand__name", "brand__slug")
+    order.insert(1, "name" if sort.removeprefix("-") == "brand" else "brand__name")
+    return TableRows(
+        _filtered(queryset, search=search, show=show),
+        order,
+        (*ROW_FIELDS, "brand__name", "brand__slug"),
     )
-    return rows
 
 
 # --- one pixel -----------------------------------------------------------------------------

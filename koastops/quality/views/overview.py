@@ -13,7 +13,6 @@ from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
 from koastops.core.htmx import render_page
 from koastops.core.links import fast_reverse
-from koastops.core.pagination import paginate
 from koastops.quality import selectors, tables
 
 
@@ -29,7 +28,7 @@ def all_pixels(request: AuthenticatedRequest) -> HttpResponse:
         show=query.show,
         sort=query.sort,
     )
-    page = paginate(request, rows, one_query=True)
+    page = tables.paginate_rows(request, rows)
     for row in page.object_list:
         tables.decorate(row, slug=row["brand__slug"])
     list_url = fast_reverse("quality_all:pixels")

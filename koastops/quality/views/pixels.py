@@ -23,7 +23,6 @@ from koastops.accounts.models import Role
 from koastops.catalog.models import Brand
 from koastops.core.htmx import render_page
 from koastops.core.links import fast_reverse
-from koastops.core.pagination import paginate
 from koastops.quality import charts, selectors, tables
 from koastops.quality.models import ConnectionStatus, Provider
 
@@ -46,12 +45,12 @@ def pixel_table(request: AuthenticatedRequest, *, brand: Brand, role: Role | Non
         show=query.show,
         sort=query.sort,
     )
-    page = paginate(request, rows, one_query=True)
-    for row in page.object_list:
-        tables.decorate(row, slug=brand.slug)
     counts = selectors.pixel_show_counts(
         user=request.user, brand=brand, role=role, search=query.search
     )
+    page = tables.paginate_rows(request, rows, total=counts[query.show])
+    for row in page.object_list:
+        tables.decorate(row, slug=brand.slug)
     list_url = fast_reverse("quality:pixels", (brand.slug,))
     context = {
         "brand": brand,
