@@ -45,7 +45,9 @@ class Series:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+    # One decimal is finer than a pixel; the trailing ".0" is kept (shorter code, and
+    # a chart formats thousands of numbers).
+    return f"{value:.1f}"
 
 
 def _marker(shape: str, x: float, y: float) -> str:
@@ -120,7 +122,7 @@ def line_chart(
         out.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_fmt(y)}" y2="{_fmt(y)}"/>'
             f'<text x="{LEFT - 6}" y="{_fmt(y + 4)}" text-anchor="end">'
-            f"{escape(_fmt(top * fraction))}{escape(unit)}</text>"
+            f"{top * fraction:g}{escape(unit)}</text>"
         )
     if labels:
         for index in sorted({0, len(labels) // 2, len(labels) - 1}):

@@ -234,36 +234,41 @@ def counts_series(
     lies in [start, end): hourly from ``HourlyStat`` or, ``daily``, from the
     ``DailyStat`` rollup. Buckets without rows are zero (every bucket is listed). One
     query."""
+    browser_sum = Sum("count", filter=Q(source=Source.BROWSER))
+    server_sum = Sum("count", filter=Q(source=Source.SERVER))
+    total_sum = Sum("count", filter=Q(source=Source.TOTAL))
+    found: dict[dt.datetime, tuple[int, int, int]] = {}
     if daily:
-        rows = (
+        days = (
             DailyStat.objects.filter(
                 pixel=pixel, day__gte=_ceil_day(start).date(), day__lt=_ceil_day(end).date()
             )
-            .values("day", "source")
-            .annotate(n=Sum("count"))
+            .values("day")
+            .annotate(browser=browser_sum, server=server_sum, total=total_sum)
             .order_by()
-            .values_list("day", "source", "n")
+            .values_list("day", "browser", "server", "total")
         )
-        found = {(_as_midnight(day), source): int(n) for day, source, n in rows}
+        for day, browser, server, total in days:
+            found[_as_midnight(day)] = (browser or 0, server or 0, total or 0)
         step = dt.timedelta(days=1)
         bucket = _ceil_day(start)
     else:
-        hourly = (
+        hours = (
             HourlyStat.objects.filter(pixel=pixel, hour__gte=start, hour__lt=end)
-            .values("hour", "source")
-            .annotate(n=Sum("count"))
+            .values("hour")
+            .annotate(browser=browser_sum, server=server_sum, total=total_sum)
             .order_by()
-            .values_list("hour", "source", "n")
+            .values_list("hour", "browser", "server", "total")
         )
-        found = {(hour.astimezone(dt.UTC), source): int(n) for hour, source, n in hourly}
+        for hour, browser, server, total in hours:
+            found[hour] = (browser or 0, server or 0, total or 0)  # aware, UTC
         step = dt.timedelta(hours=1)
         bucket = _ceil_hour(start)
+    zero = (0, 0, 0)
     points = []
     while bucket < end:
-        browser = found.get((bucket, Source.BROWSER), 0)
-        server = found.get((bucket, Source.SERVER), 0)
-        total = found.get((bucket, Source.TOTAL), 0)
-        points.append(CountPoint(bucket, browser, server, total))
+        browser, server, total = found.get(bucket, zero)
+        points.append(CountPoint(bucket, int(browser), int(server), int(total)))
         bucket += step
     return points
 

@@ -150,8 +150,10 @@ def _emq(key_emq: dict[str, Any] | None) -> SafeString:
     return mark_safe(", ".join(parts))  # noqa: S308 - escaped above
 
 
-def decorate(row: dict[str, Any], *, slug: str) -> None:
-    """Add a row's printed pieces: url, badge, figures, the demo label."""
+def decorate(row: dict[str, Any], *, slug: str, cross_brand: bool = False) -> None:
+    """Add a row's printed pieces (url, badge, figures, the demo label) and the row's
+    markup, ``html``: built here in one f-string, as the template's loop over 25 rows of
+    eleven cells cost more than the rest of the page (every value is escaped)."""
     status = row["connection__status"] or ConnectionStatus.UNKNOWN
     row["url"] = fast_reverse("quality:pixel", (slug, row["pk"]))
     row["badge"] = ui.status_badge(
@@ -177,6 +179,19 @@ def decorate(row: dict[str, Any], *, slug: str) -> None:
     )
     row["pulled_at"] = (
         _time(row["connection__counts_pulled_at"], "%d %b, %H:%M") if row["pulled"] else _NOT_PULLED
+    )
+    demo = ' <span class="badge badge-info">demo data</span>' if row["is_demo"] else ""
+    brand_cell = f"<td>{escape(row['brand__name'])}</td>" if cross_brand else ""
+    row["html"] = mark_safe(  # noqa: S308 - user text escaped, the rest is ours
+        f'<tr><th scope="row"><a href="{escape(row["url"])}">{escape(row["name"])}</a> '
+        f'<code class="muted">{escape(row["external_id"])}</code>{demo}</th>{brand_cell}'
+        f'<td class="nowrap">{row["last_fired"]}</td>'
+        f'<td class="num">{row["events_per_day"]}</td>'
+        f'<td class="num">{row["server_share"]}</td>'
+        f'<td class="num">{row["dedup_coverage"]}</td>'
+        f"<td>{row['key_emq']}</td><td>{escape(row['freshness'])}</td>"
+        f'<td class="col-status">{row["badge"]}</td><td>{row["problems"]}</td>'
+        f'<td class="nowrap">{row["pulled_at"]}</td></tr>'
     )
 
 

@@ -30,7 +30,7 @@ def all_pixels(request: AuthenticatedRequest) -> HttpResponse:
     )
     page = tables.paginate_rows(request, rows)
     for row in page.object_list:
-        tables.decorate(row, slug=row["brand__slug"])
+        tables.decorate(row, slug=row["brand__slug"], cross_brand=True)
     list_url = fast_reverse("quality_all:pixels")
     context = {
         "page": page,

@@ -9,7 +9,8 @@ the quality history, the latest quality per event, the thresholds)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
 from django.http import Http404, HttpResponse
 from django.urls import path
@@ -80,6 +81,25 @@ def _range(request: AuthenticatedRequest) -> str:
 
 def _label(moment: dt.datetime, daily: bool) -> str:
     return moment.strftime("%d %b") if daily else moment.strftime("%d %b %H:00")
+
+
+class _Labels(Sequence[str]):
+    """The x-axis labels, made only for the few ticks the chart prints."""
+
+    def __init__(self, points: list[selectors.CountPoint], daily: bool) -> None:
+        self.points, self.daily = points, daily
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [_label(point.bucket, self.daily) for point in self.points[index]]
+        return _label(self.points[index].bucket, self.daily)
 
 
 def _count_rows(points: list[selectors.CountPoint], daily: bool) -> SafeString:
@@ -218,7 +238,7 @@ def pixel_quality(
                 f"Events received per {'UTC day' if daily else 'UTC hour'}, all events of "
                 f"the pixel, {range_label.lower()}."
             ),
-            labels=[_label(p.bucket, daily) for p in points],
+            labels=_Labels(points, daily),
             series=count_series,
         )
         if has_counts
