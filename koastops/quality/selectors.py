@@ -22,6 +22,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from koastops.accounts import policies
 from koastops.accounts.models import Role
 from koastops.catalog.models import Brand, CatalogStatus, Pixel
+from koastops.core import sqlcache
 from koastops.quality.models import (
     ConnectionStatus,
     DailyStat,
@@ -108,24 +109,63 @@ def _filtered(queryset: QuerySet[Pixel], *, search: str, show: str) -> QuerySet[
     return queryset
 
 
+# Pages of the brand table read through sqlcache (one compiled statement per page): the first few.
+_CACHED_PAGES = 20
+
+
 class TableRows:
     """The rows of a pixel table, sliceable for ``Paginator`` (whose ``count`` the caller
     sets from a count it read anyway): a slice is ONE query that orders and cuts only the
     narrow rows (pixel id and the sort key) in a subquery, then reads the wide ones (the
-    summary's JSON, the message) for the page's 25 — instead of sorting 2,000 wide rows."""
+    summary's JSON, the message) for the page's 25 — instead of sorting 2,000 wide rows.
 
-    def __init__(self, filtered: QuerySet[Pixel], order: list[Any], fields: Sequence[str]):
+    ``cached``: for a brand table whose rows do not depend on who asks (every role but a
+    media buyer, who may be narrowed), ``(key, brand id, search, show)``: the statement of
+    the first pages is compiled once per process (``koastops.core.sqlcache``)."""
+
+    def __init__(
+        self,
+        filtered: QuerySet[Pixel],
+        order: list[Any],
+        fields: Sequence[str],
+        cached: tuple[str, int, str, str] | None = None,
+    ):
         self.filtered, self.order, self.fields = filtered, order, tuple(fields)
+        self.cached = cached
 
-    def __getitem__(self, window: slice) -> list[dict[str, Any]]:
-        ids = self.filtered.order_by(*self.order).values("pk")[window]
-        rows: list[dict[str, Any]] = list(
+    def _page(self, filtered: QuerySet[Pixel], window: slice) -> QuerySet[Any]:
+        ids = filtered.order_by(*self.order).values("pk")[window]
+        page: QuerySet[Any] = (
             Pixel.objects.filter(pk__in=ids).order_by(*self.order).values(*self.fields)
         )
-        return rows
+        return page
+
+    def __getitem__(self, window: slice) -> list[dict[str, Any]]:
+        start, stop = window.start or 0, window.stop
+        if stop is not None and stop <= start:
+            return []  # an empty page (no rows): nothing to ask
+        if self.cached is not None and stop is not None and stop <= _CACHED_PAGES * 100:
+            key, brand_id, search, show = self.cached
+
+            def build(brand_marker: int, *search_marker: str) -> QuerySet[Any]:
+                mine = Pixel.objects.filter(brand_id=brand_marker)
+                term = search_marker[0] if search_marker else ""
+                return self._page(_filtered(mine, search=term, show=show), window)
+
+            values: tuple[int | str, ...] = (brand_id, search) if search else (brand_id,)
+            return sqlcache.dict_rows(f"{key}:{start}:{stop}:{bool(search)}", build, *values)
+        return list(self._page(self.filtered, window))
 
     def count(self) -> int:  # Paginator asks only when its count was not set
         return self.filtered.order_by().count()
+
+
+def _same_for_every_viewer(user: Any, role: Role | None) -> bool:
+    """Only a media buyer can be narrowed: for anyone else the brand's rows are the
+    same, so their statement can be compiled once."""
+    if policies.is_admin(user):
+        return True
+    return role is not None and role != Role.MEDIA_BUYER and policies.is_active_user(user)
 
 
 def pixel_table_rows(
@@ -140,18 +180,52 @@ def pixel_table_rows(
     """The brand's pixel table: rows (``ROW_FIELDS``) of the active pixels the user may
     see, one query per page (see ``TableRows``)."""
     pixels = policies.pixels_for(user, brand, role=role)
-    return TableRows(_filtered(pixels, search=search, show=show), order_for(sort), ROW_FIELDS)
+    cached = (
+        (f"quality.rows:{sort}:{show}", brand.pk, search, show)
+        if _same_for_every_viewer(user, role)
+        else None
+    )
+    return TableRows(
+        _filtered(pixels, search=search, show=show), order_for(sort), ROW_FIELDS, cached
+    )
+
+
+def _counts_of(pixels: QuerySet[Pixel], search: str) -> QuerySet[Any]:
+    return (
+        _filtered(pixels, search=search, show="all")
+        .order_by()
+        .values("brand_id")
+        .annotate(
+            all=Count("pk"),
+            problems=Count("pk", filter=_SHOW_Q["problems"]),
+            broken=Count("pk", filter=_SHOW_Q["broken"]),
+            not_pulled=Count("pk", filter=_SHOW_Q["not_pulled"]),
+            ok=Count("pk", filter=_SHOW_Q["ok"]),
+        )
+        .values_list("all", "problems", "broken", "not_pulled", "ok")
+    )
+
+
+_COUNT_NAMES = ("all", "problems", "broken", "not_pulled", "ok")
 
 
 def pixel_show_counts(
     *, user: Any, brand: Brand, role: Role | None, search: str = ""
 ) -> dict[str, int]:
-    """How many of the brand's visible active pixels each status chip shows (one query)."""
-    pixels = _filtered(policies.pixels_for(user, brand, role=role), search=search, show="all")
-    counts = pixels.order_by().aggregate(
-        all=Count("pk"), **{key: Count("pk", filter=q) for key, q in _SHOW_Q.items()}
-    )
-    return {key: int(value or 0) for key, value in counts.items()}
+    """How many of the brand's visible active pixels each status chip shows (one query,
+    compiled once per process for everyone but a media buyer)."""
+    if _same_for_every_viewer(user, role):
+
+        def build(brand_marker: int, *search_marker: str) -> QuerySet[Any]:
+            term = search_marker[0] if search_marker else ""
+            return _counts_of(Pixel.objects.filter(brand_id=brand_marker), term)
+
+        values: tuple[int | str, ...] = (brand.pk, search) if search else (brand.pk,)
+        found = sqlcache.rows(f"quality.counts:{bool(search)}", build, *values)
+    else:
+        found = list(_counts_of(policies.pixels_for(user, brand, role=role), search))
+    numbers = found[0] if found else (0,) * len(_COUNT_NAMES)
+    return {name: int(n or 0) for name, n in zip(_COUNT_NAMES, numbers, strict=True)}
 
 
 def _visible_pixels_everywhere(user: Any) -> QuerySet[Pixel]:
