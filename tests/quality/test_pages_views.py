@@ -335,3 +335,21 @@ def test_sidebar_links_the_quality_pages(brand):
     body = client_for(member(brand, Role.ANALYST)).get(table_url(brand)).content.decode()
     assert reverse("quality:settings", args=[brand.slug]) in body
     assert reverse("quality_all:pixels") in body
+
+
+@pytest.mark.parametrize("role", [Role.ANALYST, Role.MEDIA_BUYER])
+def test_search_wildcards_are_literal_and_each_brand_gets_its_own_rows(brand, role):
+    # The analyst's statement is compiled once per process (shared by every brand), the
+    # media buyer's is not: both must escape LIKE wildcards and keep to the brand.
+    other = BrandFactory(slug="other-brand")
+    pixel_with_summary(brand, "Plain name")
+    pixel_with_summary(brand, "100% pixel")
+    pixel_with_summary(other, "Other 100% pixel")
+    client = client_for(member(brand, role))
+    body = client.get(table_url(brand, q="%25")).content.decode()
+    assert "100% pixel" in body and "Plain name" not in body and "Other 100%" not in body
+    body = client.get(table_url(brand, q="_")).content.decode()
+    assert "No pixels match these filters" in body
+    other_client = client_for(member(other, role, f"other-{role.value}@example.com"))
+    body = other_client.get(table_url(other, q="%25")).content.decode()
+    assert "Other 100% pixel" in body and ">100% pixel<" not in body
