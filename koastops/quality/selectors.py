@@ -327,13 +327,18 @@ def counts_series(
         step = dt.timedelta(days=1)
         bucket = _ceil_day(start)
     else:
-        hours = (
-            HourlyStat.objects.filter(pixel=pixel, hour__gte=start, hour__lt=end)
-            .values("hour")
-            .annotate(browser=browser_sum, server=server_sum, total=total_sum)
-            .order_by()
-            .values_list("hour", "browser", "server", "total")
-        )
+
+        def hourly(pixel_id: int, since: dt.datetime, until: dt.datetime) -> QuerySet[Any]:
+            return (
+                HourlyStat.objects.filter(pixel_id=pixel_id, hour__gte=since, hour__lt=until)
+                .values("hour")
+                .annotate(browser=browser_sum, server=server_sum, total=total_sum)
+                .order_by()
+                .values_list("hour", "browser", "server", "total")
+            )
+
+        # Compiled once per process (koastops.core.sqlcache): every detail page runs it.
+        hours = sqlcache.rows("quality.hourly_series", hourly, pixel.pk, start, end)
         for hour, browser, server, total in hours:
             found[hour] = (browser or 0, server or 0, total or 0)  # aware, UTC
         step = dt.timedelta(hours=1)
@@ -359,13 +364,23 @@ def quality_history(
 ) -> dict[str, list[QualityPoint]]:
     """EMQ and dedup coverage per event over time (each quality pull since ``since``),
     oldest first, for ``events`` (all when empty). One query."""
-    rows = EventQuality.objects.filter(pixel=pixel, pulled_at__gte=since)
-    if events:
-        rows = rows.filter(event__in=list(events))
+
+    def read(pixel_id: int, after: dt.datetime) -> QuerySet[Any]:
+        rows = EventQuality.objects.filter(pixel_id=pixel_id, pulled_at__gte=after)
+        if events:
+            rows = rows.filter(event__in=list(events))
+        history_rows: QuerySet[Any] = rows.order_by("event", "pulled_at").values_list(
+            "event", "pulled_at", "emq", "dedup_coverage"
+        )
+        return history_rows
+
+    found = (
+        list(read(pixel.pk, since))
+        if events
+        else sqlcache.rows("quality.history", read, pixel.pk, since)
+    )
     history: dict[str, list[QualityPoint]] = {}
-    for event, pulled_at, emq, dedup in rows.order_by("event", "pulled_at").values_list(
-        "event", "pulled_at", "emq", "dedup_coverage"
-    ):
+    for event, pulled_at, emq, dedup in found:
         history.setdefault(event, []).append(QualityPoint(pulled_at, emq, dedup))
     return history
 

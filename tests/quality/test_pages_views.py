@@ -265,6 +265,8 @@ def test_detail_shows_charts_tables_and_diagnostics(brand):
     assert "email" in body  # match-key feedback
     assert "Below the threshold" in body  # Lead at 4.5 < 6.0
     assert "Last 7 days, hourly" in body
+    # the hour's row of the table under the chart: browser, server, total
+    assert '<td class="num">70</td><td class="num">40</td><td class="num">90</td>' in body
 
 
 def test_detail_daily_ranges_read_the_rollup(brand):
