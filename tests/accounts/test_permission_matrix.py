@@ -399,6 +399,21 @@ MATRIX: dict[str, Entry] = {
     "quality:refresh": _brand_page("quality.refresh", "POST", kwargs=_pixel),
     "quality:pull_status": _brand_page("quality.view", kwargs=_pull_run),
     "quality:pull_status_latest": _brand_page("quality.view", kwargs=_pixel),
+    # quality: pages
+    "quality:pixels": _brand_page("quality.view", query="sort=-emq&show=problems"),
+    "quality:pixel": _brand_page("quality.view", kwargs=_pixel, query="range=30d"),
+    "quality:settings": _brand_page("quality.view"),
+    "quality:connection": _brand_page(
+        "quality.manage",
+        "POST",
+        kwargs=_pixel,
+        data=lambda world, scope: {"provider": "demo", "version": 1},
+    ),
+    "quality_all:pixels": Entry("GET", SIGNED_IN, query="brand=own-brand"),
+    "api-v1:quality_stats": _api(
+        "quality.view", kwargs=_pixel, query="start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z"
+    ),
+    "api-v1:quality_detail": _api("quality.view", kwargs=_pixel),
 }
 
 

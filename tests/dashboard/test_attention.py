@@ -160,11 +160,14 @@ def test_the_providers_run_in_constant_queries_for_any_number_of_brands(who):
 def _without_taxonomy(captured: CaptureQueriesContext) -> list[dict]:
     """The queries but the tracking plan provider's own one (its clash counts, one query
     for any number of brands: tests/taxonomy/test_drift.py) and the consent provider's
-    (its status counts, one query too: tests/consent/test_attention.py)."""
+    (its status counts, one query too: tests/consent/test_attention.py) and the quality
+    provider's (its problem counts, one query: tests/quality/test_pages_attention.py)."""
     return [
         q
         for q in captured.captured_queries
-        if "taxonomy_eventmapping" not in q["sql"] and "consent_consentconfig" not in q["sql"]
+        if "taxonomy_eventmapping" not in q["sql"]
+        and "consent_consentconfig" not in q["sql"]
+        and "quality_pixelconnection" not in q["sql"]
     ]
 
 

@@ -147,6 +147,10 @@ PAGES = [
     ("quality:reconciliation_export", True, ["account", "event", "start", "end"]),
     # quality: alerts
     ("quality:alerts", True, ["q", "status", "kind", "page"]),
+    # quality: pages
+    ("quality:pixels", True, ["q", "show", "sort", "page"]),
+    ("quality_all:pixels", False, ["q", "show", "sort", "brand", "page"]),
+    ("quality:settings", True, ["page"]),
 ]
 
 

@@ -370,6 +370,10 @@ def bench_pages(slug: str = "bench-000", *, api_token: str = "") -> list[Page]:
                 admin_run_only=True,
             ),
         ]
+    # quality: pages (the quality table at 2,000 pixels and 2M stat rows, detail, API)
+    from koastops.devtools.bench_quality_pages import quality_bench_pages
+
+    pages += quality_bench_pages(api_token=api_token)
     if api_token:
         auth = (("HTTP_AUTHORIZATION", f"Bearer {api_token}"),)
         pages += [
@@ -640,6 +644,11 @@ class Command(BaseCommand):
         dataset[f"consent configs ({bench_slug(0)})"] = seed_bench_consent(
             slug=bench_slug(0), admin=admin
         )
+        # quality: pages
+        from koastops.devtools.bench_quality_pages import seed_bench_quality
+
+        self.stdout.write("Seeding the quality table (2,000 pixels, 2M hourly stat rows)…")
+        dataset.update(seed_bench_quality(lead=lead))
         from koastops.accounts.models import ApiToken
         from koastops.accounts.tokens import api_token_create
 
