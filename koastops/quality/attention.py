@@ -14,7 +14,10 @@ from koastops.accounts import policies
 from koastops.accounts.models import Role
 from koastops.catalog.models import Brand
 from koastops.dashboard import attention
-from koastops.quality import attention_alerts, selectors
+from koastops.quality import (
+    attention_alerts,  # noqa: F401 -- registers the open-alerts item
+    selectors,
+)
 
 
 def _pixels(n: int) -> str:
@@ -67,6 +70,3 @@ def quality_items(
                 href=f"{url}?show=problems",
                 count=n,
             )
-
-
-__all__ = ["attention_alerts", "quality_items"]
