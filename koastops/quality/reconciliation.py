@@ -1,7 +1,7 @@
 """Reconciliation: what the platform reports against what the CRM recorded, per tracking
 plan event and day in the ad account's time zone, with the likely causes of large gaps.
 
-Definitions (docs/quality/crm.md):
+Definitions (docs/quality.md, "CRM conversions and reconciliation"):
 
 - **platform**: the sum of ``HourlyStat`` rows with ``source=total`` for the Meta event
   the plan event maps to (``EventMapping(platform=meta).target``), over the pixels linked
