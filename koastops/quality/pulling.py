@@ -20,8 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from decimal import Decimal
@@ -67,14 +65,6 @@ Progress = Callable[[int], None]
 
 def floor_hour(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _test_pause(stage: str) -> None:
-    """``KOASTOPS_TEST_PULL_PAUSE="write:3"`` (tests only) sleeps 3 s at that stage, so a
-    test can kill a worker in the middle of the write transaction."""
-    setting = os.environ.get("KOASTOPS_TEST_PULL_PAUSE", "")
-    if setting.startswith(f"{stage}:"):
-        time.sleep(float(setting.split(":", 1)[1]))
 
 
 def _connection(pixel: Pixel) -> PixelConnection:
@@ -225,7 +215,6 @@ def _write_counts(
                 ops.adapt_datetimefield_value(pulled_at),
             ],
         )
-        _test_pause("write")
         first_day = floor_hour(start).replace(hour=0)
         last_day = floor_hour(end - dt.timedelta(microseconds=1)).replace(hour=0) + dt.timedelta(
             days=1

@@ -50,7 +50,7 @@ MARGIN = 1
 REAP_EVERY = 1
 
 
-def start_worker(queues: str, **env: str) -> subprocess.Popen:
+def start_worker(queues: str, *, app: str = "koastops", **env: str) -> subprocess.Popen:
     environment = {
         **os.environ,
         "DATABASE_URL": shared_database_url(),
@@ -66,7 +66,7 @@ def start_worker(queues: str, **env: str) -> subprocess.Popen:
             "-m",
             "celery",
             "-A",
-            "koastops",
+            app,
             "worker",
             "--pool=prefork",
             "--concurrency=1",
@@ -112,7 +112,9 @@ def test_sigkill_mid_pull_leaves_no_half_written_range_and_the_run_ends(settings
     purge_broker()
 
     # The first worker stops inside the write transaction (after the hourly upsert).
-    first = start_worker("pulls", KOASTOPS_TEST_PULL_PAUSE="write:30")
+    first = start_worker(
+        "pulls", app="tests.quality.slow_pull_worker", SLOW_PULL_WRITE_SECONDS="30"
+    )
     output = ""
     try:
         pull_counts_task.delay(run.pk)

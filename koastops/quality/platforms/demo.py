@@ -24,9 +24,6 @@ demo shows each built-in problem once:
 With the demo data's Meta pixels: 410000000000101 (Nordwind web) ``volume_dip``,
 420000000000101 (Lumen shop) ``dedup_problem``, 430000000000101 (Verde web) ``low_emq``,
 430000000000102 (Verde app events) ``healthy``.
-
-``KOASTOPS_DEMO_DELAY_SECONDS`` (environment, tests only) sleeps that long per UTC day of
-counts produced, so a test can kill a worker in the middle of a pull.
 """
 
 from __future__ import annotations
@@ -34,8 +31,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import os
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -99,7 +94,6 @@ class DemoConnector:
         # PageView per hour at the daily peak: 300-1,500.
         self.peak = 300 + int(1200 * _unit(external_id, "volume"))
         self.server_share = 0.35 + 0.25 * _unit(external_id, "server")
-        self.delay = float(os.environ.get("KOASTOPS_DEMO_DELAY_SECONDS", "0") or 0)
 
     # --- the connector interface ---------------------------------------------------------
     def pixel_info(self) -> PixelInfo:
@@ -117,15 +111,9 @@ class DemoConnector:
         if hour < start:
             hour += dt.timedelta(hours=1)
         last_hour = _floor_hour(self.now)  # the current hour is still filling: not reported
-        day = hour.date()
         while hour < end and hour < last_hour:
-            if self.delay and hour.date() != day:
-                day = hour.date()
-                time.sleep(self.delay)
             yield from self._hour(hour)
             hour += dt.timedelta(hours=1)
-        if self.delay:
-            time.sleep(self.delay)
 
     def quality(self) -> list[EventQualityData]:
         return [self._event_quality(event) for event, _share in EVENTS]
