@@ -62,6 +62,9 @@ def small_bench(monkeypatch, db):
         "--runs=1",
         "--warmup=0",
         "--engine-names=2000",
+        "--quality-pixels=3",
+        "--quality-hours=4",
+        "--pull-pixels=2",
     ]
 
 

@@ -593,6 +593,21 @@ class Command(BaseCommand):
         parser.add_argument("--ad-accounts", type=int, default=20, help="Per brand (20).")
         parser.add_argument("--pixels", type=int, default=10, help="Per brand (10).")
         parser.add_argument(
+            "--quality-pixels",
+            type=int,
+            default=2000,
+            help="Pixels of the quality-table brand (2,000), each with 7 days of hourly stats.",
+        )
+        parser.add_argument(
+            "--quality-hours", type=int, default=168, help="Hours of stats per pixel (168)."
+        )
+        parser.add_argument(
+            "--pull-pixels",
+            type=int,
+            default=1000,
+            help="Pixels pulled from the fake Graph API, 7 days each (1,000).",
+        )
+        parser.add_argument(
             "--engine-names",
             type=int,
             default=100_000,
@@ -647,8 +662,15 @@ class Command(BaseCommand):
         # quality: pages
         from koastops.devtools.bench_quality_pages import seed_bench_quality
 
-        self.stdout.write("Seeding the quality table (2,000 pixels, 2M hourly stat rows)…")
-        dataset.update(seed_bench_quality(lead=lead))
+        self.stdout.write(
+            f"Seeding the quality table ({options['quality_pixels']:,} pixels, "
+            f"{options['quality_hours']} hours of stats each)…"
+        )
+        dataset.update(
+            seed_bench_quality(
+                lead=lead, pixels=options["quality_pixels"], hours=options["quality_hours"]
+            )
+        )
         from koastops.accounts.models import ApiToken
         from koastops.accounts.tokens import api_token_create
 
@@ -707,7 +729,9 @@ class Command(BaseCommand):
         from koastops.devtools import bench_quality_pull
 
         self.stdout.write("Timing stats pulls from the fake Graph API…")
-        pulls = bench_quality_pull.measure_pull(runs=max(1, options["runs"] // 30))
+        pulls = bench_quality_pull.measure_pull(
+            pixels=options["pull_pixels"], runs=max(1, options["runs"] // 30)
+        )
         markdown = bench_quality_pull.with_pull_section(
             markdown, bench_quality_pull.pull_markdown(pulls)
         )
