@@ -25,6 +25,7 @@ def capability_table() -> dict[str, dict[str, bool]]:
     header: list[str] | None = None
     for line in DOC.read_text(encoding="utf-8").splitlines():
         if not line.startswith("|"):
+            header = None  # the capability table ended (other tables follow it)
             continue
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if cells[0] == "capability":
