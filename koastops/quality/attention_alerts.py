@@ -25,10 +25,15 @@ from koastops.quality.models import Alert, AlertKind, AlertStatus
 FAILING_KINDS = (AlertKind.SILENT, AlertKind.CONNECTION_BROKEN)
 
 
-def open_alert_counts(user: Any, brand_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """``{brand id: (open alerts, of which failing)}`` the user may see (one query)."""
+def open_alert_counts(
+    user: Any, brand_ids: Sequence[int], roles: Mapping[int, Role] | None = None
+) -> dict[int, tuple[int, int]]:
+    """``{brand id: (open alerts, of which failing)}`` the user may see (one query; one
+    more to ask whether a media buyer is narrowed — only a media buyer can be). Pass the
+    user's ``roles`` by brand id when known."""
     alerts = Alert.objects.filter(brand_id__in=list(brand_ids), status=AlertStatus.OPEN)
-    if policies.is_narrowed_anywhere(user):
+    maybe_narrowed = roles is None or Role.MEDIA_BUYER in roles.values()
+    if maybe_narrowed and not policies.is_admin(user) and policies.is_narrowed_anywhere(user):
         visible = Pixel.objects.filter(policies.pixel_visible_q(user)).values("pk")
         alerts = alerts.filter(Q(pixel__isnull=True) | Q(pixel__in=visible))
     rows = (
@@ -46,7 +51,7 @@ def open_alerts(
 ) -> Iterator[attention.AttentionItem]:
     if not brands:
         return
-    counts = open_alert_counts(user, [brand.pk for brand in brands])
+    counts = open_alert_counts(user, [brand.pk for brand in brands], roles)
     alerts_url = attention.slug_url("quality:alerts")
     for brand in brands:
         n, failing = counts.get(brand.pk, (0, 0))

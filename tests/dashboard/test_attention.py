@@ -161,13 +161,15 @@ def _without_taxonomy(captured: CaptureQueriesContext) -> list[dict]:
     """The queries but the tracking plan provider's own one (its clash counts, one query
     for any number of brands: tests/taxonomy/test_drift.py) and the consent provider's
     (its status counts, one query too: tests/consent/test_attention.py) and the quality
-    provider's (its problem counts, one query: tests/quality/test_pages_attention.py)."""
+    provider's (its problem counts, one query: tests/quality/test_pages_attention.py) and the
+    open alerts' (one query: tests/quality/test_alerts_pages.py)."""
     return [
         q
         for q in captured.captured_queries
         if "taxonomy_eventmapping" not in q["sql"]
         and "consent_consentconfig" not in q["sql"]
         and "quality_pixelconnection" not in q["sql"]
+        and '"quality_alert"' not in q["sql"]
     ]
 
 

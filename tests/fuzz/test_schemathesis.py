@@ -125,6 +125,7 @@ def test_api_conforms_to_its_openapi_document(ops_lead_token, wsgi_probes_withou
                     "checks": BUSINESS_RULES_422,
                 },
                 {"include-path-regex": "/activity$", "checks": BUSINESS_RULES_422},
+                {"include-path-regex": "/stats$", "checks": BUSINESS_RULES_422},
             ],
         }
     )

@@ -229,12 +229,15 @@ def test_attention_counts_open_alerts_as_the_page_shows_them(brand, foreign_bran
     from koastops.quality import attention_alerts
 
     analyst_items = list(
-        attention_alerts.open_alerts(user=seen["analyst"], brands=[brand], roles={})
+        attention_alerts.open_alerts(
+            user=seen["analyst"], brands=[brand], roles={brand.pk: Role.ANALYST}
+        )
     )
     [item] = analyst_items
     assert (item.count, item.tone, item.key) == (3, "failing", "quality.open_alerts")
     assert item.href.endswith(f"/brands/{brand.slug}/quality/alerts/?status=open")
-    [item] = attention_alerts.open_alerts(user=seen["buyer"], brands=[brand], roles={})
+    buyer = {brand.pk: Role.MEDIA_BUYER}
+    [item] = attention_alerts.open_alerts(user=seen["buyer"], brands=[brand], roles=buyer)
     assert item.count == 2  # not the alert on the hidden pixel
     assert list(attention_alerts.open_alerts(user=seen["buyer"], brands=[], roles={})) == []
 
@@ -244,5 +247,9 @@ def test_attention_is_constant_queries_for_many_brands(brand, seen, django_asser
     from tests.factories import BrandFactory
 
     brands = [brand, *(BrandFactory() for _ in range(20))]
+    analyst = {b.pk: Role.ANALYST for b in brands}
+    with django_assert_num_queries(1):  # the grouped counts (only a media buyer is narrowed)
+        list(attention_alerts.open_alerts(user=seen["analyst"], brands=brands, roles=analyst))
+    buyer = {b.pk: Role.MEDIA_BUYER for b in brands}
     with django_assert_num_queries(2):  # "narrowed anywhere?" and the grouped counts
-        list(attention_alerts.open_alerts(user=seen["analyst"], brands=brands, roles={}))
+        list(attention_alerts.open_alerts(user=seen["buyer"], brands=brands, roles=buyer))

@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from koastops.accounts.models import Role
-from tests.browser.conftest import chromium_browser  # noqa: F401 -- the fixture
 from tests.browser.test_layout_a11y import Visit, check_pages
 from tests.factories import BrandFactory, EventQualityFactory, HourlyStatFactory
 from tests.quality.pages_support import member, narrowed_buyer, pixel_with_summary
@@ -109,7 +108,7 @@ def _visits(brand, pixel, *, settings_page=True):
     return visits
 
 
-def test_quality_pages_with_data_fit_and_pass_axe(chromium_browser, live_server):  # noqa: F811
+def test_quality_pages_with_data_fit_and_pass_axe(chromium_browser, live_server):
     brand, rich, broken = _seed()
     lead = member(brand, Role.OPS_LEAD)
     findings = check_pages(
