@@ -177,7 +177,7 @@ def test_reconciliation_page_shows_chart_and_table(brand, analyst, plan):
     response = client.get(url, {"account": account.pk, "start": "2026-11-09", "end": "2026-11-11"})
     text = response.content.decode()
     assert response.status_code == 200
-    assert "<svg" in text and 'stroke-dasharray="6 4"' in text
+    assert "<svg" in text and 'stroke-dasharray="6 3"' in text  # CRM: dashed, squares
     assert "America/Los_Angeles" in text and "The chart as a table" in text
     assert "Outside" in text  # 1 against 20
     export = client.get(

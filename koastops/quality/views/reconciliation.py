@@ -23,6 +23,7 @@ from koastops.accounts.models import Role
 from koastops.catalog.models import AdAccount, Brand
 from koastops.core import csvexport
 from koastops.core.htmx import render_page
+from koastops.quality import charts
 from koastops.quality.conversion_forms import ReconciliationFilterForm
 from koastops.quality.models import PixelConnection, Provider
 from koastops.quality.reconciliation import (
@@ -38,10 +39,6 @@ from koastops.quality.reconciliation import (
 class _Echo:
     def write(self, value: str) -> str:
         return value
-
-
-CHART_W, CHART_H = 720, 240
-PAD_L, PAD_R, PAD_T, PAD_B = 56, 16, 16, 32
 
 
 def _accounts(request: AuthenticatedRequest, brand: Brand, role: Role | None) -> list[AdAccount]:
@@ -125,41 +122,29 @@ def _state(request: AuthenticatedRequest, brand: Brand, role: Role | None) -> di
 
 
 def _chart(rows: list[ReconRow]) -> dict[str, Any] | None:
-    """Coordinates of the server-rendered SVG: one line per series (platform solid with
-    circles, CRM dashed with squares), so it reads without colour."""
+    """The platform and CRM counts per day as one SVG line chart (``charts``: each series
+    its own dash pattern and marker, so it reads without colour), its legend, and the
+    numbers for the table beside it."""
     points = counts_by_day(rows)
     if not points:
         return None
-    top = max(max(p, c) for _, p, c in points) or 1
-    width, height = CHART_W - PAD_L - PAD_R, CHART_H - PAD_T - PAD_B
-    step = width / max(len(points) - 1, 1)
-
-    def xy(i: int, value: int) -> tuple[float, float]:
-        return round(PAD_L + i * step, 1), round(PAD_T + height - value / top * height, 1)
-
-    platform = [xy(i, p) for i, (_, p, _) in enumerate(points)]
-    crm = [xy(i, c) for i, (_, _, c) in enumerate(points)]
+    series = [
+        charts.Series("Platform", [platform for _day, platform, _crm in points]),
+        charts.Series("CRM", [crm for _day, _platform, crm in points]),
+    ]
+    first, last = points[0][0], points[-1][0]
     return {
-        "w": CHART_W,
-        "h": CHART_H,
-        "platform_line": " ".join(f"{x},{y}" for x, y in platform),
-        "crm_line": " ".join(f"{x},{y}" for x, y in crm),
-        "platform_points": [
-            {"x": x, "y": y, "day": d, "n": p}
-            for (x, y), (d, p, _) in zip(platform, points, strict=True)
-        ],
-        "crm_points": [
-            {"x": x - 3, "y": y - 3, "day": d, "n": c}
-            for (x, y), (d, _, c) in zip(crm, points, strict=True)
-        ],
-        "top": top,
-        "x0": PAD_L,
-        "x1": CHART_W - PAD_R,
-        "y0": PAD_T + height,
-        "y_top": PAD_T,
-        "first": points[0][0],
-        "last": points[-1][0],
-        "label_y": CHART_H - 8,
+        "svg": charts.line_chart(
+            title="Platform and CRM conversions per day",
+            description=(
+                f"{first.day} {first:%b} to {last.day} {last:%b %Y}, every event shown; the "
+                "table below "
+                "has the numbers."
+            ),
+            labels=[f"{day.day} {day:%b}" for day, _p, _c in points],
+            series=series,
+        ),
+        "legend": charts.legend(series, points=len(points)),
         "table": points,
     }
 
