@@ -18,6 +18,11 @@ HOUSEKEEPING_TASKS = frozenset(
         "koastops.system.heartbeat",
         "koastops.activity.checkpoint_write",
         "koastops.consent.reminders",  # hourly; each reminder sent (consent.remind) stays INFO
+        # Event quality's beat jobs (each pull, alert and webhook stays INFO).
+        "koastops.quality.evaluate_alerts",  # every 15 minutes
+        "koastops.quality.schedule_pulls",
+        "koastops.quality.reap_stale_pulls",
+        "koastops.quality.ensure_partitions",
     }
 )
 

@@ -114,3 +114,12 @@ def test_the_filesystem_broker_names_a_host():
         assert settings.CELERY_BROKER_URL == "filesystem://localhost/"
     assert settings.CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP is True  # no deprecation warning
     assert settings.CELERY_WORKER_HIJACK_ROOT_LOGGER is False
+
+
+def test_every_beat_job_is_quiet_housekeeping(settings):
+    """Beat's sends of its own jobs are DEBUG; what those jobs start (a pull, a reminder, an
+    alert) logs as usual."""
+    from koastops.core.logfilters import HOUSEKEEPING_TASKS
+
+    beat = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert beat <= HOUSEKEEPING_TASKS
