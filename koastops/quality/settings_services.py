@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from koastops.accounts import policies
 from koastops.activity.services import activity_record
-from koastops.catalog.models import Brand, Pixel
+from koastops.catalog.models import Brand, CatalogStatus, Pixel
 from koastops.core.exceptions import StaleVersion
 from koastops.quality.models import ConnectionStatus, PixelConnection, Provider, QualitySettings
 
@@ -125,8 +125,9 @@ def pixel_connection_save(
 ) -> PixelConnection:
     """Set where the pixel's stats come from (``meta`` or ``demo``). ``version``: the
     connection's (1 for a pixel never set up). A change of provider resets the connection
-    to "not pulled yet" (its status and message were about the other provider); the
-    stats already pulled stay until the next pull overwrites them."""
+    to "not pulled yet" (its status and message were about the other provider) and pulls
+    the pixel from the new one at once (``refresh_request``, enqueued after commit): the
+    stats already pulled are overwritten by that pull, not by the next hourly one."""
     brand = pixel.brand
     policies.require(
         policies.can(actor, "quality.manage", brand),
@@ -166,4 +167,8 @@ def pixel_connection_save(
         before={"provider": before_provider},
         after={"provider": row.provider},
     )
+    if before_provider != row.provider and pixel.status != CatalogStatus.ARCHIVED:
+        from koastops.quality.pull_services import refresh_request
+
+        refresh_request(actor=actor, pixel=pixel)
     return row

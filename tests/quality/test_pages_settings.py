@@ -123,12 +123,28 @@ def test_connection_save_creates_then_compares_the_version(brand, pixel, activit
     assert "provider" in caught.value.message_dict
 
 
-def test_changing_the_provider_resets_the_connection_state(brand, pixel):
+def test_changing_the_provider_resets_the_connection_state_and_pulls_from_the_new_one(
+    brand, pixel, enqueued, django_capture_on_commit_callbacks
+):
+    from koastops.quality.models import PullRun
+
     PixelConnectionFactory(pixel=pixel, status="broken", message="Token expired")
-    row = pixel_connection_save(
-        actor=member(brand, Role.OPS_LEAD), pixel=pixel, version=1, provider="demo"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        row = pixel_connection_save(
+            actor=member(brand, Role.OPS_LEAD), pixel=pixel, version=1, provider="demo"
+        )
     assert row.status == "unknown" and row.message == ""
+    [run] = PullRun.objects.filter(pixel=pixel)
+    assert (run.kind, run.status) == ("counts", "queued")
+    assert enqueued.names == ["koastops.quality.pull_counts"]
+
+    # Saving the same provider again pulls nothing new.
+    with django_capture_on_commit_callbacks(execute=True):
+        pixel_connection_save(
+            actor=member(brand, Role.OPS_LEAD), pixel=pixel, version=row.version, provider="demo"
+        )
+    assert PullRun.objects.filter(pixel=pixel).count() == 1
+    assert enqueued.names == ["koastops.quality.pull_counts"]
 
 
 @pytest.mark.django_db(transaction=True)
