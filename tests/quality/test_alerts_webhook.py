@@ -123,6 +123,26 @@ def test_opened_and_resolved_messages_are_posted(
 
 
 @pytest.mark.django_db
+def test_a_redelivered_notification_does_not_post_the_webhook_again(
+    brand, pixel, receiver, enqueued, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    _, alert = _open(brand, pixel, receiver.url, capture)
+    [(task, args, _kwargs)] = enqueued.calls  # the notification task, for this alert
+    assert args == (alert.pk,)
+    assert task.name == "koastops.quality.alert_notify"
+    enqueued.calls.clear()
+
+    Alert.objects.filter(pk=alert.pk).update(webhook_status="opened: retrying (try 1: HTTP 503)")
+    alerting.notify_opened(alert.pk)  # redelivered while its webhook task is retrying
+    assert enqueued.names == []
+
+    Alert.objects.filter(pk=alert.pk).update(webhook_status="")
+    alerting.notify_opened(alert.pk)  # its webhook task never started: sent now
+    assert enqueued.names == ["koastops.quality.alert_webhook"]
+
+
+@pytest.mark.django_db
 def test_transient_failures_are_retried_then_sent(
     brand, pixel, receiver, enqueued, django_capture_on_commit_callbacks
 ):

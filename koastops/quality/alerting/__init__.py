@@ -302,7 +302,10 @@ def notify_opened(alert_id: int) -> int:
         email=bool(rule and rule.notify_email),
     )
     Alert.objects.filter(pk=alert.pk, notified_at__isnull=True).update(notified_at=timezone.now())
-    if rule is not None and rule.webhook_url:
+    # The webhook once: not again when this task is redelivered after its webhook task
+    # started (that task records "opened: …" before any retry); again only if it never
+    # started (its message was lost with a worker).
+    if rule is not None and rule.webhook_url and not alert.webhook_status.startswith("opened:"):
         from koastops.quality import tasks_alerts
 
         tasks_alerts.alert_webhook.delay(alert.pk, "opened")
