@@ -8,12 +8,12 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 
 from koastops.accounts.models import Role
 from koastops.accounts.tasks import send_password_reset
 from koastops.catalog.models import AdAccount, CatalogStatus
-from koastops.core.forms import IdModelMultipleChoiceField, form_field
+from koastops.core.forms import IdModelMultipleChoiceField, add_service_error, form_field
 from koastops.core.widgets import PickerSelectMultiple
 
 NARROWING_HELP = (
@@ -70,12 +70,7 @@ class _MemberFormMixin(forms.Form):
 
     def add_service_error(self, error: ValidationError) -> None:
         """Attach a service's ``ValidationError``: by the field when the form shows it."""
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error)
-            return
-        for field, errors in error.error_dict.items():
-            target = field if field in self.fields and field != NON_FIELD_ERRORS else None
-            self.add_error(target, errors)
+        add_service_error(self, error)
 
 
 class MemberInviteForm(_MemberFormMixin):

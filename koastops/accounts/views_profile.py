@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from koastops.accounts import policies, tokens
 from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import ApiToken, User
+from koastops.core.forms import add_service_error
 from koastops.core.htmx import add_toast, render_page
 
 TEMPLATE = "accounts/profile.html"
@@ -84,8 +85,7 @@ def token_create(request: AuthenticatedRequest) -> HttpResponse:
                 expires_in_days=form.cleaned_data["expires_in_days"],
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_error(form, exc)
         else:
             # Rendered, not redirected: this answer is the only place the token appears.
             context = _context(request.user, ApiTokenForm(), new_token=plaintext, new_token_row=row)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.text import slugify
 
@@ -19,19 +19,6 @@ from koastops.catalog import validators
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Market, Pixel, Platform
 from koastops.core.forms import IdModelMultipleChoiceField, form_field
 from koastops.core.widgets import PickerSelect, PickerSelectMultiple
-
-
-def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
-    """Attach a ``ValidationError`` raised by a service to the form: a dict-shaped error goes
-    to its fields, anything naming a field the form does not show goes to the top."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        target = field if field in form.fields else None
-        if field == NON_FIELD_ERRORS:
-            target = None
-        form.add_error(target, errors)
 
 
 def market_label(market: Market) -> str:

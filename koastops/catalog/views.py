@@ -35,10 +35,10 @@ from koastops.catalog.forms import (
     PixelFilterForm,
     PixelForm,
     PixelTokenForm,
-    add_service_error,
 )
 from koastops.catalog.models import AdAccount, Brand, CatalogStatus, Pixel, Platform
 from koastops.core.exceptions import StaleVersion
+from koastops.core.forms import add_service_error
 from koastops.core.htmx import reload_with_message, render_page, saved_response
 from koastops.core.links import fast_reverse, url_pattern
 from koastops.core.pagination import paginate, paginate_cached

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 
 from koastops.consent.models import REJECTION_REASONS, Decision
 from koastops.consent.services import COMMENT_MAX
+from koastops.core.forms import add_service_error
 
 DECISION_CHOICES = [(Decision.APPROVED.value, "Approve"), (Decision.REJECTED.value, "Reject")]
 _HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -72,11 +73,7 @@ class DecisionForm(forms.Form):
 
     def add_service_error(self, exc: ValidationError) -> None:
         """The service's messages by their field (unknown keys: for the whole form)."""
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.message_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error(None, exc.messages)
+        add_service_error(self, exc)
 
     def decision_args(self) -> dict[str, Any]:
         """The cleaned values as ``consent_decide`` takes them."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from koastops.core.ids import parse_id
 
@@ -44,3 +44,14 @@ def parse_version(raw: str | None) -> int | None:
     if not value.isascii() or not value.isdigit() or len(value) > 9:
         return None
     return int(value)
+
+
+def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
+    """Attach a ``ValidationError`` raised by a service to the form: a dict-shaped error goes
+    to its fields, anything naming a field the form does not show goes to the top."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        known = field in form.fields and field != NON_FIELD_ERRORS
+        form.add_error(field if known else None, errors)

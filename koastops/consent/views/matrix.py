@@ -42,6 +42,7 @@ from koastops.consent.forms import MatrixFilterForm, PolicyForm
 from koastops.consent.models import REJECTION_REASONS, ConsentSignOff
 from koastops.core import csvexport
 from koastops.core.exceptions import StaleVersion
+from koastops.core.forms import add_service_error
 from koastops.core.htmx import reload_with_message, render_page, saved_response
 from koastops.core.links import fast_reverse
 from koastops.core.templatetags import ui
@@ -199,9 +200,7 @@ def settings_save(
                 level=messages.ERROR,
             )
         except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                for message in errors:
-                    form.add_error(name if name in form.fields else None, message)
+            add_service_error(form, exc)
         else:
             months = policy.signoff_validity_months
             noun = "month" if months == 1 else "months"

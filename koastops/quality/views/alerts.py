@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils.safestring import SafeString
@@ -20,6 +19,7 @@ from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
 from koastops.catalog.models import Brand
 from koastops.core.exceptions import StaleVersion
+from koastops.core.forms import add_service_error
 from koastops.core.htmx import reload_with_message, render_page, saved_response
 from koastops.core.pagination import paginate
 from koastops.core.templatetags import ui
@@ -43,16 +43,6 @@ UNITS: dict[str, str] = {
     AlertKind.DISCREPANCY: "%",
     AlertKind.EMQ_BELOW: "",
 }
-
-
-def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
-    """A service's ``ValidationError`` on the form: by field, or for the whole form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        known = field in form.fields and field != NON_FIELD_ERRORS
-        form.add_error(field if known else None, errors)
 
 
 def _kind_badge(kind: str) -> SafeString:

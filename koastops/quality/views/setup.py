@@ -17,6 +17,7 @@ from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
 from koastops.catalog.models import Brand, CatalogStatus
 from koastops.core.exceptions import StaleVersion
+from koastops.core.forms import add_service_error
 from koastops.core.htmx import reload_with_message, render_page, saved_response
 from koastops.core.links import fast_reverse
 from koastops.core.pagination import paginate
@@ -101,9 +102,7 @@ def quality_settings(
                 level=messages.ERROR,
             )
         except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                for message in errors:
-                    form.add_error(name if name in form.fields else None, message)
+            add_service_error(form, exc)
         else:
             return saved_response(request, url, f"Quality thresholds of {brand.name} saved.")
     return render_page(
