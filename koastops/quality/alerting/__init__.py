@@ -38,9 +38,9 @@ from koastops.quality.alerting.findings import (
     DISCREPANCY_WINDOW_DAYS,
     Finding,
     findings_for,
-    key_events,
     plan_event_names,
 )
+from koastops.quality.health import key_events
 from koastops.quality.models import Alert, AlertKind, AlertRule, AlertStatus
 
 __all__ = [

@@ -51,19 +51,6 @@ class Finding:
 # --- scope --------------------------------------------------------------------------------
 
 
-def key_events(brand_id: int) -> list[str]:
-    """The Meta event names of the brand's active tracking-plan events."""
-    from koastops.taxonomy.models import EventMapping
-
-    return sorted(
-        set(
-            EventMapping.objects.filter(
-                brand_id=brand_id, platform="meta", event__status="active"
-            ).values_list("target", flat=True)
-        )
-    )
-
-
 def _rule_pixels(rule: AlertRule, only_pixel_id: int | None) -> list[Pixel]:
     pixels = Pixel.objects.filter(brand_id=rule.brand_id, status="active")
     if rule.pixel_id is not None:
