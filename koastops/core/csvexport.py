@@ -30,10 +30,13 @@ class _Echo:
         return value
 
 
-def csv_lines(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[str]:
+def csv_lines(
+    header: Sequence[str], rows: Iterable[Sequence[str]], *, neutralise: bool = True
+) -> Iterator[str]:
     """The header, then each row, one CSV line at a time (for a ``StreamingHttpResponse``);
-    every cell of the rows neutralised."""
+    every cell of the rows neutralised — unless ``neutralise=False``: the caller then
+    neutralises its text cells itself and keeps numbers (a negative one too) as numbers."""
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
     for row in rows:
-        yield writer.writerow([neutralise_cell(cell) for cell in row])
+        yield writer.writerow([neutralise_cell(cell) for cell in row] if neutralise else row)

@@ -6,9 +6,7 @@ sees only theirs). Constant queries whatever the number of pixels."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import Count, Max, Q
@@ -34,11 +32,6 @@ from koastops.quality.reconciliation import (
     summary,
     time_zone_of,
 )
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 def _accounts(request: AuthenticatedRequest, brand: Brand, role: Role | None) -> list[AdAccount]:
@@ -203,14 +196,10 @@ def reconciliation_export(
             neutral(" | ".join(row.causes)),
         ]
 
-    def lines() -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield writer.writerow(EXPORT_COLUMNS)
-        for row in state["rows"]:
-            yield writer.writerow(cells(row))
-
     response = StreamingHttpResponse(
-        lines(),
+        csvexport.csv_lines(
+            EXPORT_COLUMNS, (cells(row) for row in state["rows"]), neutralise=False
+        ),
         content_type="text/csv; charset=utf-8",
     )
     stamp = dt.date.today().isoformat()  # noqa: DTZ011 — a file name only
