@@ -3,8 +3,8 @@ the other query parameters kept so search and filters survive paging."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -13,25 +13,44 @@ from django.http import HttpRequest
 
 from koastops.core import sqlcache
 
+
+class Rows(Protocol):
+    """What ``Paginator`` pages besides a queryset: a length and slices (a list, or a lazy
+    row source that reads one page per slice)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: slice, /) -> Any: ...
+
+
 _TOTAL = "_pagination_total"
 _MAX_OFFSET = 2**31  # beyond any real list; a larger OFFSET may overflow the database's integer
 
 
 def paginate(
     request: HttpRequest,
-    queryset: QuerySet,
+    queryset: QuerySet | Sequence[Any] | Rows,
     *,
     per_page: int | None = None,
     one_query: bool = False,
+    total: int | None = None,
 ) -> Page:
     """The requested page (``Paginator.get_page``: a bad number gives the first page, one
-    past the end the last). ``one_query``: read the total with the rows, as a window
+    past the end the last) of a queryset or of anything sliceable with a length (a list,
+    a lazy row source). ``one_query``: read the total with the rows, as a window
     ``COUNT(*) OVER ()`` on the page's query, instead of a ``COUNT`` query of its own (one
     query fewer; only a page number past the end asks again). The rows are then a list,
-    and a row of a ``values()`` queryset has one more key (``_pagination_total``)."""
-    paginator = Paginator(queryset, per_page or settings.KOASTOPS_PAGE_SIZE)
+    and a row of a ``values()`` queryset has one more key (``_pagination_total``).
+    ``total``: the number of rows when the caller counted them already (no ``COUNT``)."""
+    paginator = Paginator(queryset, per_page or settings.KOASTOPS_PAGE_SIZE)  # type: ignore[arg-type]
+    if total is not None:
+        paginator.__dict__["count"] = total  # Paginator.count is a cached_property
     raw = request.GET.get("page")
-    page = _page_with_total(paginator, queryset, raw) if one_query else None
+    page = (
+        _page_with_total(paginator, queryset, raw)
+        if one_query and isinstance(queryset, QuerySet)
+        else None
+    )
     if page is None:
         page = paginator.get_page(raw)
     params = request.GET.copy()

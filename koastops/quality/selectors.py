@@ -159,6 +159,9 @@ class TableRows:
     def count(self) -> int:  # Paginator asks only when its count was not set
         return self.filtered.order_by().count()
 
+    def __len__(self) -> int:
+        return self.count()
+
 
 def _same_for_every_viewer(user: Any, role: Role | None) -> bool:
     """Only a media buyer can be narrowed: for anyone else the brand's rows are the

@@ -11,16 +11,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, QueryDict
+from django.http import QueryDict
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from koastops.core.links import fast_reverse
 from koastops.core.templatetags import ui
 from koastops.quality.models import ConnectionStatus, Provider
-from koastops.quality.selectors import SHOW_FILTERS, SORTS, TableRows
+from koastops.quality.selectors import SHOW_FILTERS, SORTS
 
 SEARCH_MAX = 100
 _SLUG = re.compile(r"[-a-zA-Z0-9_]{1,60}")
@@ -74,20 +72,6 @@ def parse(params: QueryDict, *, default_sort: str = "name") -> TableQuery:
     if not _SLUG.fullmatch(brand):
         brand = ""
     return TableQuery(search=search, show=show, sort=sort, brand=brand)
-
-
-def paginate_rows(request: HttpRequest, rows: TableRows, *, total: int | None = None) -> Page:
-    """The requested page of a table (``?page=`` as ``core.pagination``: a bad number
-    gives the first page, one past the end the last). ``total``: the number of rows when
-    the caller counted them already (else one ``COUNT`` query)."""
-    paginator: Paginator[dict[str, Any]] = Paginator(rows, settings.KOASTOPS_PAGE_SIZE)  # type: ignore[arg-type]
-    if total is not None:
-        paginator.__dict__["count"] = total  # Paginator.count is a cached_property
-    page = paginator.get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
-    page.querystring = params.urlencode()  # type: ignore[attr-defined]
-    return page
 
 
 def _link(params: QueryDict, path: str, **changes: str | None) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
@@ -21,6 +20,7 @@ from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
 from koastops.accounts.models import Role
 from koastops.catalog.models import Brand
+from koastops.core.forms import add_service_error
 from koastops.core.htmx import render_page, saved_response
 from koastops.core.links import fast_reverse
 from koastops.core.pagination import paginate
@@ -85,9 +85,7 @@ def conversions(request: AuthenticatedRequest, *, brand: Brand, role: Role | Non
                     source=form.cleaned_data["source"],
                 )
             except ValidationError as exc:
-                for name, errors in exc.message_dict.items():
-                    for message in errors:
-                        form.add_error(name if name in form.fields else None, message)
+                add_service_error(form, exc)
             else:
                 url = fast_reverse("quality:import", (brand.slug, record.pk))
                 return saved_response(
@@ -122,10 +120,7 @@ def import_detail(
     record = get_object_or_404(
         ConversionImport.objects.select_related("uploaded_by"), brand=brand, pk=pk
     )
-    errors_page = Paginator(record.errors or [], ERRORS_PER_PAGE).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
-    errors_page.querystring = params.urlencode()  # type: ignore[attr-defined]
+    errors_page = paginate(request, record.errors or [], per_page=ERRORS_PER_PAGE)
     active = record.status in ACTIVE
     percent = (
         min(100, round(100 * record.processed_rows / record.total_rows)) if record.total_rows else 0

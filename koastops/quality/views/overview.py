@@ -13,6 +13,7 @@ from koastops.accounts import policies
 from koastops.accounts.http import AuthenticatedRequest
 from koastops.core.htmx import render_page
 from koastops.core.links import fast_reverse
+from koastops.core.pagination import paginate
 from koastops.quality import selectors, tables
 
 
@@ -28,7 +29,7 @@ def all_pixels(request: AuthenticatedRequest) -> HttpResponse:
         show=query.show,
         sort=query.sort,
     )
-    page = tables.paginate_rows(request, rows)
+    page = paginate(request, rows)
     for row in page.object_list:
         tables.decorate(row, slug=row["brand__slug"], cross_brand=True)
     list_url = fast_reverse("quality_all:pixels")

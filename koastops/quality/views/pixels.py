@@ -24,6 +24,7 @@ from koastops.accounts.models import Role
 from koastops.catalog.models import Brand
 from koastops.core.htmx import render_page
 from koastops.core.links import fast_reverse
+from koastops.core.pagination import paginate
 from koastops.quality import charts, selectors, tables
 from koastops.quality.models import ConnectionStatus, Provider
 
@@ -49,7 +50,7 @@ def pixel_table(request: AuthenticatedRequest, *, brand: Brand, role: Role | Non
     counts = selectors.pixel_show_counts(
         user=request.user, brand=brand, role=role, search=query.search
     )
-    page = tables.paginate_rows(request, rows, total=counts[query.show])
+    page = paginate(request, rows, total=counts[query.show])
     for row in page.object_list:
         tables.decorate(row, slug=brand.slug)
     list_url = fast_reverse("quality:pixels", (brand.slug,))
