@@ -718,8 +718,7 @@ class Command(BaseCommand):
 
         self.stdout.write("Timing the CRM conversion import against COPY…")
         crm = crm_bench.measure_crm_import(
-            brand_slug=bench_slug(0),
-            rows=crm_bench.crm_rows_for(options["brands"], options["pixels"]),
+            rows=crm_bench.crm_rows_for(options["brands"], options["pixels"])
         )
         section = "\n".join(crm_bench.crm_markdown(crm))
         markdown = markdown.replace("\n## Dataset\n", f"\n{section}\n\n## Dataset\n", 1)
