@@ -29,13 +29,10 @@ from koastops.quality.models import (
     EventQuality,
     HourlyStat,
     PixelConnection,
-    QualitySettings,
     Source,
 )
 from koastops.taxonomy.models import EventMapping, EventStatus
 
-DEFAULT_EMQ_THRESHOLD = Decimal("6.0")
-DEFAULT_DEDUP_THRESHOLD = Decimal("75")
 SILENT_AFTER = dt.timedelta(hours=24)
 # Slowest last: the pixel's freshness is its slowest key event's.
 FRESHNESS_ORDER = ("real_time", "hourly", "daily", "weekly")
@@ -108,9 +105,10 @@ def refresh_summary(pixel_id: int) -> None:
     emqs = [row.emq for row in key_rows if row.emq is not None]
     dedups = [(row.dedup_coverage, row.event) for row in key_rows if row.dedup_coverage is not None]
 
-    settings = QualitySettings.objects.filter(brand_id=pixel.brand_id).first()
-    emq_threshold = settings.emq_threshold if settings else DEFAULT_EMQ_THRESHOLD
-    dedup_threshold = settings.dedup_threshold if settings else DEFAULT_DEDUP_THRESHOLD
+    from koastops.quality.selectors import settings_for
+
+    settings = settings_for(pixel.brand_id)
+    emq_threshold, dedup_threshold = settings.emq_threshold, settings.dedup_threshold
 
     problems: list[dict[str, Any]] = []
     if connection.status == ConnectionStatus.BROKEN:

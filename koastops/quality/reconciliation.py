@@ -32,10 +32,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 
 from koastops.catalog.models import AdAccount, Brand, Pixel
-from koastops.quality.models import Conversion, EventQuality, HourlyStat, QualitySettings
+from koastops.quality.models import Conversion, EventQuality, HourlyStat
 
-DEFAULT_TOLERANCE = Decimal("10")
-DEFAULT_DEDUP_THRESHOLD = Decimal("75")
 # Local hours "near midnight": conversions there land on the neighbouring day in a
 # system that buckets by another time zone (the platform's UTC hours, a CRM in UTC).
 EDGE_HOURS = (0, 1, 22, 23)
@@ -99,9 +97,10 @@ def reconcile(
     end = min(end, start + dt.timedelta(days=MAX_DAYS - 1))
     zone = time_zone_of(ad_account)
     lower, upper = utc_bounds(start, end, zone)
-    settings_row = QualitySettings.objects.filter(brand=brand).first()
-    tolerance = settings_row.tolerance_pct if settings_row else DEFAULT_TOLERANCE
-    dedup_threshold = settings_row.dedup_threshold if settings_row else DEFAULT_DEDUP_THRESHOLD
+    from koastops.quality.selectors import settings_for
+
+    thresholds = settings_for(brand)
+    tolerance, dedup_threshold = thresholds.tolerance_pct, thresholds.dedup_threshold
 
     if ad_account is not None:
         pixels = pixels.filter(ad_accounts=ad_account)

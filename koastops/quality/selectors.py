@@ -534,11 +534,14 @@ def stats_series(
 # --- settings ------------------------------------------------------------------------------
 
 
-def settings_for(brand: Brand) -> QualitySettings:
-    """The brand's thresholds: its saved row, or an unsaved default (``version`` 1,
-    the model's defaults) when an ops lead never saved any. Launch checks read them too."""
-    found = QualitySettings.objects.filter(brand=brand).first()
-    return found if found is not None else QualitySettings(brand=brand)
+def settings_for(brand: Brand | int) -> QualitySettings:
+    """The brand's thresholds (``brand``: the brand or its id): its saved row, or an
+    unsaved default (``version`` 1, the model's defaults) when an ops lead never saved any
+    — the one place the defaults are read from (pulls, reconciliation, alerts, pages;
+    launch checks too). One query."""
+    brand_id = brand if isinstance(brand, int) else brand.pk
+    found = QualitySettings.objects.filter(brand_id=brand_id).first()
+    return found if found is not None else QualitySettings(brand_id=brand_id)
 
 
 def connections_by_pixel(pixel_ids: Sequence[int]) -> Mapping[int, PixelConnection]:

@@ -26,9 +26,9 @@ from koastops.quality.models import (
     HourlyStat,
     PixelConnection,
     Provider,
-    QualitySettings,
     Source,
 )
+from koastops.quality.selectors import settings_for
 
 logger = logging.getLogger(__name__)
 
@@ -212,8 +212,10 @@ def _quality_below(
     names = _rule_events(rule, events)
     if not names:
         return
-    default = Decimal("6") if field_name == "emq" else Decimal("75")
-    threshold = rule.threshold if rule.threshold is not None else default
+    threshold = rule.threshold
+    if threshold is None:  # the brand's threshold for that figure
+        brand = settings_for(rule.brand_id)
+        threshold = brand.emq_threshold if field_name == "emq" else brand.dedup_threshold
     latest = _latest_quality(pixels, names)
     label = "Event Match Quality" if field_name == "emq" else "Dedup coverage"
     unit = "" if field_name == "emq" else "%"
@@ -257,10 +259,7 @@ def _discrepancy(
     # Reconciliation rows name tracking-plan events (what the CRM reports), a rule may name
     # the plan event or the Meta event it maps to: either matches.
     wanted = _plan_and_meta_names(brand.pk, rule.event) if rule.event else None
-    tolerance = (
-        QualitySettings.objects.filter(brand=brand).values_list("tolerance_pct", flat=True).first()
-    )
-    tolerance = tolerance if tolerance is not None else Decimal("10")
+    tolerance = settings_for(brand).tolerance_pct
     by_event: dict[str, list[Any]] = {}
     for row in rows:
         if wanted is None or row.event in wanted:

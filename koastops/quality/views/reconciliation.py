@@ -21,11 +21,10 @@ from koastops.accounts.models import Role
 from koastops.catalog.models import AdAccount, Brand
 from koastops.core import csvexport
 from koastops.core.htmx import render_page
-from koastops.quality import charts
+from koastops.quality import charts, selectors
 from koastops.quality.conversion_forms import ReconciliationFilterForm
 from koastops.quality.models import PixelConnection, Provider
 from koastops.quality.reconciliation import (
-    DEFAULT_TOLERANCE,
     ReconRow,
     counts_by_day,
     reconcile,
@@ -92,11 +91,6 @@ def _state(request: AuthenticatedRequest, brand: Brand, role: Role | None) -> di
         pulled_at=Max("counts_pulled_at"),
         demo=Count("pk", filter=Q(provider=Provider.DEMO)),
     )
-    from koastops.quality.models import QualitySettings
-
-    band = (
-        QualitySettings.objects.filter(brand=brand).values_list("tolerance_pct", flat=True).first()
-    )
     state.update(
         {
             "account": account,
@@ -108,7 +102,7 @@ def _state(request: AuthenticatedRequest, brand: Brand, role: Role | None) -> di
             "summary": summary(rows),
             "pulled_at": pulled["pulled_at"],
             "demo": bool(pulled["demo"]),
-            "band": band if band is not None else DEFAULT_TOLERANCE,
+            "band": selectors.settings_for(brand).tolerance_pct,
         }
     )
     return state
