@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "koastops.consent",
     "koastops.notifications",
     "koastops.quality",
+    "koastops.launches",
     # seed_demo, bench, devserver: may import every app, nothing imports it.
     "koastops.devtools",
     "axes",  # failed-login lockout (see "Login hardening" below)
@@ -427,6 +428,27 @@ CELERY_BEAT_SCHEDULE.update(
         "quality-ensure-partitions": {
             "task": "koastops.quality.ensure_partitions",
             "schedule": crontab(minute=15, hour=2),
+        },
+    }
+)
+
+# --- Launches (koastops.launches) ----------------------------------------------------------
+# One check of a launch's checklist: time limits of its task (the landing-URL check fetches
+# every URL, 5 s each, several at a time). A run whose worker died is ended "error" by the
+# reaper once its heartbeat is older than the hard limit plus the margin (docs/launches.md).
+LAUNCH_CHECK_SOFT_TIME_LIMIT = env.int("LAUNCH_CHECK_SOFT_TIME_LIMIT", default=60)
+LAUNCH_CHECK_TIME_LIMIT = env.int("LAUNCH_CHECK_TIME_LIMIT", default=90)
+LAUNCH_RUN_REAP_MARGIN = env.int("LAUNCH_RUN_REAP_MARGIN", default=30)
+LAUNCH_REAP_EVERY = env.int("LAUNCH_REAP_EVERY", default=60)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "launches-reap-stale-runs": {
+            "task": "koastops.launches.reap_stale_runs",
+            "schedule": float(LAUNCH_REAP_EVERY),
+        },
+        "launches-post-launch-checks": {
+            "task": "koastops.launches.schedule_post_launch",
+            "schedule": crontab(minute=45, hour=3),
         },
     }
 )

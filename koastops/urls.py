@@ -23,6 +23,8 @@ urlpatterns = [
     path("brands/<slug:slug>/", include("koastops.consent.urls")),
     path("brands/<slug:slug>/quality/", include("koastops.quality.urls")),
     path("quality/", include("koastops.quality.global_urls")),
+    path("brands/<slug:slug>/launches/", include("koastops.launches.urls")),
+    path("launches/", include("koastops.launches.global_urls")),
     path("notifications/", include("koastops.notifications.urls")),
     path("naming-defaults/", include("koastops.taxonomy.default_urls")),
     path("brands/", include("koastops.catalog.urls")),

@@ -595,3 +595,157 @@ class AlertFactory(factory.django.DjangoModelFactory):
     message = "The pixel has not fired for 30 hours."
     opened_at = factory.LazyFunction(timezone.now)
     last_seen_at = factory.LazyFunction(timezone.now)
+
+
+# --- launches -------------------------------------------------------------------------------
+
+
+def _launch_brand():
+    brand = BrandFactory()
+    brand.markets.add(market("DE"))
+    return brand
+
+
+class LaunchFactory(factory.django.DjangoModelFactory):
+    """A draft launch built directly (no service, no activity row): an ad account, a pixel
+    linked to it, an active event of the brand's plan, market DE, and one ad set with one
+    ad. ``structure=False`` leaves out the ad set; the content hash is set from what was
+    written. Pass ``state=...`` for other states (no run, no review is made)."""
+
+    class Meta:
+        model = "launches.Launch"
+        skip_postgeneration_save = True
+
+    brand = factory.LazyFunction(_launch_brand)
+    ad_account = factory.SubFactory(AdAccountFactory, brand=factory.SelfAttribute("..brand"))
+    pixel = factory.SubFactory(PixelFactory, brand=factory.SelfAttribute("..brand"))
+    objective = "OUTCOME_SALES"
+    optimization_event = factory.SubFactory(
+        EventDefinitionFactory, brand=factory.SelfAttribute("..brand"), name="Purchase"
+    )
+    budget_type = "daily"
+    budget_amount = Decimal("250.00")
+    start_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=7))
+    end_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=37))
+    campaign_name = factory.Sequence(lambda n: f"Test campaign {n:03d}")
+    state = "draft"
+    state_changed_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SubFactory(UserFactory)
+    content_hash = ""
+
+    @factory.post_generation
+    def structure(obj, create, extracted, **kwargs):
+        if not create:
+            return
+        from koastops.launches import content, selectors
+        from koastops.launches.models import Ad, AdSet
+
+        obj.pixel.ad_accounts.add(obj.ad_account)
+        de = market("DE")
+        obj.brand.markets.add(de)
+        obj.markets.add(de)
+        if extracted is not False:
+            ad_set = AdSet.objects.create(launch=obj, position=0, name="Ad set DE", market=de)
+            Ad.objects.create(
+                ad_set=ad_set,
+                launch=obj,
+                position=0,
+                name="Ad 1",
+                landing_url="https://shop.example.com/landing",
+                utm_source="facebook",
+                utm_medium="paid_social",
+                utm_campaign=obj.campaign_name,
+            )
+        fresh = selectors.with_structure(type(obj).objects.filter(pk=obj.pk)).get()
+        obj.content_hash = content.content_hash(content.snapshot(fresh))
+        type(obj).objects.filter(pk=obj.pk).update(content_hash=obj.content_hash)
+
+
+class AdSetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "launches.AdSet"
+
+    launch = factory.SubFactory(LaunchFactory, structure=False)
+    position = factory.Sequence(lambda n: n + 1)
+    name = factory.Sequence(lambda n: f"Ad set {n:03d}")
+    market = factory.LazyFunction(lambda: market("DE"))
+
+
+class AdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "launches.Ad"
+
+    ad_set = factory.SubFactory(AdSetFactory)
+    launch = factory.SelfAttribute("ad_set.launch")
+    position = factory.Sequence(lambda n: n + 1)
+    name = factory.Sequence(lambda n: f"Ad {n:03d}")
+    landing_url = "https://shop.example.com/landing"
+
+
+class BudgetLimitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "launches.BudgetLimit"
+
+    ad_account = factory.SubFactory(AdAccountFactory)
+    brand = factory.SelfAttribute("ad_account.brand")
+    daily_min = Decimal("10.00")
+    daily_max = Decimal("5000.00")
+    lifetime_max = Decimal("100000.00")
+
+
+class CheckRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "launches.CheckRun"
+
+    launch = factory.SubFactory(LaunchFactory)
+    content_hash = factory.SelfAttribute("launch.content_hash")
+    trigger = "submit"
+    state = "done"
+    run_as = factory.SelfAttribute("launch.created_by")
+
+
+class CheckResultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "launches.CheckResult"
+
+    run = factory.SubFactory(CheckRunFactory)
+    key = factory.Sequence(lambda n: f"test.check_{n}")
+    title = "A test check"
+    severity = "blocking"
+    status = "pass"
+    message = "Fine."
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "launches.Review"
+
+    launch = factory.SubFactory(LaunchFactory, state="approved")
+    decision = "approved"
+    reviewer = factory.SubFactory(UserFactory)
+    content_hash = factory.SelfAttribute("launch.content_hash")
+    snapshot = factory.LazyAttribute(lambda o: {"campaign_name": o.launch.campaign_name})
+
+
+class CheckOverrideFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "launches.CheckOverride"
+
+    launch = factory.SubFactory(LaunchFactory, state="approved")
+    check_key = "consent.signed_off"
+    content_hash = factory.SelfAttribute("launch.content_hash")
+    reason = "Signed off on paper; the config follows tomorrow."
+    overridden_by = factory.SubFactory(UserFactory)
+
+
+class RegressionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "launches.Regression"
+
+    launch = factory.SubFactory(LaunchFactory, state="launched")
+    brand = factory.SelfAttribute("launch.brand")
+    check_key = "pixel.healthy"
+    title = "The pixel is healthy"
+    message = "The pixel has not fired for 30 hours."
+    opened_at = factory.LazyFunction(timezone.now)
+    last_seen_at = factory.LazyFunction(timezone.now)

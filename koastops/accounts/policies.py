@@ -60,6 +60,10 @@ if TYPE_CHECKING:
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
 OPS = frozenset({Role.OPS_LEAD})
+LAUNCHERS = frozenset({Role.OPS_LEAD, Role.MEDIA_BUYER})
+# Launch capabilities a media buyer holds on their own launches only (ops leads and
+# admins on every launch of the brand): see can_on_launch.
+OWN_LAUNCH_ONLY = frozenset({"launch.edit", "launch.submit", "launch.cancel"})
 ROLE_PERMS = [f"catalog.{role.codename}" for role in Role]
 ROLE_CODENAMES = [role.codename for role in Role]
 NARROW_PERM = "catalog.use_adaccount"
@@ -83,12 +87,14 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "naming.defaults": frozenset(),
     "consent.manage": OPS,
     "consent.sign_off": frozenset({Role.LEGAL_REVIEWER}),
-    "launch.create": frozenset({Role.MEDIA_BUYER}),
-    "launch.edit": frozenset({Role.MEDIA_BUYER}),
-    "launch.submit": frozenset({Role.MEDIA_BUYER}),
-    "launch.cancel": frozenset({Role.MEDIA_BUYER}),
-    "launch.export": frozenset({Role.MEDIA_BUYER}),
+    "launch.view": ALL_ROLES,
+    "launch.create": LAUNCHERS,
+    "launch.edit": LAUNCHERS,
+    "launch.submit": LAUNCHERS,
+    "launch.cancel": LAUNCHERS,
+    "launch.export": LAUNCHERS,
     "launch.approve": OPS,
+    "launch.limits": OPS,
     "conversions.upload": frozenset({Role.ANALYST}),
     "quality.view": ALL_ROLES,
     "quality.manage": OPS,
@@ -456,7 +462,66 @@ def activity_for(user: Any, brand: Brand, *, role: Role | None = None) -> QueryS
             )
         else:
             visible |= Q(target_type__in=["quality.pixelconnection", "quality.alert"])
+    if can(user, "launch.view", brand, role=role):
+        # Rows on a launch or budget limits follow the ad account (narrowed buyers).
+        from koastops.launches.models import BudgetLimit, Launch
+
+        if role == Role.MEDIA_BUYER:
+            accounts = ad_accounts_for(user, brand, role=role).values("pk")
+            visible |= Q(
+                target_type="launches.launch",
+                target_id__in=ids_of(Launch.objects.filter(ad_account__in=accounts)),
+            )
+            visible |= Q(
+                target_type="launches.budgetlimit",
+                target_id__in=ids_of(BudgetLimit.objects.filter(ad_account__in=accounts)),
+            )
+        else:
+            visible |= Q(target_type__in=["launches.launch", "launches.budgetlimit"])
     return queryset.filter(visible)
+
+
+# --- launches -----------------------------------------------------------------------------
+
+
+def launch_visible_q(user: Any, *, narrowed: bool = True) -> Q:
+    """A filter on ``Launch`` rows, for any brand: those on ad accounts the user may use
+    (a narrowed media buyer sees only launches on their accounts). Combine with the
+    brands the user may see. Subqueries only."""
+    from koastops.catalog.models import AdAccount
+
+    if is_admin(user):
+        return Q()
+    if not is_active_user(user):
+        return Q(pk__in=[])
+    if not narrowed:
+        return Q()
+    return Q(ad_account__in=AdAccount.objects.filter(ad_account_visible_q(user)).values("pk"))
+
+
+def can_on_launch(user: Any, capability: str, launch: Any, *, role: Role | None = None) -> bool:
+    """May the user exercise a ``launch.*`` capability on this launch? The capability on
+    its brand, the launch's ad account one the user may use (a narrowed media buyer), and
+    for editing, submitting and cancelling a media buyer's own launch only (one or two
+    queries; none more when ``role`` is passed and the user is not a media buyer)."""
+    brand = launch.brand
+    if not can(user, capability, brand, role=role):
+        return False
+    if is_admin(user):
+        return True
+    if role is None:
+        role = role_for(user, brand)
+    if role == Role.MEDIA_BUYER:
+        if capability in OWN_LAUNCH_ONLY and launch.created_by_id != user.pk:
+            return False
+        return ad_accounts_for(user, brand, role=role).filter(pk=launch.ad_account_id).exists()
+    return True
+
+
+def may_review(user: Any, launch: Any) -> bool:
+    """Four eyes: nobody reviews a launch they created or submitted — admins included
+    (the services refuse it; pages use this to offer the buttons)."""
+    return is_active_user(user) and user.pk not in (launch.created_by_id, launch.submitted_by_id)
 
 
 def holders_of(brand_id: int, capability: str) -> QuerySet[User]:

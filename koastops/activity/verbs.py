@@ -34,6 +34,8 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("alert_rule", "Alerts"),
     ("alert", "Alerts"),
     ("conversion_import", "CRM conversions"),
+    ("launch", "Launches"),
+    ("budget_limit", "Launches"),
     ("user", "Sign-in and account"),
     ("api_token", "Sign-in and account"),
     ("system", "System"),
@@ -211,6 +213,74 @@ _REGISTRY: tuple[VerbInfo, ...] = (
         "imported CRM conversions",
         "CRM conversions imported",
         "imported CRM conversions: {target}",
+    ),
+    # launches
+    VerbInfo("launch.created", "drafted a launch", "Launch drafted", "drafted the {target}"),
+    VerbInfo(
+        "launch.duplicated",
+        "duplicated a launch",
+        "Launch duplicated",
+        "drafted the {target} as a copy",
+    ),
+    VerbInfo("launch.updated", "edited a launch", "Launch edited", "edited the {target}"),
+    VerbInfo(
+        "launch.submitted",
+        "submitted a launch for approval",
+        "Launch submitted",
+        "submitted the {target} for approval",
+    ),
+    VerbInfo(
+        "launch.checks_requested",
+        "re-ran a launch's checks",
+        "Launch checks re-run",
+        "re-ran the checks of the {target}",
+    ),
+    VerbInfo(
+        "launch.checked",
+        "a launch's checks ended",
+        "Launch checks ended",
+        "finished the checks of the {target}",
+    ),
+    VerbInfo(
+        "launch.check_overridden",
+        "overrode a failed launch check",
+        "Launch check overridden",
+        "overrode a failed check of the {target}",
+    ),
+    VerbInfo("launch.approved", "approved a launch", "Launch approved", "approved the {target}"),
+    VerbInfo("launch.rejected", "rejected a launch", "Launch rejected", "rejected the {target}"),
+    VerbInfo(
+        "launch.changes_requested",
+        "asked for changes to a launch",
+        "Launch changes requested",
+        "asked for changes to the {target}",
+    ),
+    VerbInfo(
+        "launch.cancelled", "cancelled a launch", "Launch cancelled", "cancelled the {target}"
+    ),
+    VerbInfo(
+        "launch.launched",
+        "marked a launch launched",
+        "Launch launched",
+        "marked the {target} launched",
+    ),
+    VerbInfo(
+        "launch.regressed",
+        "a launch check that passed now fails",
+        "Launch check regressed",
+        "found a failing check on the live {target}",
+    ),
+    VerbInfo(
+        "launch.regression_resolved",
+        "a regressed launch check passes again",
+        "Launch check recovered",
+        "found the failing check of the live {target} passing again",
+    ),
+    VerbInfo(
+        "budget_limit.updated",
+        "changed an ad account's budget limits",
+        "Budget limits changed",
+        "changed the {target}",
     ),
     # members and access
     VerbInfo("member.invited", "invited the member", "Member invited", "invited {target}"),

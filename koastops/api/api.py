@@ -41,6 +41,7 @@ from koastops.api.routers import (
     catalog,
     consent,
     conversions,
+    launches,
     members,
     naming,
     quality,
@@ -140,6 +141,7 @@ api.add_router("", consent.router)
 api.add_router("", quality.router)
 api.add_router("", conversions.router)
 api.add_router("", alerts.router)
+api.add_router("", launches.router)
 
 
 @api.exception_handler(AuthenticationError)

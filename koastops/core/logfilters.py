@@ -23,6 +23,9 @@ HOUSEKEEPING_TASKS = frozenset(
         "koastops.quality.schedule_pulls",
         "koastops.quality.reap_stale_pulls",
         "koastops.quality.ensure_partitions",
+        # Launches' beat jobs (each check run stays INFO).
+        "koastops.launches.reap_stale_runs",  # every minute
+        "koastops.launches.schedule_post_launch",
     }
 )
 

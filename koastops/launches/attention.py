@@ -1,0 +1,1 @@
+"""Launches' "needs attention" items (owned by the start-page part; placeholder)."""

@@ -1,0 +1,3 @@
+"""Launch pages: export (owned by its part; placeholder in the foundation)."""
+
+urlpatterns: list = []
