@@ -188,6 +188,32 @@ def _crm_import(world: World, scope: str) -> dict[str, Any]:
     return {**_slug(world, scope), "pk": record.pk}
 
 
+def _launch(world: World, scope: str, state: str = "draft") -> dict[str, Any]:
+    """launches — one launch per brand and state, made on first use: on the World's ad
+    account, pixel and event, drafted by the matrix's media buyer on the own brand (so the
+    media buyer may edit, submit and cancel it, and every ops lead may review it)."""
+    from koastops.launches.models import Launch
+    from tests.factories import LaunchFactory
+
+    brand = world.brands[scope]
+    launch = Launch.objects.filter(brand=brand, state=state).first()
+    if launch is None:
+        creator = world.users["media_buyer"] if scope == "own" else world.members[scope]
+        launch = LaunchFactory(
+            brand=brand,
+            ad_account=world.ad_accounts[scope],
+            pixel=world.pixels[scope],
+            optimization_event=world.events[scope],
+            created_by=creator,
+            state=state,
+        )
+    return {**_slug(world, scope), "pk": launch.pk}
+
+
+def _launch_in(state: str) -> Callable[[World, str], dict[str, Any]]:
+    return lambda world, scope: _launch(world, scope, state)
+
+
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 MATRIX: dict[str, Entry] = {
