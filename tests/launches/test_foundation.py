@@ -151,3 +151,17 @@ def test_parse_reports_paths():
     assert {"budget_amount", "markets", "ad_sets.0.market", "ad_sets.0.ads.0.landing_url"} <= set(
         errors
     )
+
+
+def test_run_inline_runs_the_registry_and_ends_the_run():
+    from koastops.launches import runner
+
+    launch = LaunchFactory()
+    buyer, _ = _people(launch)
+    run = services.launch_submit(user=buyer, launch=launch, expected_version=1)
+    runner.run_inline(run.pk)
+    run.refresh_from_db()
+    launch.refresh_from_db()
+    assert run.state == "done" and launch.state == "in_review"
+    schedule = CheckResult.objects.get(run=run, key="schedule.valid")
+    assert schedule.status == "pass"

@@ -109,3 +109,27 @@ def all_checks() -> list[Check]:
 def get(key: str) -> Check:
     all_checks()
     return _REGISTRY[key]
+
+
+def evaluate(entry: Check, ctx: CheckContext) -> Outcome:
+    """Run one check; an exception becomes an "error" outcome with a message the media
+    buyer can act on (the exception itself goes to the log, never to the page)."""
+    import logging
+
+    try:
+        outcome = entry.fn(ctx)
+    except Exception:  # a check's bug or an unreadable dependency: error, not a crash
+        logging.getLogger(__name__).exception(
+            "check %s failed on launch %s", entry.key, ctx.launch.pk
+        )
+        return Outcome.error(
+            "This check could not run. Re-run the checks; if it fails again, tell an admin."
+        )
+    if not isinstance(outcome, Outcome) or outcome.status not in (
+        CheckStatus.PASS,
+        CheckStatus.WARN,
+        CheckStatus.FAIL,
+        CheckStatus.ERROR,
+    ):
+        return Outcome.error("This check returned no result. Tell an admin.")
+    return outcome

@@ -1,3 +1,21 @@
-"""Launch pages: limits (owned by its part; placeholder in the foundation)."""
+"""Launch pages: budget limits (owned by its part; stubs in the foundation so every part can
+reverse every name: each stub answers 404 until its part replaces it)."""
 
-urlpatterns: list = []
+from django.http import Http404
+from django.urls import path
+
+from koastops.accounts import policies
+
+
+def _stub(capability):
+    @policies.brand_capability(capability)
+    def view(request, brand, role, **kwargs):
+        raise Http404("This page arrives with its part.")
+
+    return view
+
+
+urlpatterns: list = [
+    path("limits/", _stub("launch.view"), name="limits"),
+    path("limits/<int:account_pk>/", _stub("launch.limits"), name="limit_edit"),
+]
