@@ -107,15 +107,13 @@ def _check_level(
     first = failing[0]
     shown = f"“{first['name']}”" if first["name"].strip() else f"an empty {singular}"
     hint = f" (try “{first['suggestion']}”)" if first["suggestion"] else ""
+    why = first["errors"][0].rstrip(".")
     if len(failing) == 1:
-        message = (
-            f"The {singular} {shown} does not match the naming rule: {first['errors'][0]}"
-            f"{hint}. Rename it."
-        )
+        message = f"The {singular} {shown} does not match the naming rule: {why}{hint}. Rename it."
     else:
         message = (
             f"{len(failing)} {plural} do not match the naming rule, first {shown}: "
-            f"{first['errors'][0]}{hint}. Rename them (each is listed with what is wrong)."
+            f"{why}{hint}. Rename them (each is listed with what is wrong)."
         )
     return Outcome.fail(
         message,

@@ -46,9 +46,7 @@ def _no_meta_mapping(ctx: CheckContext) -> Outcome:
 
 
 def _settings(ctx: CheckContext) -> QualitySettings:
-    return ctx.memo(
-        "quality.settings", lambda: quality_selectors.settings_for(ctx.launch.brand_id)
-    )
+    return ctx.memo("quality.settings", lambda: quality_selectors.settings_for(ctx.launch.brand_id))
 
 
 def _latest_quality(ctx: CheckContext, target: str) -> EventQuality | None:
