@@ -28,6 +28,7 @@ from koastops.launches.models import Severity
 logger = logging.getLogger(__name__)
 
 MAX_PARALLEL = 8
+FETCH_TIMEOUT = safefetch.DEFAULT_TIMEOUT  # per URL, the whole fetch (redirects included)
 MAX_ADS_LISTED = 10
 PASS, FAIL, ERROR = "pass", "fail", "error"
 
@@ -62,7 +63,7 @@ def _verdict(url: str, pixel_id: str, demo: bool) -> dict[str, Any]:
             row |= {"demo": True, "http_status": status}
             truncated = False
         else:
-            result = safefetch.fetch(url, https_only=True)
+            result = safefetch.fetch(url, https_only=True, timeout=FETCH_TIMEOUT)
             status, body, truncated = result.status, result.body, result.truncated
             row |= {"http_status": status, "final_url": result.final_url}
     except safefetch.UnsafeURL as exc:
