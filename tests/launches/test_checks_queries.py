@@ -1,0 +1,116 @@
+"""The whole checklist on a launch prepared to pass every check: the registry's keys and
+order, every check passing, and each check's query count the same for 1 and 50 ads."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from koastops.accounts import policies
+from koastops.accounts.models import Role
+from koastops.launches.checks import registry
+from koastops.launches.models import Ad, AdSet, Launch
+from koastops.quality.models import PixelConnection
+from koastops.taxonomy import rules as taxonomy_rules
+from tests.factories import (
+    BudgetLimitFactory,
+    ConsentConfigFactory,
+    ConsentSignOffFactory,
+    EventDefinitionFactory,
+    EventQualityFactory,
+    HourlyStatFactory,
+    LaunchFactory,
+    NamingRuleFactory,
+    PixelConnectionFactory,
+    market,
+)
+from tests.launches.checks_support import grow, queries
+
+pytestmark = pytest.mark.django_db
+
+KEYS = [
+    "submitter.allowed",
+    "naming.campaign",
+    "naming.ad_sets",
+    "naming.ads",
+    "naming.utm_campaign",
+    "tracking.event",
+    "pixel.linked",
+    "pixel.healthy",
+    "quality.received",
+    "quality.emq",
+    "quality.dedup",
+    "consent.signed_off",
+    "landing.reachable",
+    "budget.within_limits",
+    "schedule.valid",
+]
+GOOD = "de_conv_202612_spring"
+
+
+@pytest.fixture(autouse=True)
+def _setup(settings):
+    settings.LAUNCH_DEMO_LANDING_PAGES = True
+    taxonomy_rules.cache_clear()
+
+
+def _ready(ads: int) -> Launch:
+    launch = LaunchFactory(campaign_name=GOOD)
+    policies.grant_role(launch.created_by, launch.brand, Role.MEDIA_BUYER)
+    event = EventDefinitionFactory(
+        brand=launch.brand,
+        name="OrderPlaced",
+        sources="both",
+        content={
+            "parameters": [{"name": "value", "type": "number", "required": True}],
+            "mappings": [{"platform": "meta", "target": "Purchase", "parameters": ["value"]}],
+        },
+    )
+    Launch.objects.filter(pk=launch.pk).update(optimization_event=event)
+    for level in ("campaign", "adset", "ad", "utm_campaign"):
+        NamingRuleFactory(brand=launch.brand, level=level)
+    grow(launch, ads)
+    AdSet.objects.filter(launch=launch).update(name=GOOD)
+    for index, ad in enumerate(Ad.objects.filter(launch=launch).order_by("pk")):
+        Ad.objects.filter(pk=ad.pk).update(
+            name=f"de_conv_202612_ad{index}",
+            utm_campaign=GOOD,
+            landing_url=f"https://shop.example/p/{index % 12}",
+        )
+    connection = PixelConnectionFactory(pixel=launch.pixel)
+    PixelConnection.objects.filter(pk=connection.pk).update(
+        status="ok", last_fired_at=timezone.now()
+    )
+    HourlyStatFactory(pixel=launch.pixel, event="Purchase", count=500)
+    EventQualityFactory(pixel=launch.pixel, event="Purchase", emq=Decimal("8"))
+    ConsentSignOffFactory(config=ConsentConfigFactory(brand=launch.brand, market=market("DE")))
+    BudgetLimitFactory(ad_account=launch.ad_account)
+    return launch
+
+
+def test_registry_holds_every_check_in_checklist_order() -> None:
+    checks = registry.all_checks()
+    assert [entry.key for entry in checks] == KEYS
+    assert all(entry.severity == "blocking" for entry in checks)
+    assert all(entry.title and entry.description for entry in checks)
+
+
+def test_a_prepared_launch_passes_every_check() -> None:
+    launch = _ready(3)
+    for key in KEYS:
+        _count, outcome = queries(key, launch)
+        assert outcome.status == "pass", (key, outcome.message)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_query_count_does_not_grow_with_the_ads(key: str) -> None:
+    one = _ready(1)
+    many = _ready(50)
+    assert Ad.objects.filter(launch=many).count() == 50
+    count_one, outcome_one = queries(key, one)
+    count_many, outcome_many = queries(key, many)
+    assert outcome_one.status == outcome_many.status == "pass", outcome_many.message
+    assert count_one == count_many, (count_one, count_many)
+    assert count_many <= 5
