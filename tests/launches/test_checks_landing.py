@@ -147,6 +147,8 @@ def test_each_url_is_fetched_once_and_several_at_once(landing_server) -> None:
         ("https://0x7f.1/landing", "Refused: 0x7f.1 (127.0.0.1) is a loopback address"),
         ("https://shop.example.com:8443/landing", "Refused: Only the standard ports"),
         ("https://user:pw@shop.example.com/", "Refused: The URL may not contain a user name"),
+        ("https://[::1/landing", "Not a valid URL: correct it."),
+        ("ftp://shop.example.com/landing", "Refused: Only http and https URLs"),
     ],
 )
 def test_unsafe_urls_fail_naming_why(url: str, words: str) -> None:

@@ -3,6 +3,7 @@ order, every check passing, and each check's query count the same for 1 and 50 a
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -102,6 +103,38 @@ def test_a_prepared_launch_passes_every_check() -> None:
     for key in KEYS:
         _count, outcome = queries(key, launch)
         assert outcome.status == "pass", (key, outcome.message)
+        json.dumps(outcome.details)  # stored in a JSONField: plain JSON only
+
+
+def test_a_bare_launch_gets_an_actionable_answer_from_every_check(settings) -> None:
+    """The factory's launch with nothing set up around it: no check crashes, every
+    details document is plain JSON, and the failures are the expected ones."""
+    settings.LAUNCH_DEMO_LANDING_PAGES = False
+    launch = LaunchFactory()
+    Ad.objects.filter(launch=launch).update(landing_url="https://shop.example/landing")
+    statuses = {}
+    for key in KEYS:
+        _count, outcome = queries(key, launch)
+        json.dumps(outcome.details)
+        assert outcome.message
+        statuses[key] = outcome.status
+    assert statuses == {
+        "submitter.allowed": "fail",  # the creator holds no role on the brand
+        "naming.campaign": "pass",  # no rules
+        "naming.ad_sets": "pass",
+        "naming.ads": "pass",
+        "naming.utm_campaign": "pass",
+        "tracking.event": "fail",  # not mapped on Meta
+        "pixel.linked": "pass",
+        "pixel.healthy": "fail",  # not connected
+        "quality.received": "fail",
+        "quality.emq": "fail",
+        "quality.dedup": "pass",  # browser only
+        "consent.signed_off": "fail",  # DE not configured
+        "landing.reachable": "fail",  # .example does not resolve with demo pages off
+        "budget.within_limits": "pass",
+        "schedule.valid": "pass",
+    }
 
 
 @pytest.mark.parametrize("key", KEYS)

@@ -54,7 +54,11 @@ def _demo_page(url: str, pixel_id: str) -> tuple[int, bytes]:
 def _verdict(url: str, pixel_id: str, demo: bool) -> dict[str, Any]:
     """One URL's verdict: ``status`` pass / fail / error, a ``message``, ``http_status``."""
     row: dict[str, Any] = {"demo": False, "http_status": None}
-    if urlsplit(url).scheme.lower() == "http":
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return row | {"status": FAIL, "message": "Not a valid URL: correct it."}
+    if scheme == "http":
         return row | {"status": FAIL, "message": "Uses http://: use an https:// URL."}
     try:
         safefetch.validate_url(url, https_only=True)
