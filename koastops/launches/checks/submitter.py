@@ -21,8 +21,9 @@ def submitter_allowed(ctx: CheckContext) -> Outcome:
     launch, user = ctx.launch, ctx.run_as
     if user is None:
         return Outcome.warn(
-            "The user who submitted this launch no longer exists, so nobody's permissions "
-            "could be checked: have a media buyer of the brand submit it again.",
+            "The user who submitted this launch no longer exists, so this run could not check "
+            "anyone's permissions. Nothing to do once it is launched; before that, have a "
+            "media buyer of the brand submit it again.",
             submitter=None,
         )
     name = str(user)
