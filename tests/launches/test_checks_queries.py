@@ -147,3 +147,21 @@ def test_query_count_does_not_grow_with_the_ads(key: str) -> None:
     assert outcome_one.status == outcome_many.status == "pass", outcome_many.message
     assert count_one == count_many, (count_one, count_many)
     assert count_many <= 5
+
+
+def test_submit_and_run_inline_store_every_result_on_a_50_ad_launch() -> None:
+    """Through the services and the inline runner: every result row written, passing, with
+    its details stored as JSON; the launch moves on to review."""
+    from koastops.launches import runner, services
+    from koastops.launches.models import CheckResult
+
+    launch = _ready(50)
+    run_ = services.launch_submit(user=launch.created_by, launch=launch, expected_version=1)
+    runner.run_inline(run_.pk)
+    results = list(CheckResult.objects.filter(run=run_).order_by("position"))
+    assert [r.key for r in results] == KEYS
+    assert {r.key: r.status for r in results} == dict.fromkeys(KEYS, "pass")
+    landing_row = next(r for r in results if r.key == "landing.reachable")
+    assert len(landing_row.details["urls"]) == 12 and landing_row.details["urls"][0]["demo"]
+    launch.refresh_from_db()
+    assert launch.state == "in_review"
