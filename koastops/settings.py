@@ -390,6 +390,9 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Hosts (host or host:port) core.safefetch lets through its address and
 # port checks: tests against a local server, intranets. Empty: only public addresses.
 SAFE_FETCH_ALLOWED_HOSTS = env.list("SAFE_FETCH_ALLOWED_HOSTS", default=[])
+# The launch checklist answers landing URLs on ``*.example`` hosts (RFC 2606: never
+# resolvable) with a labelled demo page instead of fetching them (demo data, DEBUG).
+LAUNCH_DEMO_LANDING_PAGES = env.bool("LAUNCH_DEMO_LANDING_PAGES", default=DEBUG)
 # Alert rules evaluate after each pull and every 15 minutes (silent and discrepancy rules
 # change without a pull).
 CELERY_BEAT_SCHEDULE["quality-evaluate-alerts"] = {
