@@ -651,7 +651,7 @@ class LaunchFactory(factory.django.DjangoModelFactory):
                 launch=obj,
                 position=0,
                 name="Ad 1",
-                landing_url="https://shop.example.com/landing",
+                landing_url="https://shop.example/landing",
                 utm_source="facebook",
                 utm_medium="paid_social",
                 utm_campaign=obj.campaign_name,
@@ -679,7 +679,7 @@ class AdFactory(factory.django.DjangoModelFactory):
     launch = factory.SelfAttribute("ad_set.launch")
     position = factory.Sequence(lambda n: n + 1)
     name = factory.Sequence(lambda n: f"Ad {n:03d}")
-    landing_url = "https://shop.example.com/landing"
+    landing_url = "https://shop.example/landing"
 
 
 class BudgetLimitFactory(factory.django.DjangoModelFactory):
