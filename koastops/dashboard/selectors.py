@@ -84,3 +84,74 @@ def brands_with_roles(*, user: User) -> tuple[list[Brand], dict[int, Role]]:
     it). One query. An admin sees every brand and needs no role: an empty map."""
     found = start_brands(user=user)
     return found.brands, found.roles
+
+
+# --- "What needs me now" ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NeedKind:
+    """One line of the start page's "What needs me now": the attention items of these
+    ``keys`` summed across the user's brands. ``all_url``: a link that shows them on every
+    brand at once, when there is one (the approval queue)."""
+
+    keys: tuple[str, ...]
+    label: str
+    all_url_name: str = ""
+
+
+NEEDS_ME_NOW: tuple[NeedKind, ...] = (
+    NeedKind(
+        ("launches.awaiting_review",), "Launches awaiting your review", "launches_global:queue"
+    ),
+    NeedKind(("launches.needs_changes",), "Your launches needing changes"),
+    NeedKind(("consent.needs_review",), "Consent reviews due"),
+    NeedKind(("quality.open_alerts",), "Open alerts"),
+    # Silent, disconnected, low EMQ or low dedup coverage (a broken connection is one of
+    # the problems: ``quality.connection_broken`` counts a subset, so it is not added).
+    NeedKind(("quality.problems",), "Pixels silent or with event-quality problems"),
+    NeedKind(("launches.ready",), "Your launches ready to submit"),
+)
+NEEDS_ME_BRANDS = 5  # brand links per line, then "and N more"
+
+
+@dataclass
+class NeedLine:
+    key: str
+    label: str
+    count: int
+    tone: str
+    all_url: str
+    brands: list[tuple[str, int, str]]  # (brand name, count, link) of the first brands
+    more: int  # brands with items beyond those
+
+
+def needs_me_now(items: Iterable[Any]) -> list[NeedLine]:
+    """The personal summary of the start page from the attention items it collected (no
+    query): per kind of ``NEEDS_ME_NOW`` that has any, the total across brands, the
+    brands with the most first (each linked to its filtered list), failing if any is."""
+    from django.urls import reverse
+
+    by_key: dict[str, list[Any]] = {}
+    for item in items:
+        by_key.setdefault(item.key, []).append(item)
+    lines = []
+    for kind in NEEDS_ME_NOW:
+        found = [item for key in kind.keys for item in by_key.get(key, ())]
+        if not found:
+            continue
+        found.sort(key=lambda item: (-item.count, item.brand.name.lower()))
+        lines.append(
+            NeedLine(
+                key=kind.keys[0],
+                label=kind.label,
+                count=sum(item.count for item in found),
+                tone="failing" if any(item.tone == "failing" for item in found) else "warning",
+                all_url=reverse(kind.all_url_name) if kind.all_url_name else "",
+                brands=[
+                    (item.brand.name, item.count, item.href) for item in found[:NEEDS_ME_BRANDS]
+                ],
+                more=max(len(found) - NEEDS_ME_BRANDS, 0),
+            )
+        )
+    return lines

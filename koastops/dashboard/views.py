@@ -121,6 +121,8 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         rows.append(row)
     context = {
         "consent_reviews": _consent_reviews(reviewing, consent_counts),
+        # "What needs me now": the same items summed per kind across brands (no query).
+        "needs_me": selectors.needs_me_now(items),
         "panel": panel,
         "rows": rows,
         "brand_count": len(brands),

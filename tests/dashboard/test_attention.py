@@ -162,7 +162,8 @@ def _without_taxonomy(captured: CaptureQueriesContext) -> list[dict]:
     for any number of brands: tests/taxonomy/test_drift.py) and the consent provider's
     (its status counts, one query too: tests/consent/test_attention.py) and the quality
     provider's (its problem counts, one query: tests/quality/test_pages_attention.py) and the
-    open alerts' (one query: tests/quality/test_alerts_pages.py)."""
+    open alerts' (one query: tests/quality/test_alerts_pages.py) and the launches' (one
+    query within ``sharing()``: tests/launches/test_attention.py)."""
     return [
         q
         for q in captured.captured_queries
@@ -170,6 +171,7 @@ def _without_taxonomy(captured: CaptureQueriesContext) -> list[dict]:
         and "consent_consentconfig" not in q["sql"]
         and "quality_pixelconnection" not in q["sql"]
         and '"quality_alert"' not in q["sql"]
+        and '"launches_launch"' not in q["sql"]
     ]
 
 

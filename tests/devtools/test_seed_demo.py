@@ -40,7 +40,12 @@ def _seeded_once(django_db_setup, django_db_blocker):
     time. Returns the command's output."""
     with (
         django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        override_settings(
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            # The demo launches' landing URLs on .example hosts, as in DEBUG (the checks
+            # part answers them with a labelled demo page).
+            LAUNCH_DEMO_LANDING_PAGES=True,
+        ),
     ):
         outer = transaction.atomic()
         outer.__enter__()
@@ -366,3 +371,178 @@ def test_running_twice_adds_no_consent_config_signoff_or_activity(seeded):
 
     assert consent_state() == before
     assert "consent configs: 0 created, 9 already there" in output
+
+
+# --- launches -----------------------------------------------------------------------------
+
+LAUNCH_STATES = {
+    "draft": 1,
+    "ready": 1,
+    "needs_changes": 1,
+    "in_review": 3,
+    "approved": 1,
+    "rejected": 1,
+    "launched": 1,
+    "cancelled": 1,
+}
+# The verbs of each walk, in order (the run's end is "checked", by no one).
+WALKS = {
+    "draft": ["launch.created"],
+    "cancelled": ["launch.created", "launch.cancelled"],
+    "ready": ["launch.created", "launch.checks_requested", "launch.checked"],
+    "in_review": ["launch.created", "launch.submitted", "launch.checked"],
+    "needs_changes": [
+        "launch.created",
+        "launch.submitted",
+        "launch.checked",
+        "launch.changes_requested",
+    ],
+    "rejected": ["launch.created", "launch.submitted", "launch.checked", "launch.rejected"],
+    "approved": ["launch.created", "launch.submitted", "launch.checked", "launch.approved"],
+    "launched": [
+        "launch.created",
+        "launch.submitted",
+        "launch.checked",
+        "launch.approved",
+        "launch.launched",
+    ],
+}
+
+
+def _launches():
+    from koastops.launches import selectors
+    from koastops.launches.models import Launch
+
+    return list(selectors.with_structure(Launch.objects.order_by("pk")))
+
+
+def test_demo_launches_are_in_every_state_but_the_transient_checking(seeded):
+    from collections import Counter
+
+    assert Counter(launch.state for launch in _launches()) == LAUNCH_STATES
+    assert "launches: 10 created, 0 already there" in seeded
+
+
+def test_demo_launches_were_walked_through_the_services(seeded):
+    from koastops.activity.models import ActivityEntry
+    from koastops.launches import content
+    from koastops.launches.models import CheckRun
+
+    for launch in _launches():
+        verbs = list(
+            ActivityEntry.objects.filter(target_type="launches.launch", target_id=str(launch.pk))
+            .order_by("pk")
+            .values_list("verb", flat=True)
+        )
+        # Overrides (a check registered after the demo was written failing) may come
+        # before the approval; nothing else.
+        assert [v for v in verbs if v != "launch.check_overridden"] == WALKS[launch.state], (
+            launch.campaign_name
+        )
+        assert launch.content_hash == content.content_hash(content.snapshot(launch))
+        assert launch.version == len(WALKS[launch.state])  # one per change after the first
+        assert launch.created_by.email.startswith("buyer.")
+        runs = list(CheckRun.objects.filter(launch=launch))
+        if launch.state in ("draft", "cancelled"):
+            assert runs == []
+            continue
+        [run] = runs
+        assert run.state == "done" and run.content_hash == launch.content_hash
+        assert run.completed == run.total > 0
+        assert launch.current_run_id == run.pk
+        for ad in launch.ads.all():
+            assert ad.landing_url.startswith(f"https://{launch.brand.slug}.example/")
+
+
+def test_demo_reviews_are_by_the_brands_ops_lead_never_the_submitter(seeded):
+    from koastops.launches.models import Review
+
+    reviews = list(Review.objects.select_related("launch__brand", "reviewer"))
+    assert {review.decision for review in reviews} == {
+        "approved",
+        "rejected",
+        "changes_requested",
+    }
+    for review in reviews:
+        launch = review.launch
+        assert review.reviewer.email.startswith("ops.")
+        assert review.reviewer_id not in (launch.created_by_id, launch.submitted_by_id)
+        assert review.content_hash == launch.content_hash
+        if review.decision != "approved":
+            assert review.comment
+    [launched] = [launch for launch in _launches() if launch.state == "launched"]
+    assert launched.platform_campaign_id == "120210000000000001"
+    assert launched.approved_hash == launched.content_hash
+    assert launched.monitor_until is not None
+
+
+def test_demo_launch_names_pass_the_demo_naming_rules(seeded):
+    from koastops.taxonomy import rules, selectors
+
+    for launch in _launches():
+        compiled = {
+            level: rules.compiled(selectors.effective_rule(launch.brand, level))
+            for level in ("campaign", "adset", "ad", "utm_campaign")
+        }
+        names = [("campaign", launch.campaign_name)]
+        for ad_set in launch.ad_sets.all():
+            names.append(("adset", ad_set.name))
+            for ad in ad_set.ads.all():
+                names += [("ad", ad.name), ("utm_campaign", ad.utm_campaign)]
+        for level, name in names:
+            result = compiled[level].validate(name)
+            assert result.valid, (level, name, result.errors)
+
+
+def test_two_launches_in_review_are_blocked_by_consent_and_by_low_emq(seeded):
+    from koastops.devtools import demo_launches
+    from koastops.launches.checks import registry
+    from koastops.launches.models import CheckResult
+
+    registered = {check.key for check in registry.all_checks()}
+    blocked = [spec for spec in demo_launches.DEMO_LAUNCHES if spec.blocked_by]
+    assert {spec.blocked_by for spec in blocked} == {"consent.signed_off", "quality.emq"}
+    brands = {brand.slug.split("-")[0]: brand for brand in Brand.objects.all()}
+    for spec in blocked:
+        launch = demo_launches.find(brands[spec.brand], spec)
+        assert launch is not None and launch.state == "in_review"
+        results = {r.key: r for r in CheckResult.objects.filter(run_id=launch.current_run_id)}
+        assert set(results) == registered
+        if spec.blocked_by in registered:  # after the checks' parts are merged
+            assert results[spec.blocked_by].blocks, (spec.campaign, results[spec.blocked_by])
+    consent_blocked = next(s for s in blocked if s.blocked_by == "consent.signed_off")
+    assert (consent_blocked.brand, consent_blocked.market) == ("lumen", "GB")  # rejected config
+    assert _statuses()[("lumen", "GB")] == "rejected"
+
+
+def test_running_twice_adds_no_launch_run_review_or_activity(seeded):
+    from koastops.activity.models import ActivityEntry
+    from koastops.launches.models import CheckRun, Launch, Review
+
+    def launch_state():
+        return (
+            dict(Launch.objects.values_list("pk", "version")),
+            CheckRun.objects.count(),
+            Review.objects.count(),
+            ActivityEntry.objects.filter(target_type="launches.launch").count(),
+        )
+
+    before = launch_state()
+    output = seed("--force")
+    assert launch_state() == before
+    assert "launches: 0 created, 10 already there" in output
+
+
+def test_the_demo_start_pages_show_what_needs_each_person(seeded):
+    nordwind_lead = User.objects.get(email="ops.nordwind@koastops.demo")
+    client = Client()
+    client.force_login(nordwind_lead)
+    needs = {line.key: line for line in client.get(reverse("home")).context["needs_me"]}
+    # Nordwind's backpacks and Lumen's UK serum (they lead both brands).
+    assert needs["launches.awaiting_review"].count == 2
+    buyer = User.objects.get(email="buyer.nordwind@koastops.demo")
+    client.force_login(buyer)
+    needs = {line.key: line for line in client.get(reverse("home")).context["needs_me"]}
+    assert needs["launches.needs_changes"].count == 1
+    assert needs["launches.ready"].count == 1
+    assert "launches.awaiting_review" not in needs

@@ -1,7 +1,9 @@
 """Demo data for a first look: an admin, three brands with ad accounts and pixels, one
 user per role per brand, and an outsider; each brand's tracking plan and the naming rules
 (``koastops.devtools.demo_plan``); a consent config per brand and market, signed off,
-rejected or waiting as the consent matrix shows them (``koastops.devtools.demo_consent``).
+rejected or waiting as the consent matrix shows them (``koastops.devtools.demo_consent``);
+event-quality stats, CRM conversions and alerts; and launches in every state, walked there
+through the launch services (``koastops.devtools.demo_launches``).
 
 Idempotent: objects are looked up by their natural keys (brand slug, platform and
 external id, email) and only missing ones are created, through the catalog services so
@@ -24,7 +26,14 @@ from koastops.accounts import services as access_services
 from koastops.accounts.models import Role, User
 from koastops.catalog import services as catalog_services
 from koastops.catalog.models import AdAccount, Brand, Market, Pixel, Platform
-from koastops.devtools import demo_alerts, demo_consent, demo_crm, demo_plan, demo_quality
+from koastops.devtools import (
+    demo_alerts,
+    demo_consent,
+    demo_crm,
+    demo_launches,
+    demo_plan,
+    demo_quality,
+)
 
 ADMIN_EMAIL = "admin@koastops.demo"
 ADMIN_PASSWORD = "koastops-demo-admin"  # noqa: S105 -- demo only, printed to the operator
@@ -275,7 +284,8 @@ class Tally:
 class Command(BaseCommand):
     help = (
         "Create demo data (admin, three brands with ad accounts, pixels, tracking plans, "
-        "naming rules and consent configs with sign-offs, demo users). "
+        "naming rules, consent configs with sign-offs, quality stats, alerts, launches in every "
+        "state, demo users). "
         "Idempotent. Refuses to run with DEBUG off unless --force is given."
     )
 
@@ -323,6 +333,13 @@ class Command(BaseCommand):
                 demo_quality.seed_demo_stats(brands=brands)
                 demo_crm.seed_all(brands=brands, shorts=[d.short for d in DEMO_BRANDS], tally=tally)
                 demo_alerts.seed_all(brands=brands)
+                # Launches last: their checks read the plan, consent and quality above.
+                created, existing = demo_launches.seed_launches(
+                    brands={
+                        demo.short: brand for demo, brand in zip(DEMO_BRANDS, brands, strict=True)
+                    }
+                )
+                tally.created["launches"], tally.existing["launches"] = created, existing
         except ValidationError as exc:
             raise CommandError(f"Demo data did not validate; nothing was written: {exc}") from exc
         self._report(tally)
@@ -434,6 +451,7 @@ class Command(BaseCommand):
             "events",
             "naming rules",
             "consent configs",
+            "launches",
         )
         summary = ", ".join(
             f"{kind}: {tally.created.get(kind, 0)} created, {tally.existing.get(kind, 0)} already there"
