@@ -23,12 +23,14 @@ from koastops.launches import export, selectors, states
 from koastops.launches.models import Launch
 
 
-def _exportable(
-    request: AuthenticatedRequest, brand: Brand, role: Role | None, pk: int
-) -> Launch:
-    queryset = selectors.with_structure(
-        selectors.visible_launches(request.user, brand, role=role).filter(pk=pk)
-    ).select_related("approved_by").prefetch_related(*export.EXPORT_PREFETCH)
+def _exportable(request: AuthenticatedRequest, brand: Brand, role: Role | None, pk: int) -> Launch:
+    queryset = (
+        selectors.with_structure(
+            selectors.visible_launches(request.user, brand, role=role).filter(pk=pk)
+        )
+        .select_related("approved_by")
+        .prefetch_related(*export.EXPORT_PREFETCH)
+    )
     launch = queryset.first()
     if launch is None:
         from django.http import Http404
