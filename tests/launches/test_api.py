@@ -11,9 +11,11 @@ import json
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from koastops.accounts import policies
 from koastops.accounts.models import Role
@@ -512,3 +514,96 @@ def test_pixel_of_another_platform_is_422(launch, buyer):
     pixel = PixelFactory(brand=launch.brand, platform="google")
     errors = _fields(_client(buyer).post(_base(launch), _body(launch, pixel=pixel.pk)))
     assert "pixel" in errors
+
+
+# --- fuzzed bodies against a real launch --------------------------------------------------
+
+_NASTY = ["", " ", "\x00", "a\x00b", "-1", "1e309", "NaN", "DE", "de", "https://x.example/"]
+_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(_NASTY),
+)
+_value = st.recursive(
+    _leaf,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=8,
+)
+_ad = st.fixed_dictionaries(
+    {}, optional=dict.fromkeys(("name", "landing_url", "utm_source", "utm_term"), _value)
+)
+_ad_set = st.fixed_dictionaries(
+    {},
+    optional={"name": _value, "market": _value, "ads": st.one_of(_value, st.lists(_ad))},
+)
+_launch_body = st.fixed_dictionaries(
+    {},
+    optional={
+        **dict.fromkeys(
+            (
+                "ad_account",
+                "pixel",
+                "objective",
+                "optimization_event",
+                "markets",
+                "budget_type",
+                "budget_amount",
+                "start_at",
+                "end_at",
+                "campaign_name",
+            ),
+            _value,
+        ),
+        "ad_sets": st.one_of(_value, st.lists(_ad_set, max_size=3)),
+    },
+)
+_BODIES = {
+    "": _launch_body,
+    "/approve": st.fixed_dictionaries({}, optional={"comment": _value, "overrides": _value}),
+    "/reject": st.fixed_dictionaries({}, optional={"comment": _value}),
+    "/cancel": st.fixed_dictionaries({}, optional={"reason": _value}),
+    "/launched": st.fixed_dictionaries({}, optional={"platform_campaign_id": _value}),
+}
+
+
+@pytest.mark.parametrize("action", ["create", "patch", *list(_BODIES)[1:]])
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_fuzzed_bodies_never_answer_5xx(launch, buyer, lead, action, data):
+    body = data.draw(st.one_of(_BODIES["" if action in ("create", "patch") else action], _value))
+    if action in ("create", "patch") and data.draw(st.booleans()):
+        # A valid launch with one field (or one ad's field) replaced by something odd.
+        body = _body(launch)
+        key = data.draw(st.sampled_from([*body, "ad", "ad_set"]))
+        if key == "ad":
+            body["ad_sets"][0]["ads"][0][data.draw(st.sampled_from(["name", "landing_url"]))] = (
+                data.draw(_value)
+            )
+        elif key == "ad_set":
+            body["ad_sets"][0][data.draw(st.sampled_from(["name", "market", "ads"]))] = data.draw(
+                _value
+            )
+        else:
+            body[key] = data.draw(_value)
+    user = lead if action in ("/approve", "/reject") else buyer
+    if action == "create":
+        method, path, if_match = "POST", _base(launch), None
+    elif action == "patch":
+        method, path, if_match = "PATCH", _one(launch), 1
+    else:
+        method, path, if_match = "POST", _one(launch) + action, data.draw(st.integers(0, 3))
+    client = _client(user)
+    with transaction.atomic():
+        response = client.send(method, path, body, if_match=if_match)
+        transaction.set_rollback(True)
+    assert response.status_code < 500, (action, body, response.content[:300])
+    assert response["Content-Type"].startswith("application/json")
