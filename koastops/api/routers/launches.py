@@ -30,6 +30,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from ninja import Field, Header, Path, Query, Router, Schema, Status
@@ -416,8 +417,6 @@ def launch_list(request: ApiRequest, slug: str, filters: Query[LaunchFilters]) -
     q = (filters.q or "").strip()
     if q:
         if "\x00" in q:
-            from django.core.exceptions import ValidationError
-
             raise ValidationError({"q": "Remove the NUL character."})
         queryset = queryset.filter(Q(campaign_name__icontains=q))
     page = paginate(queryset, filters)
@@ -534,6 +533,8 @@ def launch_update(
     changes = payload.dict(exclude_unset=True)
 
     def intent(launch: Launch, expected: int) -> Any:
+        if launch.version != expected:  # the merge below is over the content of that version
+            raise StaleVersion(expected_version=expected, current_version=launch.version)
         data = {**inputs.as_data(launch), **changes}
         return services.launch_update(
             user=request.auth, launch=launch, data=data, expected_version=expected

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import path
 from django.views.decorators.http import require_GET
 
@@ -33,8 +33,6 @@ def _exportable(request: AuthenticatedRequest, brand: Brand, role: Role | None, 
     )
     launch = queryset.first()
     if launch is None:
-        from django.http import Http404
-
         raise Http404("No such launch.")
     policies.require(
         policies.can_on_launch(request.user, "launch.export", launch, role=role),
