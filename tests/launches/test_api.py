@@ -7,6 +7,7 @@ as the pages."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -607,3 +609,26 @@ def test_fuzzed_bodies_never_answer_5xx(launch, buyer, lead, action, data):
         transaction.set_rollback(True)
     assert response.status_code < 500, (action, body, response.content[:300])
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_submitted_launch_runs_the_real_checks_and_the_api_reports_them(launch, buyer, lead):
+    """The registry's own checks (executed in process by ``runner.run_inline``; the
+    Celery path is the runner's): a start in the past fails ``schedule.valid``, which the
+    checks endpoint reports with its message, and approving needs its override."""
+    from koastops.launches import runner
+    from koastops.launches.checks import registry
+
+    Launch.objects.filter(pk=launch.pk).update(start_at=timezone.now() - dt.timedelta(hours=1))
+    client = _client(buyer)
+    submitted = client.send("POST", f"{_one(launch)}/submit", if_match=1).json()
+    runner.run_inline(submitted["latest_run"]["id"])
+    checks = client.get(f"{_one(launch)}/checks").json()
+    assert checks["run"]["state"] == "done"
+    assert checks["run"]["completed"] == checks["run"]["total"] == len(registry.all_checks())
+    assert [r["key"] for r in checks["results"]] == [c.key for c in registry.all_checks()]
+    schedule = next(r for r in checks["results"] if r["key"] == "schedule.valid")
+    assert schedule["status"] == "fail" and "start time has passed" in schedule["message"]
+    detail = client.get(_one(launch)).json()
+    assert detail["state"] == "in_review" and detail["latest_run"]["blocking_failed"] >= 1
+    refused = _client(lead).send("POST", f"{_one(launch)}/approve", {}, if_match=detail["version"])
+    assert "overrides.schedule.valid" in _fields(refused)
