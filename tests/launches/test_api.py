@@ -632,3 +632,12 @@ def test_submitted_launch_runs_the_real_checks_and_the_api_reports_them(launch, 
     assert detail["state"] == "in_review" and detail["latest_run"]["blocking_failed"] >= 1
     refused = _client(lead).send("POST", f"{_one(launch)}/approve", {}, if_match=detail["version"])
     assert "overrides.schedule.valid" in _fields(refused)
+
+
+def test_a_gets_body_posts_back_as_the_same_content(launch, buyer):
+    client = _client(buyer)
+    body = client.get(_one(launch)).json()
+    created = client.post(_base(launch), body)
+    assert created.status_code == 201, created.content
+    assert created.json()["content_hash"] == launch.content_hash
+    assert created.json()["id"] != launch.pk
