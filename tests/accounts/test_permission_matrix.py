@@ -210,6 +210,18 @@ def _launch(world: World, scope: str, state: str = "draft") -> dict[str, Any]:
     return {**_slug(world, scope), "pk": launch.pk}
 
 
+def _comment_data(world: World, scope: str) -> dict[str, Any]:
+    return {"comment": "Matrix comment"}
+
+
+def _reason_data(world: World, scope: str) -> dict[str, Any]:
+    return {"reason": "Matrix reason"}
+
+
+def _campaign_id_data(world: World, scope: str) -> dict[str, Any]:
+    return {"platform_campaign_id": "120210000000000001"}
+
+
 def _launch_in(state: str) -> Callable[[World, str], dict[str, Any]]:
     return lambda world, scope: _launch(world, scope, state)
 
@@ -440,6 +452,29 @@ MATRIX: dict[str, Entry] = {
         "quality.view", kwargs=_pixel, query="start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z"
     ),
     "api-v1:quality_detail": _api("quality.view", kwargs=_pixel),
+    # launches: export and API
+    "launches:export_csv": _brand_page("launch.export", kwargs=_launch_in("approved")),
+    "launches:export_json": _brand_page("launch.export", kwargs=_launch_in("approved")),
+    "api-v1:launch_list": _api("launch.view", query="state=draft"),
+    "api-v1:launch_create": _api("launch.create", "POST", data=_name_data),
+    "api-v1:launch_detail": _api("launch.view", kwargs=_launch),
+    "api-v1:launch_update": _api("launch.edit", "PATCH", kwargs=_launch, data=_name_data),
+    "api-v1:launch_checks": _api("launch.view", kwargs=_launch),
+    "api-v1:launch_submit": _api("launch.submit", "POST", kwargs=_launch),
+    "api-v1:launch_rerun": _api("launch.submit", "POST", kwargs=_launch),
+    "api-v1:launch_approve": _api(
+        "launch.approve", "POST", kwargs=_launch_in("in_review"), data=_comment_data
+    ),
+    "api-v1:launch_reject": _api(
+        "launch.approve", "POST", kwargs=_launch_in("in_review"), data=_comment_data
+    ),
+    "api-v1:launch_request_changes": _api(
+        "launch.approve", "POST", kwargs=_launch_in("in_review"), data=_comment_data
+    ),
+    "api-v1:launch_cancel": _api("launch.cancel", "POST", kwargs=_launch, data=_reason_data),
+    "api-v1:launch_mark_launched": _api(
+        "launch.export", "POST", kwargs=_launch_in("approved"), data=_campaign_id_data
+    ),
 }
 
 

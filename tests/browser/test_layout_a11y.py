@@ -68,6 +68,9 @@ NOT_PAGES = {
     # quality: crm
     "quality:conversions_template": "a CSV download",
     "quality:reconciliation_export": "a CSV download",
+    # launches: export
+    "launches:export_csv": "a CSV download (a 409 page before approval)",
+    "launches:export_json": "a JSON download",
 }
 # The principals of the matrix that open pages, plus a narrowed media buyer; each holds a
 # role on the world's own brand (narrowed: media buyer, limited to one ad account).
