@@ -68,6 +68,7 @@ NOT_PAGES = {
     # quality: crm
     "quality:conversions_template": "a CSV download",
     "quality:reconciliation_export": "a CSV download",
+    "launches:run_status": "the launch page's polled checklist fragment (htmx)",
 }
 # The principals of the matrix that open pages, plus a narrowed media buyer; each holds a
 # role on the world's own brand (narrowed: media buyer, limited to one ad account).

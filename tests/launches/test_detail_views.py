@@ -8,8 +8,11 @@ import json
 import re
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from koastops.accounts import policies
 from koastops.accounts.models import Role
@@ -293,7 +296,7 @@ def test_fragment_polls_while_running_and_answers_286_when_done(launch, people, 
     assert "hx-trigger" not in html.split('id="launch-state"')[0]
     # The run's end put the launch in review: the badge and the action bar swap out of band.
     assert '<span id="launch-state" hx-swap-oob="true">' in html and "In review" in html
-    assert 'id="launch-actions" class="page-actions-inner" hx-swap-oob="true"' in html
+    assert 'id="launch-actions" class="page-actions" hx-swap-oob="true"' in html
     assert _url("launches:submit", launch) not in html  # no longer submittable
     assert _url("launches:rerun", launch) in html
 
@@ -506,3 +509,41 @@ def test_page_queries_do_not_grow_with_ads_results_and_reviews(
     assert counts["Small"] == counts["Big"], counts
     with django_assert_max_num_queries(counts["Big"]):
         client.get(_url("launches:detail", big))
+
+
+# --- bad input never answers 5xx (the shared fuzz suite's PAGES take a slug only) --------
+
+
+NASTY = ["", " ", "\x00", "a\x00b", "0", "-1", "²", "١٢٣", "1" * 25, "9" * 40, "1e309", "NaN"]
+nasty_text = st.one_of(st.sampled_from(NASTY), st.text(max_size=60))
+FUZZ = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@FUZZ
+@given(
+    query=st.dictionaries(st.sampled_from(["page", "extra"]), nasty_text, max_size=2),
+    body=st.fixed_dictionaries(
+        {}, optional={"version": nasty_text, "platform_campaign_id": nasty_text}
+    ),
+    htmx=st.booleans(),
+)
+def test_fuzzed_queries_and_bodies_never_answer_5xx(launch, people, query, body, htmx):
+    _set_state(launch, "approved")
+    client = people.client("media_buyer")
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    with transaction.atomic():
+        responses = [
+            client.get(_url("launches:detail", launch), query, **headers),
+            client.post(_url("launches:mark_launched", launch), body, **headers),
+            client.post(_url("launches:submit", launch), body, **headers),
+            client.post(_url("launches:rerun", launch), body, **headers),
+        ]
+        transaction.set_rollback(True)
+    for response in responses:
+        assert response.status_code < 500, (query, body)
