@@ -326,7 +326,6 @@ class MarkLaunchedForm(forms.Form):
         "e.g. 120210000000000001.",
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
-    version = forms.CharField(widget=forms.HiddenInput, required=False)
 
 
 @require_http_methods(["GET", "POST"])
@@ -344,7 +343,7 @@ def mark_launched(
     if request.method == "POST":
         form = MarkLaunchedForm(request.POST)
         if form.is_valid():
-            version = parse_version(form.cleaned_data["version"])
+            version = parse_version(request.POST.get("version"))
             try:
                 if version is None:
                     raise StaleVersion(expected_version=0, current_version=launch.version)
@@ -372,10 +371,7 @@ def mark_launched(
             status = 422
         launch.refresh_from_db(fields=["version", "state", "state_changed_at"])
     else:
-        form = MarkLaunchedForm(initial={"version": launch.version})
-    form.data = form.data.copy() if form.is_bound else form.data
-    if form.is_bound:
-        form.data["version"] = str(launch.version)  # the version the page now shows
+        form = MarkLaunchedForm()
     context = {
         "brand": brand,
         "tab": "launches",
