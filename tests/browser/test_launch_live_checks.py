@@ -60,7 +60,7 @@ def test_launch_page_shows_progress_live_and_stops_polling(
     )
     try:
         page.goto(reverse("launches:detail", kwargs={"slug": launch.brand.slug, "pk": launch.pk}))
-        progress = page.locator(".run-progress")
+        progress = page.locator("#run-progress")
         expect(progress).to_have_attribute("aria-live", "polite")
         expect(progress).to_contain_text(f"0 of {total} checks done")
         expect(page.locator("#launch-state")).to_contain_text("Checking")

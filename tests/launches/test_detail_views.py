@@ -287,8 +287,10 @@ def test_fragment_polls_while_running_and_answers_286_when_done(launch, people, 
     html = response.content.decode()
     assert 'hx-trigger="every 1s"' in html
     assert f"1 of {run.total} checks done" in html
-    assert 'aria-live="polite"' in html
-    assert "hx-swap-oob" not in html
+    # The count goes to the page's live region (kept in place: innerHTML, out of band).
+    assert 'id="run-progress" class="run-progress" aria-live="polite"' in page
+    assert '<div id="run-progress" hx-swap-oob="innerHTML">' in html
+    assert 'id="launch-state"' not in html and 'id="launch-actions"' not in html  # not yet
     runner.run_inline(run.pk)
     response = client.get(url, **htmx_headers)
     assert response.status_code == 286

@@ -266,7 +266,7 @@ def run_status(
     run = get_object_or_404(CheckRun, launch=launch, pk=run_pk)
     if not request.htmx:
         return redirect(f"{_detail_url(brand, launch)}#checklist")
-    context = run_context(request, brand, launch, run)
+    context = {**run_context(request, brand, launch, run), "fragment": True}
     if run.is_active:
         return render_page(request, "launches/_run_status.html", context)
     # The run has ended: the final fragment, and out of band the state badge and the
