@@ -549,3 +549,59 @@ def test_fuzzed_queries_and_bodies_never_answer_5xx(launch, people, query, body,
         transaction.set_rollback(True)
     for response in responses:
         assert response.status_code < 500, (query, body)
+
+
+# --- the checklist component and the activity pages ------------------------------------------
+
+
+def test_checks_component_needs_only_run_and_results(launch):
+    """The review page includes ``_checks.html`` with ``run`` and ``results`` only."""
+    from django.template.loader import render_to_string
+
+    run = CheckRunFactory(launch=launch, state="error", message="The worker died.")
+    failed = CheckResultFactory(
+        run=run,
+        position=0,
+        status="fail",
+        message="DE has no valid sign-off: ask a legal reviewer.",
+        details={"missing_markets": ["DE", "AT"], "checked": True, "note": "<script>x</script>"},
+    )
+    CheckResultFactory(run=run, position=1, status="error", severity="advisory", details={})
+    html = render_to_string(
+        "launches/_checks.html", {"run": run, "results": list(run.results.all())}
+    )
+    assert f'data-check="{failed.key}" data-status="fail"' in html
+    assert "Failed" in html and "Error" in html and "Advisory" in html and "Blocking" in html
+    assert "<dt>Missing markets</dt><dd>DE, AT</dd>" in html and "<dd>yes</dd>" in html
+    assert "&lt;script&gt;" in html and "<script>x" not in html
+    assert html.count("<details") == 1  # a result without details has none
+    assert "Overridden by" not in html
+    assert "have not run yet" in render_to_string("launches/_checks.html", {"run": None})
+
+
+def test_activity_is_paginated_with_htmx(launch, people, htmx_headers):
+    from koastops.activity.services import activity_record
+
+    for i in range(25):
+        activity_record(
+            verb="launch.updated",
+            actor=people["media_buyer"],
+            target=launch,
+            brand=launch.brand,
+            target_label=launch.label,
+            after={"n": i},
+        )
+    client = people.client("ops_lead")
+    page = client.get(_url("launches:detail", launch)).content.decode()
+    assert page.count("edited a launch") == 20
+    assert "Page 1 of 2 (25 in all)" in page
+    response = client.get(
+        _url("launches:detail", launch),
+        {"page": "2"},
+        HTTP_HX_TARGET="launch-activity",
+        **htmx_headers,
+    )
+    html = response.content.decode()
+    assert html.strip().startswith('<div id="launch-activity">')
+    assert html.count("edited a launch") == 5
+    assert launch.campaign_name not in html  # the fragment only
