@@ -177,6 +177,13 @@ def test_buttons_follow_capability_and_state(launch, people, state):
         ), principal
 
 
+def test_rejected_launch_says_to_duplicate_it(launch, people):
+    _set_state(launch, "rejected")
+    html = people.client("media_buyer").get(_url("launches:detail", launch)).content.decode()
+    assert "The launch was rejected; duplicate it to start again." in html
+    assert _buttons(html, launch) == {"duplicate", "cancel"}  # cancellable until launched
+
+
 def test_media_buyer_cannot_act_on_another_buyers_draft(launch, people):
     other = UserFactory()
     policies.grant_role(other, launch.brand, Role.MEDIA_BUYER)
