@@ -8,8 +8,9 @@ import json
 import re
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -508,9 +509,6 @@ def test_page_queries_do_not_grow_with_ads_results_and_reviews(
     client = people.client(principal)
     counts = {}
     for launch in (small, big):
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
-
         with CaptureQueriesContext(connection) as captured:
             response = client.get(_url("launches:detail", launch))
         assert response.status_code == 200
@@ -518,6 +516,14 @@ def test_page_queries_do_not_grow_with_ads_results_and_reviews(
     assert counts["Small"] == counts["Big"], counts
     with django_assert_max_num_queries(counts["Big"]):
         client.get(_url("launches:detail", big))
+    # The polled fragment too (the ended run: with the state badge and the action bar).
+    fragment = {}
+    for launch in (small, big):
+        url = _url("launches:run_status", launch, run_pk=launch.check_runs.get().pk)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url, HTTP_HX_REQUEST="true").status_code == 286
+        fragment[launch.campaign_name] = len(captured)
+    assert fragment["Small"] == fragment["Big"], fragment
 
 
 # --- bad input never answers 5xx (the shared fuzz suite's PAGES take a slug only) --------
