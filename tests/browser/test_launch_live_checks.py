@@ -94,3 +94,77 @@ def test_launch_page_shows_progress_live_and_stops_polling(
     finally:
         context.close()
     assert console_errors == []
+
+
+LONG = "NW_DE_conv_202612_always-on-prospecting-advantage-plus-shopping-winter-sale-long-name"
+
+
+def test_launch_page_with_data_everywhere_fits_and_passes_axe(chromium_browser, live_server):
+    """The page with a long name, many ads, results with details, an override, reviews, a
+    regression and activity fits 1280 and 390 px and passes axe, for the media buyer who
+    drafted it, an ops lead who may review it and the one who submitted it; the mark
+    launched form too."""
+    from tests.browser.test_layout_a11y import Visit, check_pages
+    from tests.factories import (
+        AdFactory,
+        CheckOverrideFactory,
+        RegressionFactory,
+        ReviewFactory,
+        UserFactory,
+    )
+
+    Market.objects.get_or_create(code="DE", defaults={"name": "Germany", "privacy_regime": "gdpr"})
+    launch = LaunchFactory(campaign_name=LONG)
+    buyer = launch.created_by
+    lead, other_lead = UserFactory(), UserFactory()
+    policies.grant_role(buyer, launch.brand, Role.MEDIA_BUYER)
+    policies.grant_role(lead, launch.brand, Role.OPS_LEAD)
+    policies.grant_role(other_lead, launch.brand, Role.OPS_LEAD)
+    ad_set = launch.ad_sets.get()
+    for position in range(1, 8):
+        AdFactory(
+            ad_set=ad_set,
+            position=position,
+            name=f"{LONG}_ad_{position}",
+            landing_url=f"https://shop.nordwind-outdoor.example/winter/{LONG}?variant={position}",
+            utm_source="facebook",
+            utm_medium="paid_social",
+            utm_campaign=LONG,
+        )
+    run = services.launch_submit(user=buyer, launch=launch, expected_version=1)
+    CheckResult.objects.filter(run=run).update(
+        status="fail",
+        message="The start time has passed: move the start to a time in the future.",
+        details={"start_at": "2026-12-01T10:00:00+00:00", "markets": ["DE", "AT", "CH"]},
+    )
+    for position in (10, 11):
+        CheckResultFactory(
+            run=run,
+            position=position,
+            status="warn",
+            severity="advisory",
+            message="EMQ 5.9 is below the brand's threshold 6.0 for Purchase on " + LONG,
+            details={"event": "Purchase", "emq": "5.9", "threshold": "6.0", "url": LONG * 2},
+        )
+    services.run_finished(run_id=run.pk)
+    launch.refresh_from_db()
+    CheckOverrideFactory(
+        launch=launch, check_key="schedule.valid", overridden_by=lead, reason="Moved by hand."
+    )
+    ReviewFactory(
+        launch=launch, decision="changes_requested", reviewer=lead, comment="Fix it. " * 40
+    )
+    RegressionFactory(launch=launch, title="The pixel is healthy", message="Silent 30 h.")
+    detail = reverse("launches:detail", kwargs={"slug": launch.brand.slug, "pk": launch.pk})
+    findings = []
+    for who, user in (("media buyer", buyer), ("ops lead", other_lead), ("submitter", None)):
+        if user is None:  # an ops lead who submitted it: "another ops lead must review it"
+            Launch.objects.filter(pk=launch.pk).update(submitted_by=lead)
+            user = lead
+        findings += check_pages(chromium_browser, live_server, user, who, [Visit(who, detail)])
+    Launch.objects.filter(pk=launch.pk).update(state="approved", approved_hash=launch.content_hash)
+    mark = reverse("launches:mark_launched", kwargs={"slug": launch.brand.slug, "pk": launch.pk})
+    findings += check_pages(
+        chromium_browser, live_server, buyer, "media buyer", [Visit("mark", mark)]
+    )
+    assert not findings, "\n".join(findings)
