@@ -226,6 +226,16 @@ def _launch_in(state: str) -> Callable[[World, str], dict[str, Any]]:
     return lambda world, scope: _launch(world, scope, state)
 
 
+def _launch_run(world: World, scope: str) -> dict[str, Any]:
+    """launches: detail — a finished check run of the scope's draft launch."""
+    from koastops.launches.models import Launch
+    from tests.factories import CheckRunFactory
+
+    kwargs = _launch(world, scope)
+    run = CheckRunFactory(launch=Launch.objects.get(pk=kwargs["pk"]))
+    return {**kwargs, "run_pk": run.pk}
+
+
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 MATRIX: dict[str, Entry] = {
@@ -475,6 +485,16 @@ MATRIX: dict[str, Entry] = {
     "api-v1:launch_mark_launched": _api(
         "launch.export", "POST", kwargs=_launch_in("approved"), data=_campaign_id_data
     ),
+    # launches: detail (re-run: the service refuses those without launch.submit, 403)
+    "launches:detail": _brand_page("launch.view", kwargs=_launch),
+    "launches:run_status": _brand_page("launch.view", kwargs=_launch_run),
+    "launches:submit": _brand_page(
+        "launch.submit", "POST", kwargs=_launch, data=lambda world, scope: {"version": 1}
+    ),
+    "launches:rerun": _brand_page(
+        "launch.submit", "POST", kwargs=_launch, data=lambda world, scope: {"version": 1}
+    ),
+    "launches:mark_launched": _brand_page("launch.export", kwargs=_launch_in("approved")),
 }
 
 

@@ -71,6 +71,7 @@ NOT_PAGES = {
     # launches: export
     "launches:export_csv": "a CSV download (a 409 page before approval)",
     "launches:export_json": "a JSON download",
+    "launches:run_status": "the launch page's polled checklist fragment (htmx)",
 }
 # The principals of the matrix that open pages, plus a narrowed media buyer; each holds a
 # role on the world's own brand (narrowed: media buyer, limited to one ad account).
