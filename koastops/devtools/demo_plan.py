@@ -299,7 +299,7 @@ def demo_events(short: str, brand_name: str) -> list[dict[str, Any]]:
                 _param("order_id", "string", required=True, pattern="^[A-Z0-9-]{6,20}$"),
             ],
             "mappings": [
-                _meta("Purchase", "value", "currency", "content_ids", "num_items"),
+                _meta("Purchase", "value", "currency", "content_ids", "num_items", "order_id"),
                 _google(f"{brand_name} - Purchase", "value", "currency", "order_id"),
             ],
         },
