@@ -440,6 +440,9 @@ MATRIX: dict[str, Entry] = {
         "quality.view", kwargs=_pixel, query="start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z"
     ),
     "api-v1:quality_detail": _api("quality.view", kwargs=_pixel),
+    # launches: review (the queue is every signed-in user's, scoped to the brands they approve on)
+    "launches:review": _brand_page("launch.approve", kwargs=_launch_in("in_review")),
+    "launches_global:queue": Entry("GET", SIGNED_IN, query="brand=own-brand&waiting=1h&q=x"),
 }
 
 
