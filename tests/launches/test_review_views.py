@@ -466,3 +466,13 @@ def test_review_page_answers_in_constant_queries(django_assert_max_num_queries):
     url = _url(big)
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(url).status_code == 200
+
+
+def test_brand_sidebar_links_the_queue_filtered_by_the_brand_for_approvers_only():
+    brand = BrandFactory(slug="sidebar-brand")
+    link = 'href="/launches/review/?brand=sidebar-brand"'
+    overview = reverse("catalog:brand_detail", kwargs={"slug": brand.slug})
+    assert link in _client(_lead(brand)).get(overview).content.decode()
+    buyer = UserFactory()
+    policies.grant_role(buyer, brand, Role.MEDIA_BUYER)
+    assert link not in _client(buyer).get(overview).content.decode()

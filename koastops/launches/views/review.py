@@ -118,9 +118,11 @@ def queue(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     filters = review_selectors.parse_filters(request.GET)
     brands = review_selectors.approver_brands(user)
-    brand_options = brands if brands is not None else review_selectors.admin_brand_options()
-    rows = review_selectors.queue_rows(user, filters, brands=brands)
-    page = paginate(request, rows, per_page=QUEUE_PAGE_SIZE, one_query=True)
+    # An admin's brand filter offers the switcher's brands (the first 50, one cached query).
+    brand_options = brands if brands is not None else policies.switcher_brands(user)
+    narrowed = policies.is_narrowed_anywhere(user)
+    rows, total = review_selectors.queue_rows(user, filters, brands=brands, narrowed=narrowed)
+    page = paginate(request, rows, per_page=QUEUE_PAGE_SIZE, total=total)
     now = timezone.now()
     for row in page.object_list:
         row["yours"] = user.pk in (row["created_by_id"], row["submitted_by_id"])
@@ -135,7 +137,13 @@ def queue(request: AuthenticatedRequest) -> HttpResponse:
         "page": page,
         "filters": filters,
         "brands": brand_options,
-        "accounts": review_selectors.queue_accounts(user, brands, brand_slug=filters.brand),
+        "accounts": review_selectors.queue_accounts(
+            user,
+            narrowed=narrowed,
+            brand_ids=[
+                pk for pk, _, slug in brand_options if not filters.brand or slug == filters.brand
+            ],
+        ),
         "waiting_choices": [(key, label) for key, (label, _) in review_selectors.WAITING.items()],
         "list_url": fast_reverse("launches_global:queue"),
         "approver_anywhere": brands is None or bool(brands),
