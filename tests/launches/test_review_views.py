@@ -7,9 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from koastops.accounts import policies
 from koastops.accounts.models import Role
@@ -25,6 +28,7 @@ from tests.factories import (
     LaunchFactory,
     UserFactory,
 )
+from tests.fuzz.test_fuzz_inputs import FUZZ, huge_ints, text
 from tests.launches.review_support import draft, finish, in_review
 
 pytestmark = pytest.mark.django_db
@@ -476,3 +480,38 @@ def test_brand_sidebar_links_the_queue_filtered_by_the_brand_for_approvers_only(
     buyer = UserFactory()
     policies.grant_role(buyer, brand, Role.MEDIA_BUYER)
     assert link not in _client(buyer).get(overview).content.decode()
+
+
+# --- bad input never answers 500 --------------------------------------------------------------
+
+
+@FUZZ
+@given(
+    body=st.fixed_dictionaries(
+        {},
+        optional={
+            "decision": st.one_of(st.sampled_from(["approve", "reject", "request_changes"]), text),
+            "comment": text,
+            "version": st.one_of(huge_ints.map(str), text),
+            "overrides.schedule.valid": text,
+            "overrides.": text,
+            "extra": text,
+        },
+    ),
+    htmx=st.booleans(),
+)
+def test_review_post_bodies_never_answer_5xx(fuzz_launch, body, htmx):
+    launch, client = fuzz_launch
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    with transaction.atomic():
+        response = client.post(_url(launch), body, **headers)
+        assert response.status_code < 500, body
+        if response.status_code not in (200, 302):
+            assert not Review.objects.filter(launch=launch).exists()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def fuzz_launch():
+    launch = in_review(fail=True)
+    return launch, _client(_lead(launch.brand))
