@@ -495,6 +495,9 @@ MATRIX: dict[str, Entry] = {
         "launch.submit", "POST", kwargs=_launch, data=lambda world, scope: {"version": 1}
     ),
     "launches:mark_launched": _brand_page("launch.export", kwargs=_launch_in("approved")),
+    # launches: review (the queue is every signed-in user's, scoped to the brands they approve on)
+    "launches:review": _brand_page("launch.approve", kwargs=_launch_in("in_review")),
+    "launches_global:queue": Entry("GET", SIGNED_IN, query="brand=own-brand&waiting=1h&q=x"),
 }
 
 

@@ -151,6 +151,8 @@ PAGES = [
     ("quality:pixels", True, ["q", "show", "sort", "page"]),
     ("quality_all:pixels", False, ["q", "show", "sort", "brand", "page"]),
     ("quality:settings", True, ["page"]),
+    # launches: review
+    ("launches_global:queue", False, ["q", "brand", "account", "waiting", "page"]),
 ]
 
 

@@ -374,6 +374,10 @@ def bench_pages(slug: str = "bench-000", *, api_token: str = "") -> list[Page]:
     from koastops.devtools.bench_quality_pages import quality_bench_pages
 
     pages += quality_bench_pages(api_token=api_token)
+    # launches: the approval queue at 50,000 launches (koastops.devtools.bench_launch_queue)
+    from koastops.devtools.bench_launch_queue import launch_queue_pages
+
+    pages += launch_queue_pages()
     if api_token:
         auth = (("HTTP_AUTHORIZATION", f"Bearer {api_token}"),)
         pages += [
@@ -614,6 +618,12 @@ class Command(BaseCommand):
             help="Names the naming engine's throughput is timed on (100,000).",
         )
         parser.add_argument(
+            "--launches",
+            type=int,
+            default=50_000,
+            help="Launches of the approval-queue brand (50,000; 3,000 in review).",
+        )
+        parser.add_argument(
             "--allow-sqlite",
             action="store_true",
             help="Run on SQLite anyway (numbers are not comparable with production).",
@@ -671,6 +681,11 @@ class Command(BaseCommand):
                 lead=lead, pixels=options["quality_pixels"], hours=options["quality_hours"]
             )
         )
+        # launches: the approval queue (koastops.devtools.bench_launch_queue)
+        from koastops.devtools.bench_launch_queue import seed_bench_launches
+
+        self.stdout.write(f"Seeding the approval queue ({options['launches']:,} launches)…")
+        dataset.update(seed_bench_launches(lead=lead, launches=options["launches"]))
         from koastops.accounts.models import ApiToken
         from koastops.accounts.tokens import api_token_create
 
