@@ -1,8 +1,9 @@
 """Test checks for the runner's tests, and the Celery app of the SIGKILL test's worker
 (``celery -A tests.launches.slow_check_worker``): koastops's own app, whose pool processes
-register ``test.slow``, a check that sleeps ``SLOW_CHECK_SECONDS`` inside. With
+register ``test.slow`` (when ``SLOW_CHECK_SECONDS`` is set), a check that sleeps ``SLOW_CHECK_SECONDS`` inside. With
 ``SLOW_CHECK_ONCE=<path>`` it sleeps only when that file does not exist yet (it creates
-it first), so a redelivery after the kill passes at once. Test code only: nothing in
+it first, with the pid of the pool process), so a redelivery after the kill passes at
+once. Test code only: nothing in
 koastops registers these checks."""
 
 from __future__ import annotations
@@ -12,35 +13,41 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from celery.signals import worker_process_init
 
 from koastops.celery import app
-from koastops.launches.checks import registry
-from koastops.launches.checks.registry import CheckContext, Outcome
-from koastops.launches.models import Severity
+
+# Models are imported inside the functions: ``celery -A`` imports this module before
+# Django is set up.
+BLOCKING = "blocking"
 
 __all__ = ["SLOW_KEY", "app", "extra_checks"]
 
 SLOW_KEY = "test.slow"
 
 
-def slow_check(ctx: CheckContext) -> Outcome:
+def slow_check(ctx: Any) -> Any:
+    from koastops.launches.checks.registry import Outcome
+
     once = os.environ.get("SLOW_CHECK_ONCE")
     if once:
         marker = Path(once)
         if marker.exists():
             return Outcome.passed("Fast on the second try.")
-        marker.write_text("started")
+        marker.write_text(str(os.getpid()))  # the pool process: the test kills it
     time.sleep(float(os.environ.get("SLOW_CHECK_SECONDS", "30")))
     return Outcome.passed("Slow but fine.")
 
 
 @contextlib.contextmanager
 def extra_checks(
-    checks: dict[str, Callable[[CheckContext], Outcome]], *, severity: str = Severity.BLOCKING
+    checks: dict[str, Callable[[Any], Any]], *, severity: str = BLOCKING
 ) -> Iterator[None]:
     """Register ``checks`` (key → function) after the real ones for the block."""
+    from koastops.launches.checks import registry
+
     registry.all_checks()  # the real ones first
     added = []
     for key, fn in checks.items():
@@ -55,7 +62,13 @@ def extra_checks(
 
 @worker_process_init.connect
 def _register_the_slow_check(**_kwargs: object) -> None:
+    # Only in the test's worker processes: the in-process test worker (solo pool) sends
+    # the same signal in the test process, which registers test checks per test.
+    if "SLOW_CHECK_SECONDS" not in os.environ:
+        return
+    from koastops.launches.checks import registry
+
     registry.all_checks()
     registry._REGISTRY[SLOW_KEY] = registry.Check(
-        SLOW_KEY, f"Test check {SLOW_KEY}", str(Severity.BLOCKING), slow_check
+        SLOW_KEY, f"Test check {SLOW_KEY}", BLOCKING, slow_check
     )

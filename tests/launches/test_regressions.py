@@ -27,6 +27,7 @@ from tests.factories import (
     LaunchFactory,
     ReviewFactory,
     UserFactory,
+    _market,
 )
 from tests.launches.slow_check_worker import extra_checks
 
@@ -54,6 +55,7 @@ def live_launch(*, at_approval=None):
     """A launched launch whose approval was made on a run with ``at_approval`` statuses
     (every registered check passed by default), a submitter and an ops lead."""
     now = timezone.now()
+    _market("DE")  # reference data: gone after an earlier transactional test's flush
     submitter, lead = UserFactory(), UserFactory()
     launch = LaunchFactory(
         state="launched",
