@@ -332,6 +332,8 @@ def measure_checklist(
     from koastops.launches.checks import registry
 
     checks = len(registry.all_checks())
+    if ads <= 0:  # the command's own tests (their data is not committed for a worker)
+        return [ChecklistResult("worker", None, 0, 0, checks, note="not measured (no ads)")]
     results: list[ChecklistResult] = []
     with LandingServer("777000000000001") as landing:
         launch, user = seed_checklist_launch(ads=ads, landing=landing)

@@ -46,3 +46,8 @@ def test_a_failed_run_is_reported_not_hidden():
     assert bench.checklist_problems([failed]) == [failed]
     text = "\n".join(bench.checklist_markdown([failed]))
     assert "**run 0 ended 'timeout'**" in text and "| — |" in text
+
+
+def test_no_ads_is_not_measured():
+    [skipped] = bench.measure_checklist(ads=0)
+    assert skipped.seconds is None and not skipped.failed and "not measured" in skipped.note

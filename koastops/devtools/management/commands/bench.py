@@ -611,7 +611,7 @@ class Command(BaseCommand):
             "--checklist-ads",
             type=int,
             default=50,
-            help="Ads of the launch whose checklist runs through a real worker (50).",
+            help="Ads of the launch whose checklist runs through a real worker (50; 0 skips it).",
         )
         parser.add_argument(
             "--engine-names",
