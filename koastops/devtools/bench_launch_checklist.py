@@ -411,6 +411,10 @@ def checklist_markdown(results: list[ChecklistResult]) -> list[str]:
         "(`runner.run_inline`, the same checks one after the other). Median of the runs",
         f"after one warm-up. Target: the run through the worker ends within "
         f"{CHECKLIST_TARGET_SECONDS:g} s.",
+        "A run is two broker hops (`run_checks`, then the `run_check` tasks): on the",
+        "filesystem broker (the development default, polled once a second) add up to",
+        "2 s; Redis, as in production, delivers at once. *Landing requests / run* is what",
+        "the local server answered (0: no registered check fetches landing pages).",
         "",
         "| measure | median s | runs | results | landing requests / run | target | met | note |",
         "|---|---:|---:|---|---:|---:|---|---|",
