@@ -161,6 +161,8 @@ def _beat(run_id: int, **changes: object) -> None:
 def _write(result_id: int, run_id: int, status: str, message: str, details: dict[str, Any]) -> bool:
     """The result's outcome, only over a result not final yet; counts it on the run."""
     with transaction.atomic():
+        # The run before its result, like run_errored (launch, run, results): no deadlock.
+        CheckRun.objects.select_for_update().filter(pk=run_id).values_list("pk").first()
         written = CheckResult.objects.filter(pk=result_id, status__in=PENDING_STATUSES).update(
             status=status, message=message, details=details, finished_at=timezone.now()
         )
@@ -267,9 +269,12 @@ def reap_stale_runs(*, now: dt.datetime | None = None) -> int:
 
     bound = stale_bound(now)
     reaped = 0
-    for run_id in CheckRun.objects.filter(_stale_q(bound)).values_list("pk", flat=True):
+    stale = CheckRun.objects.filter(_stale_q(bound)).values_list("pk", "launch_id")
+    for run_id, launch_id in stale:
         with transaction.atomic():
-            # Still stale under the row lock (a check may have beaten since the read).
+            # Still stale under the row locks (launch, then run: the services' order), as
+            # a check may have beaten since the read.
+            Launch.objects.select_for_update().filter(pk=launch_id).values_list("pk").first()
             if not CheckRun.objects.select_for_update().filter(_stale_q(bound), pk=run_id):
                 continue
             if services.run_errored(run_id=run_id, message=REAPED_MESSAGE) is not None:

@@ -351,3 +351,52 @@ def test_the_beat_schedule_runs_the_reaper_and_the_daily_post_launch_runs():
         django_settings.LAUNCH_REAP_EVERY
     )
     assert tasks.schedule_post_launch.name in schedule
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_racing_the_last_check_neither_deadlocks_nor_leaves_a_run_active(enqueued):
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs PostgreSQL's concurrent transactions")
+    from tests.factories import _market
+
+    _market("DE")
+    for _ in range(25):
+        launch = LaunchFactory()
+        policies.grant_role(launch.created_by, launch.brand, Role.MEDIA_BUYER)
+        run = services.launch_submit(user=launch.created_by, launch=launch, expected_version=1)
+        runner.start_run(run.pk)
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def cancel(launch=launch, barrier=barrier, errors=errors):
+            try:
+                barrier.wait(10)
+                fresh = Launch.objects.get(pk=launch.pk)
+                services.launch_cancel(
+                    user=fresh.created_by, launch=fresh, expected_version=fresh.version
+                )
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        def last_check(run=run, barrier=barrier, errors=errors):
+            try:
+                barrier.wait(10)
+                runner.execute_check(run.pk, "schedule.valid")
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=cancel), threading.Thread(target=last_check)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert errors == []
+        run.refresh_from_db()
+        launch.refresh_from_db()
+        assert launch.state == "cancelled"
+        assert run.state in ("cancelled", "done")
+    assert not CheckRun.objects.filter(state__in=["queued", "running"]).exists()
