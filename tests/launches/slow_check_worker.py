@@ -3,13 +3,14 @@
 register ``test.slow`` (when ``SLOW_CHECK_SECONDS`` is set), a check that sleeps ``SLOW_CHECK_SECONDS`` inside. With
 ``SLOW_CHECK_ONCE=<path>`` it sleeps only when that file does not exist yet (it creates
 it first, with the pid of the pool process), so a redelivery after the kill passes at
-once. Test code only: nothing in
+once; ``test.crash`` kills its pool process each time. Test code only: nothing in
 koastops registers these checks."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,9 +24,10 @@ from koastops.celery import app
 # Django is set up.
 BLOCKING = "blocking"
 
-__all__ = ["SLOW_KEY", "app", "extra_checks"]
+__all__ = ["CRASH_KEY", "SLOW_KEY", "app", "extra_checks"]
 
 SLOW_KEY = "test.slow"
+CRASH_KEY = "test.crash"
 
 
 def slow_check(ctx: Any) -> Any:
@@ -39,6 +41,11 @@ def slow_check(ctx: Any) -> Any:
         marker.write_text(str(os.getpid()))  # the pool process: the test kills it
     time.sleep(float(os.environ.get("SLOW_CHECK_SECONDS", "30")))
     return Outcome.passed("Slow but fine.")
+
+
+def crash_check(ctx: Any) -> Any:
+    """Takes its worker process down, every time (a segfault, an OOM kill)."""
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 @contextlib.contextmanager
@@ -71,4 +78,7 @@ def _register_the_slow_check(**_kwargs: object) -> None:
     registry.all_checks()
     registry._REGISTRY[SLOW_KEY] = registry.Check(
         SLOW_KEY, f"Test check {SLOW_KEY}", BLOCKING, slow_check
+    )
+    registry._REGISTRY[CRASH_KEY] = registry.Check(
+        CRASH_KEY, f"Test check {CRASH_KEY}", BLOCKING, crash_check
     )

@@ -20,7 +20,13 @@ from koastops.launches.checks.registry import Outcome
 from koastops.launches.models import CheckResult, CheckRun, Launch
 from koastops.launches.tasks import reap_stale_runs
 from tests.factories import LaunchFactory, _market
-from tests.launches.slow_check_worker import SLOW_KEY, extra_checks, slow_check
+from tests.launches.slow_check_worker import (
+    CRASH_KEY,
+    SLOW_KEY,
+    crash_check,
+    extra_checks,
+    slow_check,
+)
 from tests.quality.test_pulls_worker import start_worker, stop
 from tests.system.test_worker import purge_broker, running_worker, wait_for
 
@@ -178,4 +184,35 @@ def test_sigkill_of_the_pool_process_completes_the_run_on_redelivery(settings, t
     launch.refresh_from_db()
     assert launch.state == "in_review"
     assert Launch.objects.get(pk=launch.pk).current_run_id == run.pk
+    assert no_run_left_active()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_check_that_kills_its_worker_every_time_ends_error_after_the_attempts_bound():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database a second process can share (the test SQLite is in memory)")
+    purge_broker()
+    output = ""
+    with extra_checks({CRASH_KEY: crash_check}):
+        worker = start_worker("default", app=WORKER_APP, **_worker_env(SLOW_CHECK_SECONDS="1"))
+        try:
+            launch, run = submit()
+
+            def ended() -> bool:
+                run.refresh_from_db()
+                return run.state != "running" and run.state != "queued"
+
+            assert wait_for(ended, timeout=90), "the run did not end"
+        finally:
+            output += stop(worker)
+    print(output)
+    crashed = CheckResult.objects.get(run=run, key=CRASH_KEY)
+    assert run.state == "done", (run.state, run.message)
+    assert crashed.status == "error", crashed.message
+    assert crashed.attempts == runner.MAX_CHECK_ATTEMPTS
+    assert f"stopped its worker {runner.MAX_CHECK_ATTEMPTS} times" in crashed.message
+    assert CheckResult.objects.get(run=run, key="schedule.valid").status == "pass"
+    launch.refresh_from_db()
+    assert launch.state == "in_review"
     assert no_run_left_active()
