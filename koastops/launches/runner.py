@@ -198,6 +198,10 @@ def execute_check(run_id: int, key: str) -> str | None:
 
 def _execute(run: CheckRun, result: CheckResult) -> str | None:
     now = timezone.now()
+    # Read again under the lock: a worker that held it may have just written the result.
+    result = CheckResult.objects.get(pk=result.pk)
+    if result.is_final:
+        return None
     status: str
     message: str
     details: dict[str, Any]
