@@ -281,8 +281,8 @@ def reap_stale_runs(*, now: dt.datetime | None = None) -> int:
             Launch.objects.select_for_update().filter(pk=launch_id).values_list("pk").first()
             if not CheckRun.objects.select_for_update().filter(_stale_q(bound), pk=run_id):
                 continue
-            if services.run_errored(run_id=run_id, message=REAPED_MESSAGE) is not None:
-                reaped += 1
+            services.run_errored(run_id=run_id, message=REAPED_MESSAGE)  # active: checked
+        reaped += 1
         logger.warning("check run %s had no heartbeat since %s: ended in error", run_id, bound)
     return reaped
 

@@ -57,6 +57,10 @@ def schedule_post_launch(self) -> int:
 @shared_task(name="koastops.launches.post_launch_run", bind=True, base=KoastopsTask)
 def post_launch_run(self, launch_id: int) -> int | None:
     from koastops.launches import services
+    from koastops.launches.models import Launch
 
-    run = services.post_launch_run(launch_id=launch_id)
+    try:
+        run = services.post_launch_run(launch_id=launch_id)
+    except Launch.DoesNotExist:  # deleted since it was scheduled
+        return None
     return run.pk if run is not None else None

@@ -342,6 +342,7 @@ def test_post_launch_runs_are_scheduled_once_a_day_for_monitored_launches_only(
     assert runner.post_launch_due() == []
     assert tasks.post_launch_run.apply(args=[due.pk]).result is None
     assert CheckRun.objects.filter(launch=due).count() == 1
+    assert tasks.post_launch_run.apply(args=[10**9]).result is None  # no such launch
     assert Launch.objects.get(pk=due.pk).state == "launched"
 
 
