@@ -216,3 +216,37 @@ def test_a_check_that_kills_its_worker_every_time_ends_error_after_the_attempts_
     launch.refresh_from_db()
     assert launch.state == "in_review"
     assert no_run_left_active()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_check_past_the_soft_time_limit_ends_error_naming_the_limit():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database a second process can share (the test SQLite is in memory)")
+    purge_broker()
+    output = ""
+    with extra_checks({SLOW_KEY: slow_check}):
+        worker = start_worker(
+            "default",
+            app=WORKER_APP,
+            **_worker_env(SLOW_CHECK_SECONDS="60", LAUNCH_CHECK_SOFT_TIME_LIMIT="2"),
+        )
+        try:
+            launch, run = submit()
+            started = time.monotonic()
+
+            def ended() -> bool:
+                run.refresh_from_db()
+                return run.state not in ("queued", "running")
+
+            assert wait_for(ended, timeout=60), "the run did not end"
+            took = time.monotonic() - started
+        finally:
+            output += stop(worker)
+    print(output)
+    slow = CheckResult.objects.get(run=run, key=SLOW_KEY)
+    assert (run.state, slow.status, slow.attempts) == ("done", "error", 1)
+    assert "took longer than 2 s" in slow.message
+    assert took < HARD_LIMIT + 20  # the soft limit stopped it, not the 60 s sleep
+    launch.refresh_from_db()
+    assert launch.state == "in_review"
