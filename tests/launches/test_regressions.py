@@ -45,7 +45,7 @@ def configurable(key):
 
 
 @pytest.fixture
-def checks():
+def checks(enqueued):  # messages recorded, never sent to the broker
     STATUS.update({"test.pixel": "pass", "test.landing": "pass"})
     with extra_checks({key: configurable(key) for key in STATUS}):
         yield STATUS
@@ -80,8 +80,9 @@ def post_launch(launch, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         run = services.post_launch_run(launch_id=launch.pk)
     assert run is not None
-    for result in CheckResult.objects.filter(run=run):
-        runner.execute_check(run.pk, result.key)
+    with django_capture_on_commit_callbacks(execute=True):  # emails are sent after commit
+        for result in CheckResult.objects.filter(run=run):
+            runner.execute_check(run.pk, result.key)
     run.refresh_from_db()
     assert run.state == "done"
     return run
@@ -97,13 +98,14 @@ def verbs(launch):
 
 @pytest.mark.django_db
 def test_a_check_that_passed_at_approval_and_fails_now_opens_then_resolves(
-    checks, django_capture_on_commit_callbacks
+    checks, django_capture_on_commit_callbacks, enqueued
 ):
     launch, submitter, lead = live_launch()
     outsider = UserFactory()  # no role on the brand: not told
     checks["test.pixel"] = "fail"
 
     run = post_launch(launch, django_capture_on_commit_callbacks)
+    assert enqueued.names.count("koastops.notifications.email") == 2  # after commit
 
     regression = Regression.objects.get()
     assert (regression.launch_id, regression.brand_id) == (launch.pk, launch.brand_id)
