@@ -191,7 +191,7 @@ def test_without_an_approval_nothing_is_compared(checks, django_capture_on_commi
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_evaluations_racing_open_the_regression_once():
+def test_two_evaluations_racing_open_the_regression_once(enqueued):
     if connection.vendor != "postgresql":
         pytest.skip("the race needs PostgreSQL's concurrent transactions")
     with extra_checks({key: configurable(key) for key in STATUS}):
