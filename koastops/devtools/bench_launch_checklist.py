@@ -401,10 +401,11 @@ def checklist_problems(results: list[ChecklistResult]) -> list[ChecklistResult]:
 
 def checklist_markdown(results: list[ChecklistResult]) -> list[str]:
     broker = settings.CELERY_BROKER_URL.split("://", 1)[0]
+    ads = max((r.ads for r in results), default=CHECKLIST_ADS)
     lines = [
         SECTION_HEADING,
         "",
-        "A launch with 50 ads (50 distinct landing URLs on a local HTTP server, allow-listed",
+        f"A launch with {ads} ads ({ads} distinct landing URLs on a local HTTP server, allow-listed",
         "for the worker through `SAFE_FETCH_ALLOWED_HOSTS`; no network), its checks re-run",
         "(`services.launch_rerun_checks`) and timed until the run ends: through a real",
         f"Celery worker (one task per check, {broker} broker), and inline in one process",
