@@ -400,10 +400,12 @@ def run_finished(*, run_id: int) -> Launch | None:
     checking launch on — to in review when review was asked for, else to ready or needs
     changes — and tells whom it concerns. A run that is no longer the launch's current one
     (an edit, a cancel, a newer run) changes nothing. Idempotent: a second call is a no-op."""
-    run = CheckRun.objects.select_for_update().filter(pk=run_id).first()
-    if run is None:
+    # Locks in one order everywhere: the launch, then its run (then results): a cancel
+    # (launch, then its runs) and the worker's end of the run never wait on each other.
+    launch_id = CheckRun.objects.filter(pk=run_id).values_list("launch_id", flat=True).first()
+    if launch_id is None:
         return None
-    locked = _lock(run.launch_id)
+    locked = _lock(launch_id)
     run = CheckRun.objects.select_for_update().get(pk=run_id)
     results = list(CheckResult.objects.filter(run=run))
     pending = [r for r in results if not r.is_final]
@@ -485,6 +487,10 @@ def run_finished(*, run_id: int) -> Launch | None:
 def run_errored(*, run_id: int, message: str) -> Launch | None:
     """End a run in error (the reaper, or a worker that cannot go on): its unfinished
     results become "error" with ``message``, then ``run_finished``."""
+    launch_id = CheckRun.objects.filter(pk=run_id).values_list("launch_id", flat=True).first()
+    if launch_id is None:
+        return None
+    Launch.objects.select_for_update().filter(pk=launch_id).values_list("pk").first()
     run = CheckRun.objects.select_for_update().filter(pk=run_id).first()
     if run is None or run.state not in (RunState.QUEUED, RunState.RUNNING):
         return None

@@ -65,6 +65,7 @@ def small_bench(monkeypatch, db):
         "--quality-pixels=3",
         "--quality-hours=4",
         "--pull-pixels=2",
+        "--checklist-ads=0",  # its own test: tests/launches/test_runner_bench.py
     ]
 
 

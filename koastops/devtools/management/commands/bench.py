@@ -612,6 +612,12 @@ class Command(BaseCommand):
             help="Pixels pulled from the fake Graph API, 7 days each (1,000).",
         )
         parser.add_argument(
+            "--checklist-ads",
+            type=int,
+            default=50,
+            help="Ads of the launch whose checklist runs through a real worker (50; 0 skips it).",
+        )
+        parser.add_argument(
             "--engine-names",
             type=int,
             default=100_000,
@@ -753,6 +759,22 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Not writing {options['output']}: the stats pull bench failed: "
                 + "; ".join(f"{r.label}: {r.note}" for r in failed_pulls)
+            )
+        # launches: runner — a 50-ad launch's checklist through a real worker vs inline
+        # (koastops.devtools.bench_launch_checklist), its own section before "## Dataset".
+        from koastops.devtools import bench_launch_checklist
+
+        self.stdout.write("Timing the launch checklist through a real worker…")
+        checklist = bench_launch_checklist.measure_checklist(
+            ads=options["checklist_ads"], runs=max(3, min(options["runs"], 10))
+        )
+        markdown = bench_launch_checklist.with_checklist_section(
+            markdown, bench_launch_checklist.checklist_markdown(checklist)
+        )
+        if failed_checklist := bench_launch_checklist.checklist_problems(checklist):
+            raise CommandError(
+                f"Not writing {options['output']}: the launch checklist bench failed: "
+                + "; ".join(f"{r.label}: {r.note}" for r in failed_checklist)
             )
         self.stdout.write(markdown)
         problems = [
