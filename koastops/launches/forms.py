@@ -167,6 +167,17 @@ def local_input(value: Any) -> str:
     return text[:16] if len(text) >= 16 and text[10] == "T" else text
 
 
+class LaunchFilterForm(forms.Form):
+    """The list's ``?q=`` (a CharField: over-long or NUL-carrying input is dropped, as the
+    other lists do); the other filters are matched against their choices in the view."""
+
+    q = forms.CharField(required=False, max_length=100, strip=True)
+
+    def search(self) -> str:
+        self.is_valid()
+        return str(getattr(self, "cleaned_data", {}).get("q") or "")
+
+
 class LaunchForm(forms.Form):
     """The top fields of the launch form (the structure is rendered from rows)."""
 

@@ -151,6 +151,11 @@ PAGES = [
     ("quality:pixels", True, ["q", "show", "sort", "page"]),
     ("quality_all:pixels", False, ["q", "show", "sort", "brand", "page"]),
     ("quality:settings", True, ["page"]),
+    # launches: drafts and budget limits
+    ("launches:list", True, ["q", "state", "ad_account", "mine", "sort", "page"]),
+    ("launches:structure_row", True, ["kind", "set", "ad"]),
+    ("launches:name_check", True, ["level", "name"]),
+    ("launches:limits", True, ["page"]),
 ]
 
 

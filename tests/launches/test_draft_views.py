@@ -242,6 +242,7 @@ def test_htmx_post_with_errors_answers_the_form_fragment():
         {"ad_account": "99999999999999999999", "markets": ["ZZ"], "budget_amount": "1e999"},
         {"ad_sets-0-name": "x" * 5000, "ad_sets-99999-name": "y", "start_at": "not a date"},
         {"ad_sets-0-ads-0-landing_url": "http://[::1", "version": "abc"},
+        {"campaign_name": "a\x00b", "markets": ["D\x00E"], "ad_sets-0-market": "\x00"},
     ],
 )
 def test_bad_input_never_500(post):

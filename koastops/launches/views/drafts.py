@@ -66,7 +66,7 @@ def _own_or_any(user: Any, role: Role | None, launch: Launch) -> bool:
 def launch_list(request: AuthenticatedRequest, *, brand: Brand, role: Role | None) -> HttpResponse:
     user = request.user
     accounts = list(policies.ad_accounts_for(user, brand, role=role).order_by("name", "pk"))
-    q = (request.GET.get("q") or "").strip()[:100]
+    q = launch_forms.LaunchFilterForm(request.GET).search()
     state = request.GET.get("state") or ""
     state = state if state in LaunchState.values else ""
     account_raw = request.GET.get("ad_account") or ""
