@@ -68,6 +68,9 @@ NOT_PAGES = {
     # quality: crm
     "quality:conversions_template": "a CSV download",
     "quality:reconciliation_export": "a CSV download",
+    # launches: drafts
+    "launches:structure_row": "the launch form's ad set / ad row fragment (htmx)",
+    "launches:name_check": "the launch form's live name-check fragment (htmx)",
 }
 # The principals of the matrix that open pages, plus a narrowed media buyer; each holds a
 # role on the world's own brand (narrowed: media buyer, limited to one ad account).
