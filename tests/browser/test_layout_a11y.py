@@ -108,6 +108,11 @@ def visits_for(world: World, principal: str) -> list[Visit]:
         url = reverse(name, kwargs=entry.kwargs(world, "own") or None)
         if entry.query:
             url = f"{url}?{entry.query}"
+        if principal == "narrowed_buyer" and entry.access in policies.OWN_LAUNCH_ONLY:
+            # The matrix's launch is the matrix's media buyer's: another buyer gets the 403
+            # page (edit / cancel are own-launch-only), which is checked as a page too.
+            visits.append(Visit(name, url, status=403))
+            continue
         visits.append(Visit(name, url))
     # The error pages, as a person meets them.
     if principal == "ops_lead":
