@@ -18,6 +18,7 @@ from django.forms.utils import ErrorDict
 from django.http import QueryDict
 
 from koastops.catalog.models import AdAccount, Market, Pixel
+from koastops.core.forms import form_field
 from koastops.launches.content import UTM_FIELDS
 from koastops.launches.models import BudgetType, Objective
 from koastops.taxonomy.models import EventDefinition
@@ -214,12 +215,12 @@ class LaunchForm(forms.Form):
         pixels: Iterable[Pixel],
         events: Iterable[EventDefinition],
         markets: Iterable[Market],
-        initial: Mapping[str, Any] | None = None,
+        initial: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(data, initial=initial)
         self.accounts = list(accounts)
         shown = {account.pk: account.name for account in self.accounts}
-        self.fields["ad_account"].choices = [("", "—")] + [
+        form_field(self, "ad_account", forms.ChoiceField).choices = [("", "—")] + [
             (str(a.pk), f"{a.name} ({a.currency}, {a.time_zone})") for a in self.accounts
         ]
         pixel_choices: list[tuple[str, str]] = [("", "—")]
@@ -227,11 +228,12 @@ class LaunchForm(forms.Form):
             linked = [shown[a.pk] for a in pixel.ad_accounts.all() if a.pk in shown]
             suffix = f" — linked to {', '.join(linked)}" if linked else " — not linked"
             pixel_choices.append((str(pixel.pk), f"{pixel.name}{suffix}"))
-        self.fields["pixel"].choices = pixel_choices
-        self.fields["optimization_event"].choices = [("", "—")] + [
+        form_field(self, "pixel", forms.ChoiceField).choices = pixel_choices
+        form_field(self, "optimization_event", forms.ChoiceField).choices = [("", "—")] + [
             (str(e.pk), e.name) for e in events
         ]
-        self.fields["markets"].choices = [(m.code, f"{m.name} ({m.code})") for m in markets]
+        self.market_choices = [(m.code, f"{m.name} ({m.code})") for m in markets]
+        form_field(self, "markets", forms.ChoiceField).choices = self.market_choices
         account = self._chosen_account()
         if account is not None:
             self.fields["budget_amount"].label = f"Budget amount ({account.currency})"

@@ -209,7 +209,7 @@ def _form_page(
         "has_errors": bool(errors),
         "stale": stale,
         "wrong_state": wrong_state,
-        "markets": list(form.fields["markets"].choices),
+        "markets": form.market_choices,
         "voids_approval": launch is not None
         and launch.state in (LaunchState.IN_REVIEW, LaunchState.APPROVED),
     }
