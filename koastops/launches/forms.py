@@ -267,12 +267,14 @@ class LaunchForm(forms.Form):
         """The campaign name asks ``launches:name_check`` while typing; the result goes to
         ``id_campaign_name_check`` (an aria-live element the input is described by)."""
         described = "id_campaign_name_check"
+        source = self.data if self.is_bound else self.initial
+        trigger = "input changed delay:300ms" + (", load" if source.get("campaign_name") else "")
         if self.errors.get("campaign_name"):
             described = f"id_campaign_name_error {described}"
         self.fields["campaign_name"].widget.attrs.update(
             {
                 "hx-get": f"{url}?level=campaign",
-                "hx-trigger": "input changed delay:300ms",
+                "hx-trigger": trigger,
                 "hx-target": "#id_campaign_name_check",
                 "hx-swap": "innerHTML",
                 "hx-sync": "this:replace",

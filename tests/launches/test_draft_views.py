@@ -411,3 +411,13 @@ def test_list_answers_in_constant_queries(django_assert_max_num_queries):
         with django_assert_max_num_queries(counts[user.pk]):
             response = client.get(url)
         assert response.text.count('class="row-menu"') == 25  # a full page of 30 rows
+
+
+def test_duplicate_of_a_launch_whose_account_was_archived_says_why():
+    launch = LaunchFactory()
+    buyer, _ = _people(launch)
+    type(launch.ad_account).objects.filter(pk=launch.ad_account_id).update(status="archived")
+    response = _client(buyer).post(_url("duplicate", launch), follow=True)
+    assert response.redirect_chain[-1][0] == _url("list", slug=launch.brand.slug)
+    assert "Not duplicated: Choose one of the brand" in response.text
+    assert Launch.objects.count() == 1

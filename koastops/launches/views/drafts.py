@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpResponse
@@ -21,7 +22,7 @@ from koastops.accounts.models import Role
 from koastops.catalog.models import Brand, CatalogStatus
 from koastops.core.exceptions import StaleVersion
 from koastops.core.forms import parse_version
-from koastops.core.htmx import render_page, saved_response
+from koastops.core.htmx import reload_with_message, render_page, saved_response
 from koastops.core.pagination import paginate
 from koastops.launches import forms as launch_forms
 from koastops.launches import inputs, selectors, services, states
@@ -389,13 +390,11 @@ def launch_duplicate(
     try:
         copy = services.launch_duplicate(user=request.user, launch=launch)
     except ValidationError as exc:  # e.g. the account was archived since
-        messages = "; ".join(m for ms in launch_forms.errors_by_path(exc).values() for m in ms)
-        from django.contrib import messages as flash
-
-        from koastops.core.htmx import reload_with_message
-
+        problems = "; ".join(m for ms in launch_forms.errors_by_path(exc).values() for m in ms)
         url = reverse("launches:list", kwargs={"slug": brand.slug})
-        return reload_with_message(request, url, f"Not duplicated: {messages}", level=flash.ERROR)
+        return reload_with_message(
+            request, url, f"Not duplicated: {problems}", level=messages.ERROR
+        )
     url = reverse("launches:edit", kwargs={"slug": brand.slug, "pk": copy.pk})
     return saved_response(request, url, f"Copied into a new draft “{copy.campaign_name}”.")
 
