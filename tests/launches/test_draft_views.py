@@ -421,3 +421,21 @@ def test_duplicate_of_a_launch_whose_account_was_archived_says_why():
     assert response.redirect_chain[-1][0] == _url("list", slug=launch.brand.slug)
     assert "Not duplicated: Choose one of the brand" in response.text
     assert Launch.objects.count() == 1
+
+
+def test_edit_page_queries_do_not_grow_with_the_structure(django_assert_max_num_queries):
+    from tests.factories import AdFactory, AdSetFactory
+
+    launch = LaunchFactory()
+    buyer, _ = _people(launch)
+    client = _client(buyer)
+    client.get(_url("edit", launch))
+    with CaptureQueriesContext(connection) as one:
+        client.get(_url("edit", launch))
+    for i in range(10):
+        ad_set = AdSetFactory(launch=launch, position=i + 1, name=f"Extra set {i}")
+        for j in range(3):
+            AdFactory(ad_set=ad_set, position=j, name=f"Extra ad {i}.{j}")
+    with django_assert_max_num_queries(len(one)):
+        response = client.get(_url("edit", launch))
+    assert 'name="ad_sets-10-ads-2-name"' in response.text
