@@ -439,3 +439,12 @@ def test_edit_page_queries_do_not_grow_with_the_structure(django_assert_max_num_
     with django_assert_max_num_queries(len(one)):
         response = client.get(_url("edit", launch))
     assert 'name="ad_sets-10-ads-2-name"' in response.text
+
+
+def test_a_rejected_launch_offers_duplicate_instead_of_the_form():
+    launch = LaunchFactory(state="rejected")
+    buyer, _ = _people(launch)
+    page = _client(buyer).get(_url("edit", launch))
+    assert page.status_code == 200 and "duplicate it to start again" in page.text
+    assert 'name="campaign_name"' not in page.text
+    assert f'action="{_url("duplicate", launch)}"' in page.text

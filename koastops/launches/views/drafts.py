@@ -211,6 +211,9 @@ def _form_page(
         "stale": stale,
         "wrong_state": wrong_state,
         "markets": form.market_choices,
+        "can_duplicate": launch is not None
+        and launch.state in states.FINAL
+        and policies.can(request.user, "launch.create", brand),
         "voids_approval": launch is not None
         and launch.state in (LaunchState.IN_REVIEW, LaunchState.APPROVED),
     }
