@@ -498,6 +498,23 @@ MATRIX: dict[str, Entry] = {
     # launches: review (the queue is every signed-in user's, scoped to the brands they approve on)
     "launches:review": _brand_page("launch.approve", kwargs=_launch_in("in_review")),
     "launches_global:queue": Entry("GET", SIGNED_IN, query="brand=own-brand&waiting=1h&q=x"),
+    # launches: drafts (the matrix's launch is the media buyer's own, so edit / cancel pass)
+    "launches:list": _brand_page("launch.view", query="q=x&state=draft&mine=1&sort=name"),
+    "launches:new": _brand_page("launch.create"),
+    "launches:edit": _brand_page("launch.edit", kwargs=_launch),
+    "launches:structure_row": _brand_page("launch.edit", query="kind=ad_set&set=1"),
+    "launches:name_check": _brand_page("naming.view", query="level=campaign&name=de_x"),
+    "launches:duplicate": _brand_page("launch.create", "POST", kwargs=_launch),
+    "launches:cancel": _brand_page("launch.cancel", kwargs=_launch),
+    # launches: budget limits
+    "launches:limits": _brand_page("launch.view"),
+    "launches:limit_edit": _brand_page(
+        "launch.limits",
+        kwargs=lambda world, scope: {
+            **_slug(world, scope),
+            "account_pk": world.ad_accounts[scope].pk,
+        },
+    ),
 }
 
 

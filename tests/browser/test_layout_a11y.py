@@ -72,6 +72,9 @@ NOT_PAGES = {
     "launches:export_csv": "a CSV download (a 409 page before approval)",
     "launches:export_json": "a JSON download",
     "launches:run_status": "the launch page's polled checklist fragment (htmx)",
+    # launches: drafts
+    "launches:structure_row": "the launch form's ad set / ad row fragment (htmx)",
+    "launches:name_check": "the launch form's live name-check fragment (htmx)",
 }
 # The principals of the matrix that open pages, plus a narrowed media buyer; each holds a
 # role on the world's own brand (narrowed: media buyer, limited to one ad account).
@@ -109,6 +112,11 @@ def visits_for(world: World, principal: str) -> list[Visit]:
         url = reverse(name, kwargs=entry.kwargs(world, "own") or None)
         if entry.query:
             url = f"{url}?{entry.query}"
+        if principal == "narrowed_buyer" and entry.access in policies.OWN_LAUNCH_ONLY:
+            # The matrix's launch is the matrix's media buyer's: another buyer gets the 403
+            # page (edit / cancel are own-launch-only), which is checked as a page too.
+            visits.append(Visit(name, url, status=403))
+            continue
         visits.append(Visit(name, url))
     # The error pages, as a person meets them.
     if principal == "ops_lead":

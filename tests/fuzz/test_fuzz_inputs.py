@@ -153,6 +153,11 @@ PAGES = [
     ("quality:settings", True, ["page"]),
     # launches: review
     ("launches_global:queue", False, ["q", "brand", "account", "waiting", "page"]),
+    # launches: drafts and budget limits
+    ("launches:list", True, ["q", "state", "ad_account", "mine", "sort", "page"]),
+    ("launches:structure_row", True, ["kind", "set", "ad"]),
+    ("launches:name_check", True, ["level", "name"]),
+    ("launches:limits", True, ["page"]),
 ]
 
 
