@@ -168,7 +168,9 @@ def seed_checklist_launch(*, ads: int, landing: LandingServer) -> tuple[Any, Any
         slug=CHECKLIST_BRAND_SLUG,
         defaults={"name": "Launch checklist bench", "description": "manage.py bench"},
     )
-    de = Market.objects.get(code="DE")
+    de, _ = Market.objects.get_or_create(  # reference data; a test flush may have emptied it
+        code="DE", defaults={"name": "Germany", "privacy_regime": "gdpr"}
+    )
     brand.markets.add(de)
     user = User.objects.filter(email=CHECKLIST_USER_EMAIL).first()
     if user is None:

@@ -44,7 +44,7 @@ def grow(launch: Launch, ads: int, **ad_fields: Any) -> Launch:
     sets = [first] if first is not None else []
     template = Ad.objects.filter(launch=launch).first()
     defaults = {
-        "landing_url": template.landing_url if template else "https://shop.example.com/landing",
+        "landing_url": template.landing_url if template else "https://shop.example/landing",
         "utm_source": "facebook",
         "utm_medium": "paid_social",
         "utm_campaign": template.utm_campaign if template else launch.campaign_name,

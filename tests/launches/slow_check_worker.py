@@ -50,21 +50,27 @@ def crash_check(ctx: Any) -> Any:
 
 @contextlib.contextmanager
 def extra_checks(
-    checks: dict[str, Callable[[Any], Any]], *, severity: str = BLOCKING
+    checks: dict[str, Callable[[Any], Any]],
+    *,
+    severity: str = BLOCKING,
+    keep: tuple[str, ...] = ("schedule.valid",),
 ) -> Iterator[None]:
-    """Register ``checks`` (key → function) after the real ones for the block."""
+    """For the block, the registry holds only the real checks in ``keep`` (the runner's
+    tests are about running checks, not about what the real ones find on a bare launch),
+    then ``checks`` (key → function). The whole registry is back afterwards."""
     from koastops.launches.checks import registry
 
-    registry.all_checks()  # the real ones first
-    added = []
+    registry.all_checks()  # the real ones registered first
+    saved = dict(registry._REGISTRY)
+    registry._REGISTRY.clear()
+    registry._REGISTRY.update({key: saved[key] for key in keep if key in saved})
     for key, fn in checks.items():
         registry._REGISTRY[key] = registry.Check(key, f"Test check {key}", str(severity), fn)
-        added.append(key)
     try:
         yield
     finally:
-        for key in added:
-            registry._REGISTRY.pop(key, None)
+        registry._REGISTRY.clear()
+        registry._REGISTRY.update(saved)
 
 
 @worker_process_init.connect

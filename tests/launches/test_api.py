@@ -211,7 +211,7 @@ def test_create_answers_201_with_the_launch(launch, buyer):
     assert response["ETag"] == '"1"'
     assert created["campaign_name"] == "Created by API"
     assert created["start_at"] == "2030-03-01T09:00:00+01:00"
-    assert created["ad_sets"][0]["ads"][0]["landing_url"] == "https://shop.example.com/landing"
+    assert created["ad_sets"][0]["ads"][0]["landing_url"] == "https://shop.example/landing"
     stored = Launch.objects.get(pk=created["id"])
     assert stored.created_by == buyer and stored.content_hash == created["content_hash"]
 

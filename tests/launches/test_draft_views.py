@@ -98,7 +98,7 @@ def test_create_through_the_form_redirects_to_the_new_launch(activity):
     assert created.campaign_name == "de_conv_202701_fresh" and created.state == "draft"
     assert created.created_by == buyer
     assert [s.name for s in created.ad_sets.all()] == ["Ad set DE"]
-    assert created.ads.get().landing_url == "https://shop.example.com/landing"
+    assert created.ads.get().landing_url == "https://shop.example/landing"
     assert activity.new()[-1].verb == "launch.created"
 
 

@@ -147,7 +147,7 @@ def test_sheet_has_the_exact_headers_and_one_row_per_ad_of_three_ad_sets():
     assert first["Optimized Conversion Tracking Pixels"] == first["Conversion Tracking Pixels"]
     assert first["Conversion Tracking Pixels"] == pixel
     assert first["Optimized Event"] == "Purchase"
-    assert first["Link"] == "https://shop.example.com/landing"
+    assert first["Link"] == "https://shop.example/landing"
     assert first["Campaign ID"] == first["Ad Set ID"] == first["Ad ID"] == ""
     assert rows[1]["URL Tags"] == ""  # no UTM parameters: no tags
     slug = launch.campaign_name.lower().replace(" ", "-")
