@@ -105,6 +105,7 @@ NEEDS_ME_NOW: tuple[NeedKind, ...] = (
         ("launches.awaiting_review",), "Launches awaiting your review", "launches_global:queue"
     ),
     NeedKind(("launches.needs_changes",), "Your launches needing changes"),
+    NeedKind(("launches.regressed",), "Live launches with a check that now fails"),
     NeedKind(("consent.needs_review",), "Consent reviews due"),
     NeedKind(("quality.open_alerts",), "Open alerts"),
     # Silent, disconnected, low EMQ or low dedup coverage (a broken connection is one of

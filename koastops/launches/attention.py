@@ -6,7 +6,9 @@
 - ``launches.needs_changes``: the user's own launches (created or submitted by them) that
   need changes; the link is the brand's launch list filtered to them;
 - ``launches.ready``: the user's own launches checked without a blocking failure but not
-  submitted for review yet (the lesser item).
+  submitted for review yet (the lesser item);
+- ``launches.regressed``: live launches (post-launch monitoring) with an open regression —
+  a check that passed at approval fails now — for everyone who sees the launch.
 
 Counted as the launch lists show them: a narrowed media buyer counts only launches on
 their ad accounts. ONE grouped query for any number of brands (``launch_counts``), read
@@ -19,16 +21,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 
 from koastops.accounts import policies
 from koastops.accounts.models import Role
 from koastops.catalog.models import Brand
 from koastops.dashboard import attention
-from koastops.launches.models import Launch, LaunchState
+from koastops.launches.models import Launch, LaunchState, Regression, RegressionStatus
 
-COUNTED = ("awaiting_review", "needs_changes", "ready")
+COUNTED = ("awaiting_review", "needs_changes", "ready", "regressed")
 
 
 def _reviewer_brand_ids(user: Any, brands: Sequence[Brand], roles: Mapping[int, Role]) -> list[int]:
@@ -63,11 +65,16 @@ def _read_counts(
         & ~Q(created_by=user)
         & ~Q(submitted_by=user)
     )
+    regressed = Q(
+        Exists(Regression.objects.filter(launch=OuterRef("pk"), status=RegressionStatus.OPEN)),
+        state=LaunchState.LAUNCHED,
+    )
     rows = (
         Launch.objects.filter(visible)
         .filter(
             Q(state=LaunchState.IN_REVIEW, brand_id__in=reviewing)
             | Q(state__in=[LaunchState.NEEDS_CHANGES, LaunchState.READY]) & mine
+            | regressed
         )
         .order_by()
         .values("brand_id")
@@ -75,6 +82,7 @@ def _read_counts(
             awaiting_review=Count("pk", filter=awaiting),
             needs_changes=Count("pk", filter=Q(state=LaunchState.NEEDS_CHANGES) & mine),
             ready=Count("pk", filter=Q(state=LaunchState.READY) & mine),
+            regressed=Count("pk", filter=regressed),
         )
         .values_list("brand_id", *COUNTED)
     )
@@ -87,7 +95,8 @@ def _read_counts(
 def launch_counts(
     *, user: Any, brands: Sequence[Brand], roles: Mapping[int, Role]
 ) -> dict[int, dict[str, int]]:
-    """``{brand id: {"awaiting_review": n, "needs_changes": n, "ready": n}}`` the user may
+    """``{brand id: {"awaiting_review": n, "needs_changes": n, "ready": n, "regressed": n}}``
+    the user may
     see (brands with none left out): ONE grouped query, read once within
     ``attention.sharing()``."""
     if not brands or not policies.is_active_user(user):
@@ -158,5 +167,28 @@ def needs_changes(
                 detail="Checked without a blocking failure, not yet submitted for review.",
                 who="Whoever created the launch submits it for review.",
                 href=f"{url}?state=ready&mine=1",
+                count=n,
+            )
+
+
+@attention.register("launches.regressed")
+def regressed(
+    *, user: Any, brands: Sequence[Brand], roles: Mapping[int, Role]
+) -> Iterator[attention.AttentionItem]:
+    counts = launch_counts(user=user, brands=brands, roles=roles)
+    if not counts:
+        return
+    launch_list = attention.slug_url("launches:list")
+    for brand in brands:
+        if n := counts.get(brand.pk, {}).get("regressed", 0):
+            yield attention.AttentionItem(
+                brand=brand,
+                key="launches.regressed",
+                tone="failing",
+                title=f"{_launches(n)} live with a check that now fails",
+                detail="A check that passed when the launch was approved fails in the daily "
+                "re-run: the launch's page says which and what to fix.",
+                who="Ops leads and the media buyer who submitted it.",
+                href=f"{launch_list(brand.slug)}?state=launched",
                 count=n,
             )

@@ -25,7 +25,12 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-KEYS = ("launches.awaiting_review", "launches.needs_changes", "launches.ready")
+KEYS = (
+    "launches.awaiting_review",
+    "launches.needs_changes",
+    "launches.ready",
+    "launches.regressed",
+)
 
 
 class Shop:
@@ -95,6 +100,28 @@ def test_an_admin_reviews_on_every_brand_but_not_what_they_submitted():
     shop.launch("in_review", by=buyer, submitted_by=buyer)
     shop.launch("in_review", by=buyer, submitted_by=admin)
     assert _items(admin)[("shop", "launches.awaiting_review")].count == 1
+
+
+def test_live_launches_with_an_open_regression_fail_for_everyone_who_sees_them():
+    from tests.factories import RegressionFactory
+
+    shop = Shop()
+    buyer, lead, _other = _people(shop)
+    narrowed = UserFactory()
+    policies.grant_role(narrowed, shop.brand, Role.MEDIA_BUYER)
+    policies.set_ad_account_narrowing(narrowed, shop.brand, [shop.accounts[1]])
+    live = shop.launch("launched", by=buyer, submitted_by=buyer)
+    RegressionFactory(launch=live, brand=shop.brand)
+    resolved = shop.launch("launched", by=buyer, submitted_by=buyer)
+    RegressionFactory(
+        launch=resolved, brand=shop.brand, status="resolved", resolved_at=live.created_at
+    )
+    for who in (lead, buyer):
+        item = _items(who)[("shop", "launches.regressed")]
+        assert item.count == 1 and item.tone == "failing"
+        assert item.title == "1 launch live with a check that now fails"
+    # The launch is on an account the narrowed buyer may not use: not counted for them.
+    assert ("shop", "launches.regressed") not in _items(narrowed)
 
 
 def test_my_launches_needing_changes_and_ready_are_mine_only():
