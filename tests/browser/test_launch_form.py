@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 
 from koastops.accounts import policies
 from koastops.accounts.models import Role
-from koastops.catalog.models import Market
 from koastops.launches.models import Launch
 from tests.browser.test_naming_rules import SPEC
 from tests.browser.test_walkthrough import sign_in
@@ -24,6 +23,7 @@ from tests.factories import (
     NamingRuleFactory,
     PixelFactory,
     UserFactory,
+    _market,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,7 +32,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def brand():
     brand = BrandFactory(name="Nordwind Outdoor", slug="nordwind-outdoor")
-    brand.markets.set(Market.objects.filter(code__in=["DE", "AT"]))
+    # Markets by factory: a transactional test may have flushed the shipped ones.
+    brand.markets.set([_market("DE"), _market("AT")])
     account = AdAccountFactory(brand=brand, name="Nordwind DE", time_zone="Europe/Berlin")
     pixel = PixelFactory(brand=brand, name="Shop pixel")
     pixel.ad_accounts.add(account)
