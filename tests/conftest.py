@@ -40,6 +40,38 @@ def pytest_configure(config) -> None:
         return statements
 
     DatabaseOperations.sql_flush = sql_flush
+    _share_whitenoise_file_scan()
+
+
+def _share_whitenoise_file_scan() -> None:
+    """Every test client builds its own middleware chain, and WhiteNoise's middleware scans
+    every static file (a stat and its headers each) when it is built: about 40 ms per
+    client, a quarter of a permission-matrix case. A server builds it once per process.
+    In the test process the scan is made once per static setup (``STATIC_URL``, the
+    folders, the finders) and its result reused; the middleware serves the same files."""
+    from django.conf import settings
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    original = WhiteNoiseMiddleware.add_files_from_finders
+    scans: dict[tuple, dict] = {}
+
+    def add_files_from_finders(self) -> None:
+        key = (
+            self.static_prefix,
+            tuple(str(folder) for folder in settings.STATICFILES_DIRS),
+            tuple(settings.STATICFILES_FINDERS),
+        )
+        scanned = scans.get(key)
+        if scanned is None:
+            before = dict(self.files)
+            original(self)
+            scanned = scans[key] = {
+                url: found for url, found in self.files.items() if before.get(url) is not found
+            }
+        else:
+            self.files.update(scanned)
+
+    WhiteNoiseMiddleware.add_files_from_finders = add_files_from_finders
 
 
 @pytest.fixture(autouse=True)
