@@ -19,18 +19,28 @@ from tests.factories import (
 
 
 def pytest_configure(config) -> None:
-    """Transactional tests end with a TRUNCATE of every table, which the activity log's
-    append-only trigger refuses (as it should in production). For the test database
-    only, the flush switches the trigger off and on again inside its own transaction."""
+    """Transactional tests end with a flush of every table. For the test database only:
+
+    - the flush DELETEs the rows (in one transaction, the foreign keys being deferred)
+      rather than TRUNCATE every table: a test leaves a handful of rows, and TRUNCATE
+      replaces each table's files — 0.2 s per flush against 0.02 s;
+    - the activity log's append-only trigger (which refuses both, as it should in
+      production) is switched off and on again inside that transaction."""
     from django.db.backends.postgresql.operations import DatabaseOperations
 
     original = DatabaseOperations.sql_flush
     table = "activity_activityentry"
 
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
-        statements = original(
-            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
-        )
+        if reset_sequences or not tables:
+            statements = original(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        else:
+            statements = [
+                "SET CONSTRAINTS ALL DEFERRED",
+                *(f"DELETE FROM {self.quote_name(name)}" for name in tables),  # noqa: S608 (table names from the models)
+            ]
         if table in tables and statements:
             return [
                 f"ALTER TABLE {table} DISABLE TRIGGER USER",
