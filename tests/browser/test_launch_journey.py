@@ -39,6 +39,7 @@ from tests.factories import (
     PixelConnectionFactory,
     PixelFactory,
     UserFactory,
+    _hour,
     _market,
 )
 from tests.launches import landing_server
@@ -75,7 +76,7 @@ def journey_world():
     PixelConnection.objects.filter(pk=connection.pk).update(
         status="ok", last_fired_at=timezone.now()
     )
-    HourlyStatFactory(pixel=pixel, event="Purchase", count=500)
+    HourlyStatFactory(pixel=pixel, event="Purchase", count=500, hour=_hour(2))
     EventQualityFactory(pixel=pixel, event="Purchase", emq=Decimal("8.2"))
     people = {}
     for name, role in (

@@ -25,6 +25,7 @@ from tests.factories import (
     LaunchFactory,
     NamingRuleFactory,
     PixelConnectionFactory,
+    _hour,
     market,
 )
 from tests.launches.checks_support import grow, queries
@@ -84,7 +85,7 @@ def _ready(ads: int) -> Launch:
     PixelConnection.objects.filter(pk=connection.pk).update(
         status="ok", last_fired_at=timezone.now()
     )
-    HourlyStatFactory(pixel=launch.pixel, event="Purchase", count=500)
+    HourlyStatFactory(pixel=launch.pixel, event="Purchase", count=500, hour=_hour(2))
     EventQualityFactory(pixel=launch.pixel, event="Purchase", emq=Decimal("8"))
     ConsentSignOffFactory(config=ConsentConfigFactory(brand=launch.brand, market=market("DE")))
     BudgetLimitFactory(ad_account=launch.ad_account)

@@ -17,6 +17,7 @@ from tests.factories import (
     HourlyStatFactory,
     LaunchFactory,
     QualitySettingsFactory,
+    _hour,
 )
 from tests.launches.checks_support import run
 
@@ -112,11 +113,13 @@ def test_event_received_in_the_last_7_days_passes_and_none_fails() -> None:
     )
     old = timezone.now() - timezone.timedelta(days=8)
     HourlyStatFactory(pixel=launch.pixel, event="Purchase", hour=old, count=99)
-    HourlyStatFactory(pixel=launch.pixel, event="Lead", count=99)  # another event
-    HourlyStatFactory(pixel=launch.pixel, event="Purchase", source="browser", count=99)
+    HourlyStatFactory(pixel=launch.pixel, event="Lead", count=99, hour=_hour(2))  # another event
+    HourlyStatFactory(
+        pixel=launch.pixel, event="Purchase", source="browser", count=99, hour=_hour(2)
+    )
     assert run("quality.received", launch).status == "fail"
-    HourlyStatFactory(pixel=launch.pixel, event="Purchase", count=1200)
-    HourlyStatFactory(pixel=launch.pixel, event="Purchase", count=34)
+    HourlyStatFactory(pixel=launch.pixel, event="Purchase", count=1200, hour=_hour(3))
+    HourlyStatFactory(pixel=launch.pixel, event="Purchase", count=34, hour=_hour(4))
     outcome = run("quality.received", launch)
     assert outcome.status == "pass"
     assert outcome.details["received_7d"] == 1234
