@@ -30,6 +30,7 @@ from koastops.catalog.models import AdAccount, Brand
 from koastops.core.exceptions import StaleVersion
 from koastops.launches import content, inputs, selectors, states
 from koastops.launches.models import (
+    ACTIVE_RUN_STATES,
     Ad,
     AdSet,
     BudgetLimit,
@@ -268,7 +269,7 @@ def launch_cancel(*, user: User, launch: Launch, expected_version: int, reason: 
     reason = _clean_comment(reason, required=False, field="reason")
     before_state = locked.state
     now = timezone.now()
-    CheckRun.objects.filter(launch=locked, state__in=[RunState.QUEUED, RunState.RUNNING]).update(
+    CheckRun.objects.filter(launch=locked, state__in=ACTIVE_RUN_STATES).update(
         state=RunState.CANCELLED, finished_at=now, message="The launch was cancelled."
     )
     _set_state(locked, LaunchState.CANCELLED, now)
@@ -385,9 +386,7 @@ def post_launch_run(*, launch_id: int) -> CheckRun | None:
         locked.monitor_until is None or locked.monitor_until < timezone.now()
     ):
         return None
-    if CheckRun.objects.filter(
-        launch=locked, state__in=[RunState.QUEUED, RunState.RUNNING]
-    ).exists():
+    if CheckRun.objects.filter(launch=locked, state__in=ACTIVE_RUN_STATES).exists():
         return None
     return _start_run(
         locked, user=None, run_as=locked.submitted_by, trigger=RunTrigger.POST_LAUNCH, review=False
@@ -410,7 +409,7 @@ def run_finished(*, run_id: int) -> Launch | None:
     results = list(CheckResult.objects.filter(run=run))
     pending = [r for r in results if not r.is_final]
     now = timezone.now()
-    if run.state in (RunState.QUEUED, RunState.RUNNING):
+    if run.state in ACTIVE_RUN_STATES:
         if pending:
             return None  # not finished yet
         run.state = RunState.DONE
@@ -492,7 +491,7 @@ def run_errored(*, run_id: int, message: str) -> Launch | None:
         return None
     Launch.objects.select_for_update().filter(pk=launch_id).values_list("pk").first()
     run = CheckRun.objects.select_for_update().filter(pk=run_id).first()
-    if run is None or run.state not in (RunState.QUEUED, RunState.RUNNING):
+    if run is None or run.state not in ACTIVE_RUN_STATES:
         return None
     now = timezone.now()
     CheckResult.objects.filter(run=run, status__in=["pending", "running"]).update(
